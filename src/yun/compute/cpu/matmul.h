@@ -1,0 +1,38 @@
+// Matrix products against checkpoint weights, the hot loop of the CPU backend.
+//
+//   y[m, n] = sum_k x[m, k] * W[n, k]      (y = x · Wᵀ, as torch's F.linear)
+//
+// x and y are float32, row-major; W is a weight matrix [N, K] in BF16, F16 or
+// F32 straight from the memory-mapped checkpoint. Accumulation is float32.
+// The fastest path the CPU supports is picked at run time (AVX-512-BF16,
+// AVX-512, AVX2+FMA, scalar); all are tested against matmul_reference.
+#pragma once
+
+#include <cstdint>
+
+#include "yun/base/thread_pool.h"
+#include "yun/model/dtype.h"
+
+namespace yun {
+
+struct WeightMatrix {
+  DType dtype = DType::kBF16;
+  const void* data = nullptr;  // [rows, cols] row-major
+  int64_t rows = 0;            // N (output features)
+  int64_t cols = 0;            // K (input features)
+};
+
+// y[M, N] = x[M, K] · Wᵀ (+ bias[N] when bias != nullptr). Uses `pool` to
+// split the work (over N for small M, over M and N for large M).
+// REQUIRES: W.cols == K; x holds M*K floats, y holds M*N floats; no aliasing.
+void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+            const float* bias = nullptr);
+
+// Plain float32 reference (single thread, scalar), for tests.
+void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y,
+                      const float* bias = nullptr);
+
+// Name of the path matmul() uses on this CPU ("avx512bf16", "avx512", "avx2", "scalar").
+const char* matmul_kernel_name();
+
+}  // namespace yun

@@ -1,0 +1,109 @@
+// Engine: continuous batching over a paged KV cache, one engine thread.
+//
+// Callers on any thread submit() requests and abort() them; the engine thread
+// loops schedule -> execute -> update and reports progress to each request's
+// sink. Sinks run on the engine thread: they must be quick and never block
+// (post the event to your own queue/strand).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "yun/base/status.h"
+#include "yun/compute/model_runner.h"
+#include "yun/engine/sampling_params.h"
+#include "yun/text/tokenizer.h"
+
+namespace yun {
+
+enum class FinishReason { kStop, kLength, kAbort, kError };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "abort", "error"
+
+struct TokenLogprob {
+  int32_t token_id = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // top-N (id, logprob), best first
+};
+
+struct Usage {
+  int32_t prompt_tokens = 0;
+  int32_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
+  int32_t completion_tokens = 0;
+};
+
+// One event for one sample (`index` < n) of a request.
+struct RequestEvent {
+  uint64_t request_id = 0;
+  int32_t index = 0;                  // which of the n samples
+  std::vector<int32_t> token_ids;     // new tokens since the last event
+  std::string text;                   // new text since the last event (stop-string safe)
+  std::vector<TokenLogprob> logprobs; // one per new token when requested
+  std::optional<FinishReason> finish; // set on the last event of this sample
+  std::string stop_reason;            // the stop string or id that ended it, if any
+  Usage usage;                        // cumulative for this sample
+  Status error;                       // when finish == kError
+  // Timing, seconds since submit: first token / this event.
+  double time_since_submit = 0;
+};
+
+using RequestSink = std::function<void(const RequestEvent&)>;
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt_ids;
+  SamplingParams params;
+  RequestSink sink;
+};
+
+struct EngineConfig {
+  int32_t block_size = 16;
+  int32_t num_kv_blocks = 0;        // 0: from kv_cache_memory
+  int64_t kv_cache_memory = 0;      // bytes; 0 with num_kv_blocks 0: a default
+  int32_t max_num_seqs = 256;
+  int32_t max_num_batched_tokens = 2048;
+  bool enable_prefix_cache = true;
+  int32_t max_model_len = 0;        // 0: from the config (max_position_embeddings)
+  std::vector<int32_t> eos_token_ids;  // from the model's generation config
+};
+
+// Counters for /metrics and `yun bench` (read from any thread).
+struct EngineStats {
+  int64_t num_running = 0, num_waiting = 0;
+  double kv_cache_usage = 0;  // fraction of blocks in use
+  int64_t num_kv_blocks = 0;
+  int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // in tokens
+  int64_t prompt_tokens_total = 0, generation_tokens_total = 0;
+  int64_t num_preemptions = 0;
+  int64_t steps = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Starts the engine thread. `tokenizer` may be null (then stop strings and
+  // event text are unavailable). Errors: kInvalidArgument for bad config,
+  // kResourceExhausted when the KV cache cannot hold even one block.
+  static Result<std::unique_ptr<Engine>> create(const EngineConfig& config,
+                                                std::unique_ptr<ModelRunner> runner,
+                                                std::shared_ptr<const Tokenizer> tokenizer);
+
+  // Queues a request and returns its id. Validation errors (bad params, empty
+  // prompt, prompt + max_tokens past max_model_len, a prompt that can never fit
+  // in the KV cache) come back here, before anything is queued.
+  virtual Result<uint64_t> submit(GenerateRequest request) = 0;
+  // Aborts a request (no-op when it already ended). Its sink gets a final
+  // event with finish == kAbort; its blocks are freed at the next step.
+  virtual void abort(uint64_t request_id) = 0;
+
+  virtual EngineStats stats() const = 0;
+  virtual const ModelConfig& model_config() const = 0;
+  virtual int32_t max_model_len() const = 0;
+  // Stops the thread after aborting everything still running.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace yun

@@ -1,0 +1,55 @@
+// Safetensors checkpoints: one file or shards listed by
+// model.safetensors.index.json. Files are memory-mapped; tensors are views.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "yun/base/mapped_file.h"
+#include "yun/base/status.h"
+#include "yun/model/tensor.h"
+
+namespace yun {
+
+// One .safetensors file. open() validates the whole header: JSON, known
+// dtypes, shapes matching byte counts, offsets inside the data area and not
+// overlapping. Errors: kInvalidArgument naming the file and the problem.
+class SafetensorsFile {
+ public:
+  static Result<std::unique_ptr<SafetensorsFile>> open(const std::string& path);
+  // Parses from memory (for fuzzing/tests); `data` must outlive the object.
+  static Result<std::unique_ptr<SafetensorsFile>> parse(const uint8_t* data, size_t size,
+                                                        const std::string& name);
+
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const MappedFile& file() const { return file_; }
+
+ private:
+  MappedFile file_;
+  std::map<std::string, TensorView> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// All tensors of a model directory.
+class WeightStore {
+ public:
+  // DIR/model.safetensors, or the shards named in DIR/model.safetensors.index.json.
+  // Errors: kNotFound when neither exists; file errors as SafetensorsFile::open.
+  static Result<std::shared_ptr<WeightStore>> open_dir(const std::string& model_dir);
+
+  // The tensor named `name`, or nullptr.
+  const TensorView* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+  // Total bytes of all tensor data.
+  size_t total_bytes() const;
+  // Asks the kernel to read all files ahead (weights in page cache sooner).
+  void prefetch() const;
+
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  std::map<std::string, const TensorView*> index;
+};
+
+}  // namespace yun

@@ -1,0 +1,48 @@
+// ModelWeights: the tensors of a decoder, found by their Hugging Face names in
+// a checkpoint and checked for shape and dtype. Views into the mmap'd files:
+// nothing is copied here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "yun/base/status.h"
+#include "yun/model/config.h"
+#include "yun/model/tensor.h"
+
+namespace yun {
+
+class WeightStore;  // safetensors.h
+
+struct LayerWeights {
+  TensorView input_norm;                 // [hidden]
+  TensorView q_proj, k_proj, v_proj;     // [q_size|kv_size, hidden]
+  TensorView q_bias, k_bias, v_bias;     // optional [q_size|kv_size]
+  TensorView o_proj;                     // [hidden, q_size]
+  TensorView o_bias;                     // optional [hidden]
+  TensorView q_norm, k_norm;             // optional [head_dim] (qwen3)
+  TensorView post_attention_norm;        // [hidden]
+  // Dense MLP (empty on MoE layers).
+  TensorView gate_proj, up_proj;         // [intermediate, hidden]
+  TensorView down_proj;                  // [hidden, intermediate]
+  // MoE (empty on dense layers).
+  TensorView router;                     // [num_experts, hidden]
+  std::vector<TensorView> expert_gate, expert_up;  // each [moe_intermediate, hidden]
+  std::vector<TensorView> expert_down;             // each [hidden, moe_intermediate]
+};
+
+struct ModelWeights {
+  TensorView embed_tokens;  // [vocab, hidden]
+  std::vector<LayerWeights> layers;
+  TensorView final_norm;    // [hidden]
+  TensorView lm_head;       // [vocab, hidden]; == embed_tokens when tied
+  std::shared_ptr<WeightStore> store;  // keeps the mappings alive
+};
+
+// Finds and checks every tensor the config needs. Errors name the tensor:
+// kNotFound (missing), kInvalidArgument (wrong shape or unsupported dtype).
+// Float tensors may be F32, F16 or BF16.
+Result<ModelWeights> load_model_weights(const ModelConfig& config, std::shared_ptr<WeightStore> store);
+
+}  // namespace yun

@@ -1,0 +1,76 @@
+// Tests for base/: Status/Result, ThreadPool, UTF-8 helpers, half conversions.
+// Run: build/tests/yun_base_tests
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+
+#include "yun/base/half.h"
+#include "yun/base/status.h"
+#include "yun/base/thread_pool.h"
+#include "yun/base/utf8.h"
+
+namespace yun {
+namespace {
+
+Result<int> half_of(int x) {
+  if (x % 2) return invalid_argument("odd");
+  return x / 2;
+}
+
+Status twice_half(int x, int* out) {
+  YUN_ASSIGN_OR_RETURN(int h, half_of(x));
+  YUN_ASSIGN_OR_RETURN(int q, half_of(h));
+  *out = q;
+  return Status::ok();
+}
+
+TEST(Status, PropagatesErrors) {
+  int out = 0;
+  EXPECT_TRUE(twice_half(8, &out).is_ok());
+  EXPECT_EQ(out, 2);
+  Status s = twice_half(6, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.to_string(), "invalid_argument: odd");
+}
+
+TEST(ThreadPool, CoversRangeExactlyOnce) {
+  ThreadPool pool(4);
+  for (int64_t n : {1, 7, 100, 1001}) {
+    std::vector<std::atomic<int>> hits(n);
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[i]++;
+    });
+    for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+  }
+}
+
+TEST(ThreadPool, NestedCallsRunInline) {
+  ThreadPool pool(3);
+  std::atomic<int> total{0};
+  pool.parallel_for(10, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) pool.parallel_for(5, [&](int64_t b2, int64_t e2) { total += int(e2 - b2); });
+  });
+  EXPECT_EQ(total.load(), 50);
+}
+
+TEST(Utf8, ValidatesAndHoldsBackIncomplete) {
+  EXPECT_TRUE(is_valid_utf8("héllo 世界 🙂"));
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));        // overlong
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));    // surrogate
+  std::string s = "ab\xE4\xB8";                    // incomplete 世
+  EXPECT_EQ(utf8_complete_prefix(s), 2u);
+  EXPECT_EQ(utf8_sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(utf8_sanitize("a\xE4\xB8"), "a\xEF\xBF\xBD");
+}
+
+TEST(Half, RoundTrips) {
+  for (float f : {0.0f, 1.0f, -2.5f, 3.140625f, 65536.0f}) EXPECT_EQ(bf16_to_f32(f32_to_bf16(f)), f);
+  EXPECT_EQ(f16_to_f32(0x3C00), 1.0f);
+  EXPECT_EQ(f16_to_f32(0xC000), -2.0f);
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_TRUE(std::isinf(f16_to_f32(0x7C00)));
+}
+
+}  // namespace
+}  // namespace yun
