@@ -8,7 +8,11 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 pkgs="build-essential cmake pkg-config nlohmann-json3-dev libpcre2-dev libutf8proc-dev libboost-dev"
 if [ $need_test = 1 ]; then
-  pkgs="$pkgs googletest libgtest-dev libgmock-dev nodejs npm python3 python3-jinja2 chromium"
+  pkgs="$pkgs googletest libgtest-dev libgmock-dev python3 python3-jinja2 chromium"
+  # node and npm may come from elsewhere (e.g. nodesource, which bundles npm):
+  # only ask Debian for them when the commands are missing.
+  command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 missing=""
 for p in $pkgs; do
