@@ -13,6 +13,12 @@ if(NOT YUN_CUDA STREQUAL "OFF")
       set(CMAKE_CUDA_ARCHITECTURES "80-real;90a-real;90-virtual")
     endif()
     enable_language(CUDA)
+    # CMake 3.25 does not know nvcc's flag for C++20; the .cu files are
+    # compiled as C++20 like the rest of the project.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     find_package(CUDAToolkit REQUIRED)
     set(YUN_HAVE_CUDA ON)
   elseif(YUN_CUDA STREQUAL "ON")

@@ -26,6 +26,8 @@ struct LayerWeights {
   // Dense MLP (empty on MoE layers).
   TensorView gate_proj, up_proj;         // [intermediate, hidden]
   TensorView down_proj;                  // [hidden, intermediate]
+  TensorView gate_bias, up_bias;         // optional [intermediate] (llama mlp_bias)
+  TensorView down_bias;                  // optional [hidden] (llama mlp_bias)
   // MoE (empty on dense layers).
   TensorView router;                     // [num_experts, hidden]
   std::vector<TensorView> expert_gate, expert_up;  // each [moe_intermediate, hidden]

@@ -1,0 +1,125 @@
+// `yun serve MODEL_DIR`: the OpenAI-compatible HTTP server (serve/server.h).
+#include <iostream>
+
+#include "yun/cli/args.h"
+#include "yun/cli/command.h"
+#include "yun/cli/engine_flags.h"
+#include "yun/serve/auth.h"
+#include "yun/serve/server.h"
+#include "yun/serve/static_files.h"
+
+namespace yun::cli {
+namespace {
+
+constexpr const char* kHelp = R"(Usage: yun serve MODEL_DIR [options]
+OpenAI-compatible API server (chat/completions, completions, models, tokenize,
+detokenize, health, metrics, version) with a browser playground at /.
+
+  --model DIR               the model directory (or give it as the first argument)
+  --host HOST               address to listen on (default 127.0.0.1)
+  --port N                  port (default 8000; 0 picks a free one)
+  --served-model-name NAME  name clients use (repeatable; default: the dir's basename)
+  --api-key KEY             require "Authorization: Bearer KEY" (repeatable) on /v1/*,
+                            /tokenize and /detokenize; /health, /metrics, /version and
+                            the playground stay open
+  --api-key-file FILE       keys, one per line
+  --reasoning-parser NAME   qwen3: <think>...</think> -> reasoning_content
+  --chat-template FILE      a Jinja chat template overriding the tokenizer's
+  --max-waiting N           answer 429 when more than N requests wait (default: no limit)
+  --drain-timeout S         on SIGINT/SIGTERM, let requests finish for S seconds (default 30)
+  --http-threads N          io threads (default 4)
+  --max-body-bytes N        larger request bodies get 413 (default 33554432)
+  --timeout-keep-alive S    idle keep-alive timeout (default 60)
+  --web-dir DIR             playground files (default: web/ near the executable or cwd)
+Engine options:
+)";
+
+int run_serve(const std::vector<std::string>& argv) {
+  for (const auto& a : argv) {
+    if (a == "--help" || a == "-h") {
+      std::cout << kHelp << engine_flags_help();
+      return 0;
+    }
+  }
+  std::set<std::string> value_flags = {"--model",
+                                       "--host",
+                                       "--port",
+                                       "--served-model-name",
+                                       "--api-key",
+                                       "--api-key-file",
+                                       "--reasoning-parser",
+                                       "--chat-template",
+                                       "--max-waiting",
+                                       "--drain-timeout",
+                                       "--http-threads",
+                                       "--max-body-bytes",
+                                       "--timeout-keep-alive",
+                                       "--web-dir"};
+  value_flags.insert(engine_value_flags().begin(), engine_value_flags().end());
+  auto parsed = Args::parse(argv, value_flags, engine_bool_flags());
+  if (!parsed.is_ok()) return fail(2, parsed.status().message() + " (see yun serve --help)");
+  const Args& args = *parsed;
+  serve::ServerConfig cfg;
+  cfg.model_dir = args.get_string("--model", "");
+  if (cfg.model_dir.empty() && !args.positional().empty()) cfg.model_dir = args.positional()[0];
+  if (cfg.model_dir.empty()) return fail(2, "serve needs a model directory (see --help)");
+
+  auto geti = [&](const char* flag, int64_t def, int64_t lo, int64_t hi, int64_t& out) {
+    auto v = args.get_int(flag, def);
+    if (!v.is_ok()) return fail(2, v.status().message());
+    if (*v < lo || *v > hi) return fail(2, std::string(flag) + " is out of range");
+    out = *v;
+    return 0;
+  };
+  int64_t port, max_waiting, http_threads, body;
+  if (geti("--port", 8000, 0, 65535, port) ||
+      geti("--max-waiting", -1, -1, INT32_MAX, max_waiting) ||
+      geti("--http-threads", 4, 1, 256, http_threads) ||
+      geti("--max-body-bytes", 32 << 20, 1, INT64_MAX, body)) {
+    return 2;
+  }
+  auto engine_flags = parse_engine_flags(args);
+  if (!engine_flags.is_ok()) return fail(2, engine_flags.status().message());
+  auto drain = args.get_double("--drain-timeout", 30);
+  auto keep_alive = args.get_double("--timeout-keep-alive", 60);
+  if (!drain.is_ok()) return fail(2, drain.status().message());
+  if (!keep_alive.is_ok()) return fail(2, keep_alive.status().message());
+
+  cfg.http.host = args.get_string("--host", "127.0.0.1");
+  cfg.http.port = static_cast<int>(port);
+  cfg.http.threads = static_cast<int>(http_threads);
+  cfg.http.body_limit = static_cast<size_t>(body);
+  cfg.http.idle_timeout_s = *keep_alive;
+  cfg.drain_timeout_s = *drain;
+  cfg.chat_template_file = args.get_string("--chat-template", "");
+
+  cfg.make_engine = [flags = *engine_flags,
+                     dir = cfg.model_dir](std::shared_ptr<const Tokenizer> tok) {
+    return create_engine_for_model(dir, flags, std::move(tok));
+  };
+
+  cfg.service.served_model_names = args.all("--served-model-name");
+  cfg.service.api_keys = args.all("--api-key");
+  for (const auto& f : args.all("--api-key-file")) {
+    if (!serve::read_key_file(f, cfg.service.api_keys)) return fail(2, "cannot read " + f);
+  }
+  cfg.service.reasoning_parser = args.get_string("--reasoning-parser", "");
+  if (!cfg.service.reasoning_parser.empty() && cfg.service.reasoning_parser != "qwen3" &&
+      cfg.service.reasoning_parser != "deepseek_r1") {
+    return fail(2, "unknown --reasoning-parser '" + cfg.service.reasoning_parser +
+                       "' (supported: qwen3, deepseek_r1)");
+  }
+  if (cfg.service.reasoning_parser == "deepseek_r1") cfg.service.reasoning_parser = "qwen3";
+  cfg.service.max_waiting = max_waiting;
+  cfg.service.web_dir = serve::find_web_dir(args.get_string("--web-dir", ""));
+#ifdef YUN_VERSION
+  cfg.service.version = YUN_VERSION;
+#endif
+  return serve::run_server(std::move(cfg));
+}
+
+}  // namespace
+
+YUN_COMMAND("serve", "OpenAI-compatible API server with a browser playground", run_serve);
+
+}  // namespace yun::cli

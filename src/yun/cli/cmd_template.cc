@@ -1,0 +1,161 @@
+// `yun template`: renders a model's chat template (transformers' apply_chat_template).
+//
+//   yun template --model DIR < requests.jsonl > prompts.jsonl
+//
+// Each input line: {"messages": [...], "tools": [...]|null, "add_generation_prompt":
+// bool, "enable_thinking": bool|null}; each output line: {"prompt": "..."}.
+// The first bad line (bad JSON, render error) stops the run with a one-line
+// message on stderr and exit 2; lines before it have been written.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "yun/cli/args.h"
+#include "yun/cli/command.h"
+#include "yun/text/chat_template.h"
+
+namespace yun::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kTemplateHelp =
+    "Usage: yun template --model DIR [--tokenizer DIR] [--name NAME] [--template-file FILE]\n"
+    "\n"
+    "Renders the model's chat template (tokenizer_config.json \"chat_template\") like\n"
+    "transformers' apply_chat_template(..., tokenize=False).\n"
+    "\n"
+    "Reads JSON lines on stdin:\n"
+    "  {\"messages\": [...], \"tools\": [...]|null, \"add_generation_prompt\": bool,\n"
+    "   \"enable_thinking\": bool|null}\n"
+    "and writes one line {\"prompt\": \"...\"} per input line. enable_thinking null or\n"
+    "absent is not passed to the template (it stays undefined). Other keys of a\n"
+    "line's \"kwargs\" object, if any, are passed as extra template variables.\n"
+    "\n"
+    "  --model DIR           model directory holding tokenizer_config.json\n"
+    "  --tokenizer DIR       take tokenizer_config.json from DIR instead (overrides --model)\n"
+    "  --name NAME           template name when chat_template is a list (default: \"default\")\n"
+    "  --template-file FILE  use this Jinja template instead of the model's\n"
+    "  --help                show this help\n"
+    "\n"
+    "Errors: a bad flag, a missing template, a line that is not valid JSON or a\n"
+    "template render error (e.g. raise_exception) prints one line on stderr and\n"
+    "exits with status 2; the prompts of earlier lines have already been written.\n";
+
+bool read_text(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+// A special token in tokenizer_config.json: a string or {"content": ...}.
+std::string token_text(const Json& config, const char* key) {
+  if (!config.contains(key)) return "";
+  const Json& v = config[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return "";
+}
+
+Result<std::string> pick_template(const Json& config, const std::string& name) {
+  if (!config.contains("chat_template")) return not_found("tokenizer_config.json has no chat_template");
+  const Json& t = config["chat_template"];
+  if (t.is_string()) return t.get<std::string>();
+  if (t.is_array()) {
+    for (const auto& e : t) {
+      if (e.is_object() && e.value("name", "") == name && e.contains("template") && e["template"].is_string()) {
+        return e["template"].get<std::string>();
+      }
+    }
+    return not_found("no chat template named '" + name + "'");
+  }
+  return invalid_argument("chat_template must be a string or a list of {name, template}");
+}
+
+Result<ChatTemplateInputs> parse_request(const std::string& line) {
+  Json req = Json::parse(line, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) return invalid_argument("input line is not a JSON object");
+  ChatTemplateInputs in;
+  if (!req.contains("messages") || !req["messages"].is_array()) {
+    return invalid_argument("\"messages\" must be an array");
+  }
+  in.messages = req["messages"];
+  if (req.contains("tools") && !req["tools"].is_null()) {
+    if (!req["tools"].is_array()) return invalid_argument("\"tools\" must be an array or null");
+    in.tools = req["tools"];
+  }
+  if (req.contains("add_generation_prompt") && !req["add_generation_prompt"].is_null()) {
+    if (!req["add_generation_prompt"].is_boolean()) return invalid_argument("\"add_generation_prompt\" must be a bool");
+    in.add_generation_prompt = req["add_generation_prompt"].get<bool>();
+  }
+  if (req.contains("kwargs") && req["kwargs"].is_object()) in.extra = req["kwargs"];
+  if (req.contains("enable_thinking") && !req["enable_thinking"].is_null()) {
+    in.extra["enable_thinking"] = req["enable_thinking"];
+  }
+  return in;
+}
+
+int run_template(const std::vector<std::string>& argv) {
+  auto parsed = Args::parse(argv, {"--model", "--tokenizer", "--name", "--template-file"}, {"--help", "-h"});
+  if (!parsed) return fail(2, "template: " + parsed.status().message());
+  const Args& args = parsed.value();
+  if (args.has("--help") || args.has("-h")) {
+    std::cout << kTemplateHelp;
+    return 0;
+  }
+  if (!args.positional().empty()) return fail(2, "template: unexpected argument '" + args.positional()[0] + "'");
+  std::string dir = args.get_string("--tokenizer", args.get_string("--model", ""));
+  std::string file = args.get_string("--template-file", "");
+  if (dir.empty() && file.empty()) return fail(2, "template: --model DIR (or --tokenizer DIR) is required");
+
+  Json config = Json::object();
+  if (!dir.empty()) {
+    std::string text;
+    if (!read_text(dir + "/tokenizer_config.json", text)) {
+      return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
+    }
+    config = Json::parse(text, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) return fail(2, "template: bad tokenizer_config.json");
+  }
+  std::string source;
+  if (!file.empty()) {
+    if (!read_text(file, source)) return fail(2, "template: cannot read " + file);
+  } else {
+    auto picked = pick_template(config, args.get_string("--name", "default"));
+    if (!picked) return fail(2, "template: " + picked.status().message());
+    source = *picked;
+  }
+  auto tmpl = ChatTemplate::parse(source);
+  if (!tmpl) return fail(2, "template: " + tmpl.status().message());
+  const std::string bos = token_text(config, "bos_token"), eos = token_text(config, "eos_token");
+
+  std::string line;
+  size_t line_no = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto in = parse_request(line);
+    if (!in) return fail(2, "template: line " + std::to_string(line_no) + ": " + in.status().message());
+    in->bos_token = bos;
+    in->eos_token = eos;
+    auto prompt = (*tmpl)->render(*in);
+    if (!prompt) return fail(2, "template: line " + std::to_string(line_no) + ": " + prompt.status().message());
+    Json out = {{"prompt", *prompt}};
+    std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
+    std::cout.flush();
+  }
+  return 0;
+}
+
+}  // namespace
+
+YUN_COMMAND("template", "render a model's chat template for JSON-lines requests", run_template);
+
+}  // namespace yun::cli

@@ -1,0 +1,110 @@
+#include "yun/cli/engine_flags.h"
+
+#include <cctype>
+#include <filesystem>
+#include <limits>
+
+namespace yun::cli {
+
+const std::set<std::string>& engine_value_flags() {
+  static const std::set<std::string> f = {
+      "--max-num-seqs",  "--max-num-batched-tokens", "--max-model-len", "--block-size",
+      "--num-kv-blocks", "--kv-cache-memory",        "--threads"};
+  return f;
+}
+
+const std::set<std::string>& engine_bool_flags() {
+  static const std::set<std::string> f = {"--no-prefix-cache"};
+  return f;
+}
+
+const char* engine_flags_help() {
+  return "Engine options:\n"
+         "  --max-num-seqs N            most sequences in one batch (default 256)\n"
+         "  --max-num-batched-tokens N  most tokens per step; longer prompts are split into\n"
+         "                              chunks (default 2048)\n"
+         "  --max-model-len N           context length (default: the model's\n"
+         "                              max_position_embeddings)\n"
+         "  --block-size N              tokens per KV cache block (default 16)\n"
+         "  --num-kv-blocks N           KV cache size in blocks (overrides --kv-cache-memory)\n"
+         "  --kv-cache-memory SIZE      KV cache size in bytes: 512M, 4G, ... (default: what\n"
+         "                              max-model-len x max-num-seqs needs, at most 1G)\n"
+         "  --no-prefix-cache           never reuse the KV cache of a shared prompt prefix\n"
+         "  --threads N                 CPU threads for the model (default: all cores)\n";
+}
+
+Result<int64_t> parse_byte_size(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  if (i == 0) return invalid_argument("bad size '" + s + "' (expected e.g. 512M or 4G)");
+  double v = 0;
+  try {
+    v = std::stod(s.substr(0, i));
+  } catch (...) {
+    return invalid_argument("bad size '" + s + "'");
+  }
+  std::string unit = s.substr(i);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  double mult = 1;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "K" || unit == "KB" || unit == "KIB")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MB" || unit == "MIB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GB" || unit == "GIB")
+    mult = 1024.0 * 1024 * 1024;
+  else
+    return invalid_argument("bad size unit in '" + s + "' (use K, M or G)");
+  double bytes = v * mult;
+  if (bytes > 9e18) return invalid_argument("size '" + s + "' is too large");
+  return static_cast<int64_t>(bytes);
+}
+
+Result<EngineFlags> parse_engine_flags(const Args& args) {
+  EngineFlags f;
+  auto int_flag = [&](const char* name, int64_t def, int64_t lo, int32_t& out) -> Status {
+    YUN_ASSIGN_OR_RETURN(int64_t v, args.get_int(name, def));
+    if (v < lo || v > std::numeric_limits<int32_t>::max()) {
+      return invalid_argument(std::string(name) + " must be >= " + std::to_string(lo));
+    }
+    out = static_cast<int32_t>(v);
+    return Status::ok();
+  };
+  EngineConfig& e = f.engine;
+  YUN_RETURN_IF_ERROR(int_flag("--max-num-seqs", e.max_num_seqs, 1, e.max_num_seqs));
+  YUN_RETURN_IF_ERROR(
+      int_flag("--max-num-batched-tokens", e.max_num_batched_tokens, 1, e.max_num_batched_tokens));
+  YUN_RETURN_IF_ERROR(int_flag("--max-model-len", 0, 0, e.max_model_len));
+  YUN_RETURN_IF_ERROR(int_flag("--block-size", e.block_size, 1, e.block_size));
+  YUN_RETURN_IF_ERROR(int_flag("--num-kv-blocks", 0, 0, e.num_kv_blocks));
+  if (auto m = args.get("--kv-cache-memory")) {
+    auto bytes = parse_byte_size(*m);
+    if (!bytes) return bytes.status().with_context("--kv-cache-memory");
+    e.kv_cache_memory = *bytes;
+  }
+  e.enable_prefix_cache = !args.has("--no-prefix-cache");
+  int32_t threads = 0;
+  YUN_RETURN_IF_ERROR(int_flag("--threads", 0, 0, threads));
+  f.runner.num_threads = threads;
+  return f;
+}
+
+Result<std::unique_ptr<Engine>> create_engine_for_model(
+    const std::string& model_dir, const EngineFlags& flags,
+    std::shared_ptr<const Tokenizer> tokenizer) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(model_dir, ec)) {
+    return not_found("model directory '" + model_dir + "' does not exist");
+  }
+  YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
+                       create_cpu_runner(model_dir, flags.runner));
+  EngineConfig cfg = flags.engine;
+  if (cfg.eos_token_ids.empty()) {
+    for (int64_t id : runner->config().eos_token_ids)
+      cfg.eos_token_ids.push_back(static_cast<int32_t>(id));
+  }
+  return Engine::create(cfg, std::move(runner), std::move(tokenizer));
+}
+
+}  // namespace yun::cli

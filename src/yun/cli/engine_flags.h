@@ -1,0 +1,51 @@
+// Engine flags shared by `yun run`, `yun bench` and `yun serve`: KV cache and
+// batching knobs plus CPU threads, and creating an Engine for a model
+// directory from them.
+//
+//   --max-num-seqs N            sequences in one batch (default 256)
+//   --max-num-batched-tokens N  tokens per step; longer prompts are chunked (2048)
+//   --max-model-len N           context length (default: the model's)
+//   --block-size N              tokens per KV block (16)
+//   --num-kv-blocks N           KV blocks (default: from --kv-cache-memory)
+//   --kv-cache-memory SIZE      KV cache bytes, e.g. 512M, 4G (default: see engine)
+//   --no-prefix-cache           do not reuse KV blocks of shared prompt prefixes
+//   --threads N                 CPU threads (default: all)
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "yun/base/status.h"
+#include "yun/cli/args.h"
+#include "yun/compute/model_runner.h"
+#include "yun/engine/engine.h"
+#include "yun/text/tokenizer.h"
+
+namespace yun::cli {
+
+struct EngineFlags {
+  EngineConfig engine;
+  CpuRunnerOptions runner;
+};
+
+// Flag names for Args::parse (merge them into a command's own sets).
+const std::set<std::string>& engine_value_flags();
+const std::set<std::string>& engine_bool_flags();
+// The help lines for the flags above (for a command's --help).
+const char* engine_flags_help();
+
+// Reads the flags (defaults when absent). Errors: kInvalidArgument naming the flag.
+Result<EngineFlags> parse_engine_flags(const Args& args);
+
+// "4096", "512K", "512M", "4G", "4GiB" -> bytes. Errors: kInvalidArgument.
+Result<int64_t> parse_byte_size(const std::string& s);
+
+// Loads DIR with the CPU runner and starts an engine (EOS ids from the
+// model's generation config). Errors: kNotFound for a missing directory,
+// the loaders' errors for bad files, engine config errors.
+Result<std::unique_ptr<Engine>> create_engine_for_model(const std::string& model_dir,
+                                                        const EngineFlags& flags,
+                                                        std::shared_ptr<const Tokenizer> tokenizer);
+
+}  // namespace yun::cli

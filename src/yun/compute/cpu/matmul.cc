@@ -1,0 +1,112 @@
+// matmul() dispatch, the scalar path and the reference (see matmul.h).
+//
+// The SIMD paths live in matmul_avx2.cc / matmul_avx512.cc (one shared body,
+// matmul_simd.inc). AVX-512-BF16 (vdpbf16ps) is deliberately not used: it needs
+// the activations rounded to bf16, which breaks the engine's 1e-4 agreement with
+// a float64 reference; converting W bf16 -> f32 is a 16-bit shift, cheap enough
+// that the f32 FMA path is as fast (memory bound at M=1, FMA bound at large M).
+#include "yun/compute/cpu/matmul.h"
+
+#include <cstring>
+
+#include "yun/base/cpu_features.h"
+#include "yun/base/half.h"
+#include "yun/compute/cpu/matmul_kernels.h"
+
+namespace yun {
+namespace {
+
+float weight_at(const WeightMatrix& W, int64_t n, int64_t k) {
+  int64_t i = n * W.cols + k;
+  switch (W.dtype) {
+    case DType::kBF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(W.data)[i]);
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(W.data)[i]);
+    case DType::kF32:
+      return static_cast<const float*>(W.data)[i];
+    default:
+      return 0.0f;  // other dtypes are not weights of linear layers
+  }
+}
+
+// Rows [n0, n1) of y for all M, accumulating in float32.
+void scalar_rows(const float* x, int64_t M, const WeightMatrix& W, float* y, const float* bias,
+                 int64_t n0, int64_t n1) {
+  const int64_t K = W.cols, N = W.rows;
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t m = 0; m < M; ++m) {
+      const float* xr = x + m * K;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; ++k) acc += xr[k] * weight_at(W, n, k);
+      y[m * N + n] = acc + (bias ? bias[n] : 0.0f);
+    }
+  }
+}
+
+internal::MatmulFn pick() {
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f && f.avx512bw && f.avx512vl) return internal::matmul_avx512;
+  if (f.avx2 && f.fma && f.f16c) return internal::matmul_avx2;
+  return internal::matmul_scalar;
+}
+
+}  // namespace
+
+namespace internal {
+
+void matmul_scalar(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                   const float* bias) {
+  pool.parallel_for(
+      W.rows, [&](int64_t n0, int64_t n1) { scalar_rows(x, M, W, y, bias, n0, n1); }, 16);
+}
+
+int available_matmul_paths(MatmulPath* out, int max_out) {
+  const CpuFeatures& f = cpu_features();
+  int n = 0;
+  auto add = [&](const char* name, MatmulFn fn) {
+    if (n < max_out) out[n++] = {name, fn};
+  };
+  if (f.avx512f && f.avx512bw && f.avx512vl) add("avx512", matmul_avx512);
+  if (f.avx2 && f.fma && f.f16c) add("avx2", matmul_avx2);
+  add("scalar", matmul_scalar);
+  return n;
+}
+
+}  // namespace internal
+
+void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+            const float* bias) {
+  static const internal::MatmulFn fn = pick();
+  if (M <= 0 || W.rows <= 0) return;
+  if (W.cols <= 0) {  // empty sum
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < W.rows; ++n) y[m * W.rows + n] = bias ? bias[n] : 0.0f;
+    return;
+  }
+  fn(x, M, W, y, pool, bias);
+}
+
+// Accumulates in double (then rounds once) so that it is a sharper yardstick
+// than any float32 path; still scalar and single-threaded.
+void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y,
+                      const float* bias) {
+  const int64_t K = W.cols, N = W.rows;
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0.0;
+      for (int64_t k = 0; k < K; ++k) acc += double(x[m * K + k]) * double(weight_at(W, n, k));
+      if (bias) acc += bias[n];
+      y[m * N + n] = float(acc);
+    }
+  }
+}
+
+const char* matmul_kernel_name() {
+  internal::MatmulFn fn = pick();
+  if (fn == internal::matmul_avx512) return "avx512";
+  if (fn == internal::matmul_avx2) return "avx2";
+  return "scalar";
+}
+
+}  // namespace yun

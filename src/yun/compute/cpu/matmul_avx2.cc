@@ -1,0 +1,54 @@
+// AVX2 + FMA (+F16C) matmul path: 8 f32 lanes, 16 vector registers.
+// Compiled for avx2 via the pragma below only; chosen at run time.
+// Large-M register tile: 6 rows x 16 columns = 12 ymm accumulators.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "yun/compute/cpu/matmul_kernels.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+namespace yun::internal {
+namespace {
+
+using V = __m256;
+constexpr int kLanes = 8;
+constexpr int kNumRegs = 16;
+constexpr int kMaxDotRows = 2;
+constexpr int kSmallM = 4;
+constexpr int kMR = 6;
+
+inline V vzero() { return _mm256_setzero_ps(); }
+inline V vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
+inline V vbcast(const float* p) { return _mm256_broadcast_ss(p); }
+inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+inline float vreduce(V v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline V vload_bf16(const uint16_t* p) {
+  __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+inline V vload_f16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+#include "yun/compute/cpu/matmul_simd.inc"
+
+}  // namespace
+
+void matmul_avx2(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                 const float* bias) {
+  run_matmul(x, M, W, y, pool, bias);
+}
+
+}  // namespace yun::internal
+
+#pragma GCC pop_options

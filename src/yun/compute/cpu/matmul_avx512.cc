@@ -1,0 +1,52 @@
+// AVX-512 (F/BW/VL) matmul path: 16 f32 lanes, 32 vector registers.
+// Compiled for avx512 via the pragma below only; chosen at run time.
+// Large-M register tile: 12 rows x 32 columns = 24 zmm accumulators.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "yun/compute/cpu/matmul_kernels.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
+// GCC 12 false positives inside avx512fintrin.h (its undefined-vector idiom).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace yun::internal {
+namespace {
+
+using V = __m512;
+constexpr int kLanes = 16;
+constexpr int kNumRegs = 32;
+constexpr int kMaxDotRows = 4;
+constexpr int kSmallM = 8;
+constexpr int kMR = 12;
+
+inline V vzero() { return _mm512_setzero_ps(); }
+inline V vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
+inline V vbcast(const float* p) { return _mm512_set1_ps(*p); }
+inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
+inline float vreduce(V v) { return _mm512_reduce_add_ps(v); }
+inline V vload_bf16(const uint16_t* p) {
+  __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+inline V vload_f16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+#include "yun/compute/cpu/matmul_simd.inc"
+
+}  // namespace
+
+void matmul_avx512(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                   const float* bias) {
+  run_matmul(x, M, W, y, pool, bias);
+}
+
+}  // namespace yun::internal
+
+#pragma GCC pop_options

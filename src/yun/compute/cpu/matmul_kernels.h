@@ -1,0 +1,38 @@
+// Per-ISA entry points of matmul() (internal). Each lives in its own .cc,
+// compiled with a GCC target pragma, so one x86-64 binary carries them all;
+// matmul() picks one with cpu_features(). Tests call them directly so that
+// every path the machine can run is checked against matmul_reference.
+//
+// Same contract as yun::matmul (compute/cpu/matmul.h). Callers must check the
+// CPU supports the ISA before calling (matmul_avx2: avx2+fma+f16c;
+// matmul_avx512: avx512f+bw+vl).
+#pragma once
+
+#include <cstdint>
+
+#include "yun/base/thread_pool.h"
+#include "yun/compute/cpu/matmul.h"
+
+namespace yun::internal {
+
+using MatmulFn = void (*)(const float* x, int64_t M, const WeightMatrix& W, float* y,
+                          ThreadPool& pool, const float* bias);
+
+// Portable C++ (scalar loops, threaded over N).
+void matmul_scalar(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                   const float* bias);
+// 256-bit AVX2 + FMA (+F16C for F16 weights).
+void matmul_avx2(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                 const float* bias);
+// 512-bit AVX-512 F/BW/VL.
+void matmul_avx512(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                   const float* bias);
+
+// Paths this CPU can run, best first (honours YUN_CPU_LIMIT): {name, fn}.
+struct MatmulPath {
+  const char* name;
+  MatmulFn fn;
+};
+int available_matmul_paths(MatmulPath* out, int max_out);
+
+}  // namespace yun::internal

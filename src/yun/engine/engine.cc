@@ -1,0 +1,390 @@
+// EngineImpl: the engine thread. Each loop iteration drains the command queue
+// (submit/abort/shutdown), then runs one step:
+//   out = scheduler.schedule(); runner.forward(build_batch(out));
+//   sample; scheduler.update(out, sampled); stop checks; events.
+// Everything below `engine thread state` is touched by the engine thread only.
+#include "yun/engine/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "yun/base/blocking_queue.h"
+#include "yun/engine/block_manager.h"
+#include "yun/engine/block_pool.h"
+#include "yun/engine/kv_cache_sizing.h"
+#include "yun/engine/sampler.h"
+#include "yun/engine/scheduler.h"
+#include "yun/engine/sequence.h"
+#include "yun/engine/stop_checker.h"
+
+namespace yun {
+
+using Clock = std::chrono::steady_clock;
+
+struct RequestState {
+  uint64_t id = 0;
+  std::shared_ptr<const SamplingParams> params;
+  RequestSink sink;
+  Clock::time_point submit_time;
+  std::vector<std::unique_ptr<Sequence>> seqs;      // one per sample
+  std::vector<std::unique_ptr<StopChecker>> stops;  // one per sample
+  std::vector<bool> ended;                          // per sample: its final event was sent
+  int32_t num_finished = 0;
+  bool forked = false;  // samples 1..n-1 have been started
+};
+
+namespace {
+
+struct Command {
+  enum Kind { kSubmit, kAbort, kShutdown } kind = kSubmit;
+  std::unique_ptr<RequestState> request;
+  uint64_t id = 0;
+};
+
+uint64_t mix_seed(uint64_t seed, int32_t index) {
+  uint64_t x = seed + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(index);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  return x ^ (x >> 31);
+}
+
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
+             std::shared_ptr<const Tokenizer> tokenizer, int32_t num_blocks, int32_t max_model_len)
+      : config_(config),
+        runner_(std::move(runner)),
+        tokenizer_(std::move(tokenizer)),
+        max_model_len_(max_model_len),
+        pool_(num_blocks, config.block_size, config.enable_prefix_cache),
+        blocks_(pool_),
+        sched_({config.max_num_seqs, config.max_num_batched_tokens}, blocks_) {
+    stats_.num_kv_blocks = num_blocks;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~EngineImpl() override { shutdown(); }
+
+  Result<uint64_t> submit(GenerateRequest request) override;
+  void abort(uint64_t request_id) override {
+    Command c;
+    c.kind = Command::kAbort;
+    c.id = request_id;
+    queue_.push(std::move(c));
+  }
+  EngineStats stats() const override {
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    return stats_;
+  }
+  const ModelConfig& model_config() const override { return runner_->config(); }
+  int32_t max_model_len() const override { return max_model_len_; }
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lk(submit_mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      Command c;
+      c.kind = Command::kShutdown;
+      queue_.push(std::move(c));
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop();
+  void handle(Command& c);
+  void step();
+  void on_token(Sequence* seq, const SampleResult& r);
+  void fork(RequestState& req);
+  // Ends every unfinished sample of `req` with `reason`.
+  void end_request(RequestState& req, FinishReason reason, const Status& error);
+  void end_seq(Sequence* seq, FinishReason reason, const Status& error);
+  RequestEvent make_event(const Sequence& seq) const;
+  void publish_stats();
+
+  const EngineConfig config_;
+  std::unique_ptr<ModelRunner> runner_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  const int32_t max_model_len_;
+
+  BlockingQueue<Command> queue_;
+  std::mutex submit_mu_;
+  bool stopped_ = false;  // GUARDED_BY(submit_mu_)
+  std::atomic<uint64_t> next_id_{1};
+  mutable std::mutex stats_mu_;
+  EngineStats stats_;  // GUARDED_BY(stats_mu_)
+  std::thread thread_;
+
+  // Engine thread state.
+  BlockPool pool_;
+  BlockManager blocks_;
+  Scheduler sched_;
+  Sampler sampler_;
+  std::unordered_map<uint64_t, std::unique_ptr<RequestState>> requests_;
+  std::vector<uint64_t> done_;  // requests to erase at the end of a step
+  std::vector<float> logits_;
+  int64_t prompt_tokens_total_ = 0, generation_tokens_total_ = 0, steps_ = 0;
+};
+
+Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
+  const int32_t len = static_cast<int32_t>(request.prompt_ids.size());
+  if (len == 0) return invalid_argument("prompt is empty");
+  YUN_RETURN_IF_ERROR(request.params.validate());
+  const int64_t vocab = runner_->config().vocab_size;
+  for (int32_t t : request.prompt_ids) {
+    if (t < 0 || (vocab > 0 && t >= vocab)) {
+      return invalid_argument("prompt token id " + std::to_string(t) +
+                              " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+  }
+  if (static_cast<int64_t>(len) + request.params.max_tokens > max_model_len_) {
+    return invalid_argument("this model's maximum context length is " +
+                            std::to_string(max_model_len_) + " tokens, but " +
+                            std::to_string(len + int64_t{request.params.max_tokens}) +
+                            " were requested (" + std::to_string(len) + " in the prompt, " +
+                            std::to_string(request.params.max_tokens) + " to generate)");
+  }
+  if (blocks_.blocks_for(len) > pool_.num_blocks()) {
+    return invalid_argument(
+        "prompt of " + std::to_string(len) + " tokens needs " +
+        std::to_string(blocks_.blocks_for(len)) + " KV blocks but the whole KV cache has " +
+        std::to_string(pool_.num_blocks()) + " (raise --num-kv-blocks or --kv-cache-memory)");
+  }
+
+  auto req = std::make_unique<RequestState>();
+  req->id = next_id_.fetch_add(1);
+  req->params = std::make_shared<const SamplingParams>(std::move(request.params));
+  req->sink = std::move(request.sink);
+  req->submit_time = Clock::now();
+  const SamplingParams& p = *req->params;
+  uint64_t seed =
+      p.seed ? *p.seed : std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
+  for (int32_t i = 0; i < p.n; ++i) {
+    auto s = std::make_unique<Sequence>();
+    s->request_id = req->id;
+    s->index = i;
+    s->params = req->params;
+    s->tokens = request.prompt_ids;
+    s->tokens.reserve(len + p.max_tokens);
+    s->num_prompt_tokens = len;
+    s->rng.seed(mix_seed(seed, i));
+    s->request = req.get();
+    req->seqs.push_back(std::move(s));
+    req->stops.push_back(std::make_unique<StopChecker>(req->params, config_.eos_token_ids,
+                                                       tokenizer_, max_model_len_));
+  }
+  req->ended.assign(p.n, false);
+  const uint64_t id = req->id;
+  std::lock_guard<std::mutex> lk(submit_mu_);
+  if (stopped_) return unavailable("the engine is shutting down");
+  Command c;
+  c.kind = Command::kSubmit;
+  c.request = std::move(req);
+  queue_.push(std::move(c));
+  return id;
+}
+
+void EngineImpl::loop() {
+  bool stop = false;
+  while (!stop) {
+    std::optional<Command> cmd = sched_.has_work() ? queue_.try_pop() : queue_.pop();
+    while (cmd) {
+      if (cmd->kind == Command::kShutdown)
+        stop = true;
+      else
+        handle(*cmd);
+      cmd = queue_.try_pop();
+    }
+    if (stop) break;
+    step();
+    publish_stats();
+  }
+  // Abort what is left (and anything submitted concurrently with shutdown).
+  while (auto c = queue_.try_pop()) {
+    if (c->kind == Command::kSubmit) handle(*c);
+  }
+  std::vector<uint64_t> ids;
+  for (auto& [id, r] : requests_) ids.push_back(id);
+  for (uint64_t id : ids) end_request(*requests_[id], FinishReason::kAbort, Status());
+  requests_.clear();
+  publish_stats();
+}
+
+void EngineImpl::handle(Command& c) {
+  if (c.kind == Command::kSubmit) {
+    RequestState* r = c.request.get();
+    requests_[r->id] = std::move(c.request);
+    sched_.add(r->seqs[0].get());
+    if (r->params->n == 1) r->forked = true;
+  } else if (c.kind == Command::kAbort) {
+    auto it = requests_.find(c.id);
+    if (it == requests_.end()) return;
+    end_request(*it->second, FinishReason::kAbort, Status());
+    requests_.erase(it);
+  }
+}
+
+RequestEvent EngineImpl::make_event(const Sequence& seq) const {
+  RequestEvent ev;
+  ev.request_id = seq.request_id;
+  ev.index = seq.index;
+  ev.usage.prompt_tokens = seq.num_prompt_tokens;
+  ev.usage.cached_prompt_tokens = std::max(0, seq.num_cached_prompt_tokens);
+  ev.usage.completion_tokens = seq.num_output();
+  ev.time_since_submit =
+      std::chrono::duration<double>(Clock::now() - seq.request->submit_time).count();
+  return ev;
+}
+
+void EngineImpl::end_seq(Sequence* seq, FinishReason reason, const Status& error) {
+  RequestState& req = *seq->request;
+  if (req.ended[seq->index]) return;
+  req.ended[seq->index] = true;
+  sched_.finish(seq);  // safe for a sample that never started
+  RequestEvent ev = make_event(*seq);
+  ev.text = req.stops[seq->index]->flush();
+  ev.finish = reason;
+  ev.error = error;
+  ++req.num_finished;
+  if (req.sink) req.sink(ev);
+}
+
+void EngineImpl::end_request(RequestState& req, FinishReason reason, const Status& error) {
+  for (auto& s : req.seqs) end_seq(s.get(), reason, error);
+}
+
+void EngineImpl::fork(RequestState& req) {
+  req.forked = true;
+  Sequence* parent = req.seqs[0].get();
+  for (size_t i = req.seqs.size(); i-- > 1;) {
+    Sequence* child = req.seqs[i].get();
+    child->num_cached_prompt_tokens = blocks_.share_prompt_blocks(*parent, *child);
+    sched_.add_front(child);
+  }
+}
+
+void EngineImpl::on_token(Sequence* seq, const SampleResult& r) {
+  RequestState& req = *seq->request;
+  if (!req.forked) fork(req);
+  ++generation_tokens_total_;
+  StopDecision d = req.stops[seq->index]->append(r.token, seq->num_output(), seq->num_tokens());
+  RequestEvent ev = make_event(*seq);
+  ev.token_ids.push_back(r.token);
+  ev.text = std::move(d.text);
+  if (req.params->logprobs >= 0) ev.logprobs.push_back(r.logprob);
+  if (d.finish) {
+    ev.finish = d.finish;
+    ev.stop_reason = std::move(d.stop_reason);
+    sched_.finish(seq);
+    req.ended[seq->index] = true;
+    ++req.num_finished;
+    if (req.num_finished == req.params->n) done_.push_back(req.id);
+  }
+  if (req.sink) req.sink(ev);
+}
+
+void EngineImpl::step() {
+  SchedulerOutput out = sched_.schedule();
+  for (Sequence* s : out.failed) {
+    RequestState& req = *s->request;
+    // Too long for the whole KV pool: ends like a length limit.
+    if (!req.forked)
+      end_request(req, FinishReason::kLength, Status());
+    else
+      end_seq(s, FinishReason::kLength, Status());
+    if (req.num_finished == req.params->n) done_.push_back(req.id);
+  }
+  if (!out.empty()) {
+    ++steps_;
+    ForwardBatch batch = sched_.build_batch(out);
+    for (const ScheduledSeq& ss : out.seqs) {
+      if (ss.seq->num_computed < ss.seq->num_prompt_tokens) {
+        prompt_tokens_total_ +=
+            std::min(ss.num_tokens, ss.seq->num_prompt_tokens - ss.seq->num_computed);
+      }
+    }
+    Status st = runner_->forward(batch, logits_);
+    const size_t vocab = batch.logit_rows.empty() ? 0 : logits_.size() / batch.logit_rows.size();
+    if (!st.is_ok() || logits_.size() != vocab * batch.logit_rows.size()) {
+      if (st.is_ok()) st = internal_error("runner returned logits of the wrong size");
+      for (const ScheduledSeq& ss : out.seqs) {
+        RequestState& req = *ss.seq->request;
+        if (req.num_finished < req.params->n) end_request(req, FinishReason::kError, st);
+        if (req.num_finished == req.params->n) done_.push_back(req.id);
+      }
+    } else {
+      std::vector<int32_t> sampled;
+      std::vector<SampleResult> results;
+      static const std::vector<int32_t> kNone;
+      for (const ScheduledSeq& ss : out.seqs) {
+        if (!ss.sample) continue;
+        Sequence* s = ss.seq;
+        const StopChecker& stop = *s->request->stops[s->index];
+        std::span<const float> row(logits_.data() + results.size() * vocab, vocab);
+        const auto& banned =
+            s->num_output() < s->params->min_tokens ? stop.min_tokens_banned() : kNone;
+        results.push_back(
+            sampler_.sample(row, *s->params, s->tokens, s->num_prompt_tokens, banned, s->rng));
+        sampled.push_back(results.back().token);
+      }
+      sched_.update(out, sampled);
+      size_t k = 0;
+      for (const ScheduledSeq& ss : out.seqs) {
+        if (ss.sample) on_token(ss.seq, results[k++]);
+      }
+    }
+  }
+  for (uint64_t id : done_) requests_.erase(id);
+  done_.clear();
+}
+
+void EngineImpl::publish_stats() {
+  std::lock_guard<std::mutex> lk(stats_mu_);
+  stats_.num_running = sched_.num_running();
+  stats_.num_waiting = sched_.num_waiting();
+  stats_.num_kv_blocks = pool_.num_blocks();
+  stats_.kv_cache_usage = static_cast<double>(pool_.num_used()) / pool_.num_blocks();
+  stats_.prefix_cache_queries = sched_.prefix_queries();
+  stats_.prefix_cache_hits = sched_.prefix_hits();
+  stats_.prompt_tokens_total = prompt_tokens_total_;
+  stats_.generation_tokens_total = generation_tokens_total_;
+  stats_.num_preemptions = sched_.num_preemptions();
+  stats_.steps = steps_;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
+                                               std::unique_ptr<ModelRunner> runner,
+                                               std::shared_ptr<const Tokenizer> tokenizer) {
+  if (!runner) return invalid_argument("no model runner");
+  if (config.block_size <= 0 || config.block_size > 1024) {
+    return invalid_argument("block_size must be in [1, 1024]");
+  }
+  if (config.max_num_seqs <= 0) return invalid_argument("max_num_seqs must be > 0");
+  if (config.max_num_batched_tokens <= 0) {
+    return invalid_argument("max_num_batched_tokens must be > 0");
+  }
+  const ModelConfig& mc = runner->config();
+  int64_t max_len = config.max_model_len > 0 ? config.max_model_len : mc.max_position_embeddings;
+  if (config.max_model_len < 0) return invalid_argument("max_model_len must be >= 0");
+  if (mc.max_position_embeddings > 0 && max_len > mc.max_position_embeddings) {
+    return invalid_argument("max_model_len " + std::to_string(max_len) +
+                            " exceeds the model's max_position_embeddings " +
+                            std::to_string(mc.max_position_embeddings));
+  }
+  if (max_len <= 0) return invalid_argument("max_model_len unknown: set it explicitly");
+  max_len = std::min<int64_t>(max_len, std::numeric_limits<int32_t>::max() / 2);
+  YUN_ASSIGN_OR_RETURN(
+      int32_t num_blocks,
+      compute_num_kv_blocks(config, runner->kv_bytes_per_token(), static_cast<int32_t>(max_len)));
+  YUN_RETURN_IF_ERROR(runner->allocate_kv_cache({num_blocks, config.block_size}));
+  return std::unique_ptr<Engine>(new EngineImpl(config, std::move(runner), std::move(tokenizer),
+                                                num_blocks, static_cast<int32_t>(max_len)));
+}
+
+}  // namespace yun

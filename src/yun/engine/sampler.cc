@@ -1,0 +1,156 @@
+#include "yun/engine/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace yun {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int32_t argmax(const std::vector<float>& x) {
+  int32_t best = 0;
+  for (int32_t i = 1; i < static_cast<int32_t>(x.size()); ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
+void log_softmax(const std::vector<float>& x, std::vector<float>& out) {
+  float mx = *std::max_element(x.begin(), x.end());
+  double sum = 0;
+  for (float v : x) sum += std::exp(static_cast<double>(v) - mx);
+  float lse = mx + static_cast<float>(std::log(sum));
+  out.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = x[i] - lse;
+}
+
+}  // namespace
+
+SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams& p,
+                             std::span<const int32_t> tokens, int32_t num_prompt,
+                             std::span<const int32_t> banned, std::mt19937_64& rng) {
+  const int32_t V = static_cast<int32_t>(logits.size());
+  SampleResult r;
+  if (p.greedy() && p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
+      p.presence_penalty == 0.0 && banned.empty() && p.logprobs < 0) {
+    // Plain greedy: argmax of the raw row, no copy.
+    r.token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return r;
+  }
+  x_.assign(logits.begin(), logits.end());
+  auto in_vocab = [V](int32_t t) { return t >= 0 && t < V; };
+
+  if (p.repetition_penalty != 1.0) {
+    seen_.resize(V, 0);
+    const float rp = static_cast<float>(p.repetition_penalty);
+    for (int32_t t : tokens) {
+      if (!in_vocab(t) || seen_[t]) continue;
+      seen_[t] = 1;
+      x_[t] = x_[t] > 0 ? x_[t] / rp : x_[t] * rp;
+    }
+    for (int32_t t : tokens) {
+      if (in_vocab(t)) seen_[t] = 0;
+    }
+  }
+  if (p.frequency_penalty != 0.0 || p.presence_penalty != 0.0) {
+    count_.resize(V, 0);
+    auto output = tokens.subspan(num_prompt);
+    for (int32_t t : output) {
+      if (in_vocab(t)) ++count_[t];
+    }
+    for (int32_t t : output) {
+      if (!in_vocab(t) || count_[t] == 0) continue;
+      x_[t] -= static_cast<float>(count_[t] * p.frequency_penalty + p.presence_penalty);
+      count_[t] = 0;
+    }
+  }
+  for (int32_t t : banned) {
+    if (in_vocab(t)) x_[t] = kNegInf;
+  }
+
+  const bool greedy = p.greedy();
+  if (!greedy) {
+    const float inv_t = static_cast<float>(1.0 / p.temperature);
+    for (float& v : x_) v *= inv_t;
+  }
+  if (p.logprobs >= 0) log_softmax(x_, lp_);
+
+  if (greedy) {
+    r.token = argmax(x_);
+  } else {
+    // Candidates, best first as far as needed.
+    idx_.clear();
+    for (int32_t i = 0; i < V; ++i) {
+      if (x_[i] != kNegInf) idx_.push_back(i);
+    }
+    if (idx_.empty()) idx_.push_back(argmax(x_));
+    auto by_logit = [this](int32_t a, int32_t b) {
+      return x_[a] > x_[b] || (x_[a] == x_[b] && a < b);
+    };
+    if (p.top_k > 0 && p.top_k < static_cast<int32_t>(idx_.size())) {
+      std::nth_element(idx_.begin(), idx_.begin() + p.top_k, idx_.end(), by_logit);
+      idx_.resize(p.top_k);
+    }
+    const float mx = x_[*std::min_element(idx_.begin(), idx_.end(), by_logit)];
+    double total = 0;
+    for (int32_t i : idx_) total += std::exp(static_cast<double>(x_[i]) - mx);
+    if (p.top_p < 1.0) {
+      // Sort a head first; fall back to a full sort only when it is too thin.
+      size_t head = std::min<size_t>(idx_.size(), 1024);
+      std::partial_sort(idx_.begin(), idx_.begin() + head, idx_.end(), by_logit);
+      double cum = 0;
+      size_t keep = 0;
+      for (; keep < head; ++keep) {
+        cum += std::exp(static_cast<double>(x_[idx_[keep]]) - mx) / total;
+        if (cum >= p.top_p) break;
+      }
+      if (keep == head && head < idx_.size()) {
+        std::sort(idx_.begin(), idx_.end(), by_logit);
+        for (; keep < idx_.size(); ++keep) {
+          cum += std::exp(static_cast<double>(x_[idx_[keep]]) - mx) / total;
+          if (cum >= p.top_p) break;
+        }
+      }
+      idx_.resize(std::min(keep + 1, idx_.size()));
+    }
+    if (p.min_p > 0.0) {
+      // Keep tokens with prob >= min_p * max prob (relative to the same total).
+      const double thresh = std::log(p.min_p);
+      idx_.erase(
+          std::remove_if(idx_.begin(), idx_.end(), [&](int32_t i) { return x_[i] - mx < thresh; }),
+          idx_.end());
+    }
+    double sum = 0;
+    for (int32_t i : idx_) sum += std::exp(static_cast<double>(x_[i]) - mx);
+    std::uniform_real_distribution<double> u(0.0, sum);
+    double target = u(rng), acc = 0;
+    r.token = idx_.back();
+    for (int32_t i : idx_) {
+      acc += std::exp(static_cast<double>(x_[i]) - mx);
+      if (acc > target) {
+        r.token = i;
+        break;
+      }
+    }
+  }
+
+  if (p.logprobs >= 0) {
+    r.logprob.token_id = r.token;
+    r.logprob.logprob = lp_[r.token];
+    if (p.logprobs > 0) {
+      int32_t n = std::min(p.logprobs, V);
+      idx_.resize(V);
+      for (int32_t i = 0; i < V; ++i) idx_[i] = i;
+      std::partial_sort(idx_.begin(), idx_.begin() + n, idx_.end(), [this](int32_t a, int32_t b) {
+        return lp_[a] > lp_[b] || (lp_[a] == lp_[b] && a < b);
+      });
+      for (int32_t i = 0; i < n; ++i) r.logprob.top.emplace_back(idx_[i], lp_[idx_[i]]);
+    }
+  }
+  return r;
+}
+
+}  // namespace yun

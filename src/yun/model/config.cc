@@ -1,0 +1,318 @@
+// Parsing of Hugging Face config.json / generation_config.json into ModelConfig.
+// Every field is read through a typed helper that names the field on error;
+// nlohmann exceptions never leave this file.
+#include "yun/model/config.h"
+
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "yun/base/mapped_file.h"
+
+namespace yun {
+
+using json = nlohmann::json;
+
+bool ModelConfig::is_moe_layer(int64_t layer) const {
+  if (num_experts <= 0) return false;
+  for (auto l : mlp_only_layers)
+    if (l == layer) return false;
+  return decoder_sparse_step > 0 && (layer + 1) % decoder_sparse_step == 0;
+}
+
+namespace {
+
+// Thrown inside this file only; turned into a Status at the API edge.
+struct FieldError {
+  Status status;
+};
+
+[[noreturn]] void fail(const std::string& field, const std::string& what) {
+  throw FieldError{invalid_argument("config field '" + field + "': " + what)};
+}
+
+const json* get(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<int64_t> opt_int(const json& obj, const char* key) {
+  const json* v = get(obj, key);
+  if (!v) return std::nullopt;
+  if (v->is_number_integer()) return v->get<int64_t>();
+  if (v->is_number_float()) {
+    double d = v->get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return int64_t(d);
+  }
+  fail(key, "expected an integer");
+}
+
+std::optional<double> opt_double(const json& obj, const char* key) {
+  const json* v = get(obj, key);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) fail(key, "expected a number");
+  double d = v->get<double>();
+  if (!std::isfinite(d)) fail(key, "not finite");
+  return d;
+}
+
+std::optional<bool> opt_bool(const json& obj, const char* key) {
+  const json* v = get(obj, key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) fail(key, "expected true or false");
+  return v->get<bool>();
+}
+
+int64_t req_pos_int(const json& obj, const char* key) {
+  auto v = opt_int(obj, key);
+  if (!v) fail(key, "missing");
+  if (*v <= 0) fail(key, "must be positive");
+  return *v;
+}
+
+std::vector<int64_t> int_or_list(const json& obj, const char* key) {
+  const json* v = get(obj, key);
+  std::vector<int64_t> out;
+  if (!v) return out;
+  if (v->is_array()) {
+    for (auto& e : *v) {
+      if (!e.is_number_integer()) fail(key, "expected integers");
+      out.push_back(e.get<int64_t>());
+    }
+  } else if (v->is_number_integer()) {
+    out.push_back(v->get<int64_t>());
+  } else {
+    fail(key, "expected an integer or a list of integers");
+  }
+  return out;
+}
+
+void parse_rope(const json& rs, const std::string& where, ModelConfig& c) {
+  if (!rs.is_object()) fail(where, "expected an object");
+  if (auto t = opt_double(rs, "rope_theta")) c.rope_theta = *t;
+  std::string type;
+  const json* tv = get(rs, "rope_type");
+  if (!tv) tv = get(rs, "type");
+  if (tv) {
+    if (!tv->is_string()) fail(where + ".rope_type", "expected a string");
+    type = tv->get<std::string>();
+  }
+  RopeScaling& r = c.rope_scaling;
+  r = RopeScaling{};
+  if (type.empty() || type == "default") return;
+  if (type == "linear") {
+    r.type = RopeScaling::Type::kLinear;
+  } else if (type == "dynamic") {
+    r.type = RopeScaling::Type::kDynamic;
+  } else if (type == "yarn") {
+    r.type = RopeScaling::Type::kYarn;
+  } else if (type == "llama3") {
+    r.type = RopeScaling::Type::kLlama3;
+  } else {
+    fail(where + ".rope_type", "unsupported rope scaling type '" + type + "'");
+  }
+  auto factor = opt_double(rs, "factor");
+  auto orig = opt_int(rs, "original_max_position_embeddings");
+  if (orig && *orig <= 0) fail(where + ".original_max_position_embeddings", "must be positive");
+  r.original_max_position_embeddings = orig ? *orig : c.max_position_embeddings;
+  if (factor) {
+    r.factor = *factor;
+  } else if (r.type == RopeScaling::Type::kYarn && orig && *orig > 0) {
+    // HF: without a factor, YaRN uses max_position_embeddings / original.
+    r.factor = double(c.max_position_embeddings) / double(*orig);
+  } else {
+    fail(where + ".factor", "missing");
+  }
+  if (!(r.factor > 0)) fail(where + ".factor", "must be positive");
+  if (auto v = opt_double(rs, "beta_fast")) r.beta_fast = *v;
+  if (auto v = opt_double(rs, "beta_slow")) r.beta_slow = *v;
+  r.mscale = opt_double(rs, "mscale");
+  r.mscale_all_dim = opt_double(rs, "mscale_all_dim");
+  r.attention_factor = opt_double(rs, "attention_factor");
+  if (auto v = opt_bool(rs, "truncate")) r.truncate = *v;
+  if (auto v = opt_double(rs, "low_freq_factor")) r.low_freq_factor = *v;
+  if (auto v = opt_double(rs, "high_freq_factor")) r.high_freq_factor = *v;
+  if (r.type == RopeScaling::Type::kLlama3) {
+    if (r.original_max_position_embeddings <= 0)
+      fail(where + ".original_max_position_embeddings", "missing");
+    if (!(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0))
+      fail(where + ".low_freq_factor", "needs 0 < low_freq_factor < high_freq_factor");
+  }
+}
+
+void parse_generation(const json& g, ModelConfig& c) {
+  if (!g.is_object()) fail("generation_config", "expected an object");
+  if (auto v = opt_int(g, "bos_token_id")) c.bos_token_id = *v;
+  if (auto v = opt_int(g, "pad_token_id")) c.pad_token_id = *v;
+  auto eos = int_or_list(g, "eos_token_id");
+  if (!eos.empty()) c.eos_token_ids = eos;
+  auto& d = c.generation;
+  d.temperature = opt_double(g, "temperature");
+  d.top_p = opt_double(g, "top_p");
+  d.min_p = opt_double(g, "min_p");
+  d.repetition_penalty = opt_double(g, "repetition_penalty");
+  d.top_k = opt_int(g, "top_k");
+  d.max_new_tokens = opt_int(g, "max_new_tokens");
+  d.do_sample = opt_bool(g, "do_sample");
+}
+
+ModelConfig parse_config_object(const json& j) {
+  if (!j.is_object()) fail("config", "expected a JSON object");
+  ModelConfig c;
+  const json* archs = get(j, "architectures");
+  if (!archs || !archs->is_array() || archs->empty() || !(*archs)[0].is_string())
+    fail("architectures", "expected a non-empty list of strings");
+  c.architecture_name = (*archs)[0].get<std::string>();
+  if (c.architecture_name == "Qwen2ForCausalLM") {
+    c.arch = Architecture::kQwen2;
+  } else if (c.architecture_name == "Qwen3ForCausalLM") {
+    c.arch = Architecture::kQwen3;
+  } else if (c.architecture_name == "Qwen3MoeForCausalLM") {
+    c.arch = Architecture::kQwen3Moe;
+  } else if (c.architecture_name == "LlamaForCausalLM") {
+    c.arch = Architecture::kLlama;
+  } else {
+    throw FieldError{unimplemented("unsupported architecture '" + c.architecture_name +
+                                   "' (supported: Qwen2ForCausalLM, Qwen3ForCausalLM, "
+                                   "Qwen3MoeForCausalLM, LlamaForCausalLM)")};
+  }
+  if (const json* mt = get(j, "model_type")) {
+    if (!mt->is_string()) fail("model_type", "expected a string");
+    c.model_type = mt->get<std::string>();
+  }
+  if (const json* act = get(j, "hidden_act")) {
+    if (!act->is_string() || (*act != "silu" && *act != "swish"))
+      fail("hidden_act", "only silu is supported");
+  }
+
+  if (opt_bool(j, "use_sliding_window").value_or(false))
+    throw FieldError{unimplemented("config field 'use_sliding_window': sliding-window "
+                                   "attention is not supported")};
+
+  c.vocab_size = req_pos_int(j, "vocab_size");
+  c.hidden_size = req_pos_int(j, "hidden_size");
+  c.num_hidden_layers = req_pos_int(j, "num_hidden_layers");
+  c.num_attention_heads = req_pos_int(j, "num_attention_heads");
+  c.num_key_value_heads = opt_int(j, "num_key_value_heads").value_or(c.num_attention_heads);
+  if (c.num_key_value_heads <= 0) fail("num_key_value_heads", "must be positive");
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    fail("num_key_value_heads", "must divide num_attention_heads");
+  if (auto hd = opt_int(j, "head_dim")) {
+    if (*hd <= 0) fail("head_dim", "must be positive");
+    c.head_dim = *hd;
+  } else {
+    if (c.hidden_size % c.num_attention_heads != 0)
+      fail("hidden_size", "not divisible by num_attention_heads (and no head_dim)");
+    c.head_dim = c.hidden_size / c.num_attention_heads;
+  }
+  if (c.head_dim % 2 != 0) fail("head_dim", "must be even for RoPE");
+  // Bound sizes so that products stay far from overflow.
+  constexpr int64_t kMaxDim = int64_t(1) << 24;
+  if (c.vocab_size > kMaxDim) fail("vocab_size", "too large");
+  if (c.hidden_size > kMaxDim) fail("hidden_size", "too large");
+  if (c.num_hidden_layers > 4096) fail("num_hidden_layers", "too large");
+  if (c.num_attention_heads > 4096) fail("num_attention_heads", "too large");
+  if (c.head_dim > 4096) fail("head_dim", "too large");
+  c.max_position_embeddings = opt_int(j, "max_position_embeddings").value_or(32768);
+  if (c.max_position_embeddings <= 0) fail("max_position_embeddings", "must be positive");
+  c.rms_norm_eps = opt_double(j, "rms_norm_eps").value_or(1e-6);
+  if (!(c.rms_norm_eps > 0)) fail("rms_norm_eps", "must be positive");
+  c.rope_theta = opt_double(j, "rope_theta").value_or(10000.0);
+  if (const json* rp = get(j, "rope_parameters")) parse_rope(*rp, "rope_parameters", c);
+  if (const json* rs = get(j, "rope_scaling")) parse_rope(*rs, "rope_scaling", c);
+  if (!(c.rope_theta > 0)) fail("rope_theta", "must be positive");
+  c.tie_word_embeddings = opt_bool(j, "tie_word_embeddings").value_or(false);
+
+  bool moe = c.arch == Architecture::kQwen3Moe;
+  switch (c.arch) {
+    case Architecture::kQwen2:
+      c.attention_bias = true;
+      break;
+    case Architecture::kQwen3:
+    case Architecture::kQwen3Moe:
+      c.qk_norm = true;
+      c.attention_bias = opt_bool(j, "attention_bias").value_or(false);
+      break;
+    case Architecture::kLlama:
+      c.attention_bias = opt_bool(j, "attention_bias").value_or(false);
+      c.attention_out_bias = c.attention_bias;
+      c.mlp_bias = opt_bool(j, "mlp_bias").value_or(false);
+      break;
+  }
+  auto inter = opt_int(j, "intermediate_size");
+  if (inter && *inter <= 0) fail("intermediate_size", "must be positive");
+  c.intermediate_size = inter.value_or(0);
+  if (moe) {
+    c.num_experts = req_pos_int(j, "num_experts");
+    c.num_experts_per_tok = req_pos_int(j, "num_experts_per_tok");
+    if (c.num_experts_per_tok > c.num_experts)
+      fail("num_experts_per_tok", "larger than num_experts");
+    if (c.num_experts > 65536) fail("num_experts", "too large");
+    c.moe_intermediate_size = req_pos_int(j, "moe_intermediate_size");
+    c.norm_topk_prob = opt_bool(j, "norm_topk_prob").value_or(false);
+    c.decoder_sparse_step = opt_int(j, "decoder_sparse_step").value_or(1);
+    if (c.decoder_sparse_step <= 0) fail("decoder_sparse_step", "must be positive");
+    if (const json* m = get(j, "mlp_only_layers")) {
+      if (!m->is_array()) fail("mlp_only_layers", "expected a list of integers");
+      for (auto& e : *m) {
+        if (!e.is_number_integer()) fail("mlp_only_layers", "expected a list of integers");
+        c.mlp_only_layers.push_back(e.get<int64_t>());
+      }
+    }
+  }
+  bool needs_dense = !moe;
+  for (int64_t i = 0; moe && i < c.num_hidden_layers; ++i)
+    if (!c.is_moe_layer(i)) needs_dense = true;
+  if (needs_dense && c.intermediate_size <= 0) fail("intermediate_size", "missing");
+
+  c.bos_token_id = opt_int(j, "bos_token_id");
+  c.pad_token_id = opt_int(j, "pad_token_id");
+  c.eos_token_ids = int_or_list(j, "eos_token_id");
+  return c;
+}
+
+json parse_json(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw FieldError{invalid_argument(std::string(what) + ": invalid JSON")};
+  return j;
+}
+
+}  // namespace
+
+Result<ModelConfig> parse_model_config(const std::string& config_json,
+                                       const std::string& generation_config_json) {
+  try {
+    ModelConfig c = parse_config_object(parse_json(config_json, "config.json"));
+    if (!generation_config_json.empty())
+      parse_generation(parse_json(generation_config_json, "generation_config.json"), c);
+    return c;
+  } catch (const FieldError& e) {
+    return e.status;
+  } catch (const std::exception& e) {
+    return invalid_argument(std::string("config.json: ") + e.what());
+  }
+}
+
+Result<ModelConfig> load_model_config(const std::string& model_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(model_dir, ec))
+    return not_found("model directory not found: " + model_dir);
+  auto cfg = read_file(model_dir + "/config.json");
+  if (!cfg.is_ok()) return cfg.status();
+  std::string gen;
+  std::string gen_path = model_dir + "/generation_config.json";
+  if (std::filesystem::exists(gen_path, ec)) {
+    auto g = read_file(gen_path);
+    if (!g.is_ok()) return g.status();
+    gen = std::move(*g);
+  }
+  auto r = parse_model_config(*cfg, gen);
+  if (!r.is_ok()) return r.status().with_context(model_dir);
+  return r;
+}
+
+}  // namespace yun

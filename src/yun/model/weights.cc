@@ -1,0 +1,110 @@
+// Maps Hugging Face tensor names to ModelWeights and checks shapes/dtypes.
+#include "yun/model/weights.h"
+
+#include "yun/model/safetensors.h"
+
+namespace yun {
+
+namespace {
+
+bool is_float(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+class Loader {
+ public:
+  explicit Loader(const WeightStore& store) : store_(store) {}
+
+  // Finds `name` and checks it; fills `out`. Optional tensors may be absent.
+  Status get(const std::string& name, std::vector<int64_t> shape, TensorView* out,
+             bool optional = false) {
+    const TensorView* t = store_.find(name);
+    if (!t) {
+      if (optional) return Status::ok();
+      return not_found("missing tensor '" + name + "' (expected " + shape_str(shape) + ")");
+    }
+    if (!is_float(t->dtype))
+      return invalid_argument("tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
+                              " (expected F32, F16 or BF16)");
+    if (t->shape != shape)
+      return invalid_argument("tensor '" + name + "' has shape " + shape_str(t->shape) +
+                              ", expected " + shape_str(shape));
+    *out = *t;
+    return Status::ok();
+  }
+
+ private:
+  const WeightStore& store_;
+};
+
+}  // namespace
+
+Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<WeightStore> store) {
+  if (!store) return invalid_argument("load_model_weights: no weight store");
+  Loader L(*store);
+  ModelWeights w;
+  const int64_t H = c.hidden_size, Q = c.q_size(), KV = c.kv_size(), D = c.head_dim;
+  YUN_RETURN_IF_ERROR(L.get("model.embed_tokens.weight", {c.vocab_size, H}, &w.embed_tokens));
+  YUN_RETURN_IF_ERROR(L.get("model.norm.weight", {H}, &w.final_norm));
+  if (c.tie_word_embeddings) {
+    // Some tied checkpoints still store lm_head; prefer it when present.
+    YUN_RETURN_IF_ERROR(L.get("lm_head.weight", {c.vocab_size, H}, &w.lm_head, true));
+    if (w.lm_head.empty()) w.lm_head = w.embed_tokens;
+  } else {
+    YUN_RETURN_IF_ERROR(L.get("lm_head.weight", {c.vocab_size, H}, &w.lm_head));
+  }
+  w.layers.resize(size_t(c.num_hidden_layers));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    LayerWeights& l = w.layers[size_t(i)];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    YUN_RETURN_IF_ERROR(L.get(p + "input_layernorm.weight", {H}, &l.input_norm));
+    YUN_RETURN_IF_ERROR(L.get(p + "post_attention_layernorm.weight", {H}, &l.post_attention_norm));
+    const std::string a = p + "self_attn.";
+    YUN_RETURN_IF_ERROR(L.get(a + "q_proj.weight", {Q, H}, &l.q_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "k_proj.weight", {KV, H}, &l.k_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "v_proj.weight", {KV, H}, &l.v_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "o_proj.weight", {H, Q}, &l.o_proj));
+    if (c.attention_bias) {
+      YUN_RETURN_IF_ERROR(L.get(a + "q_proj.bias", {Q}, &l.q_bias));
+      YUN_RETURN_IF_ERROR(L.get(a + "k_proj.bias", {KV}, &l.k_bias));
+      YUN_RETURN_IF_ERROR(L.get(a + "v_proj.bias", {KV}, &l.v_bias));
+    }
+    if (c.attention_out_bias) YUN_RETURN_IF_ERROR(L.get(a + "o_proj.bias", {H}, &l.o_bias));
+    if (c.qk_norm) {
+      YUN_RETURN_IF_ERROR(L.get(a + "q_norm.weight", {D}, &l.q_norm));
+      YUN_RETURN_IF_ERROR(L.get(a + "k_norm.weight", {D}, &l.k_norm));
+    }
+    const std::string m = p + "mlp.";
+    if (c.is_moe_layer(i)) {
+      const int64_t E = c.num_experts, I = c.moe_intermediate_size;
+      YUN_RETURN_IF_ERROR(L.get(m + "gate.weight", {E, H}, &l.router));
+      l.expert_gate.resize(size_t(E));
+      l.expert_up.resize(size_t(E));
+      l.expert_down.resize(size_t(E));
+      for (int64_t e = 0; e < E; ++e) {
+        const std::string x = m + "experts." + std::to_string(e) + ".";
+        YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {I, H}, &l.expert_gate[size_t(e)]));
+        YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {I, H}, &l.expert_up[size_t(e)]));
+        YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, I}, &l.expert_down[size_t(e)]));
+      }
+    } else {
+      const int64_t I = c.intermediate_size;
+      YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.weight", {I, H}, &l.gate_proj));
+      YUN_RETURN_IF_ERROR(L.get(m + "up_proj.weight", {I, H}, &l.up_proj));
+      YUN_RETURN_IF_ERROR(L.get(m + "down_proj.weight", {H, I}, &l.down_proj));
+      if (c.mlp_bias) {
+        YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.bias", {I}, &l.gate_bias));
+        YUN_RETURN_IF_ERROR(L.get(m + "up_proj.bias", {I}, &l.up_bias));
+        YUN_RETURN_IF_ERROR(L.get(m + "down_proj.bias", {H}, &l.down_bias));
+      }
+    }
+  }
+  w.store = std::move(store);
+  return w;
+}
+
+}  // namespace yun

@@ -1,0 +1,309 @@
+#include "yun/serve/generation_job.h"
+
+#include "yun/serve/openai_service.h"
+
+namespace yun::serve {
+
+GenerationJob::GenerationJob(JobSetup setup, Engine* engine, std::shared_ptr<const Tokenizer> tok,
+                             Metrics* metrics, std::shared_ptr<ResponseWriter> writer)
+    : setup_(std::move(setup)),
+      engine_(engine),
+      tok_(std::move(tok)),
+      metrics_(metrics),
+      writer_(std::move(writer)),
+      chat_(setup_.request.kind == OpenAiRequest::Kind::kChat),
+      id_(make_request_id(chat_ ? "chatcmpl" : "cmpl")),
+      created_(unix_time_now()),
+      start_(std::chrono::steady_clock::now()) {
+  int n = setup_.request.n;
+  choices_.reserve(setup_.prompts.size() * n);
+  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
+    for (int i = 0; i < n; ++i) {
+      choices_.push_back(Choice{static_cast<int>(p),
+                                "",
+                                {},
+                                std::nullopt,
+                                "",
+                                {},
+                                ReasoningParser(setup_.starts_in_reasoning),
+                                {},
+                                false,
+                                0,
+                                {},
+                                false});
+    }
+  }
+  first_token_seen_.assign(setup_.prompts.size(), false);
+}
+
+void GenerationJob::start(const std::vector<SamplingParams>& params) {
+  auto self = shared_from_this();
+  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
+    GenerateRequest r;
+    r.prompt_ids = setup_.prompts[p];
+    r.params = params[p];
+    r.sink = [self, w = writer_, p](const RequestEvent& ev) {
+      w->post([self, p, ev] { self->on_event(static_cast<int>(p), ev); });
+    };
+    auto id = engine_->submit(std::move(r));
+    if (!id.is_ok()) {
+      fail(id.status());
+      return;
+    }
+    engine_ids_.push_back(*id);
+  }
+  writer_->on_close([self] {
+    if (self->done_) return;
+    self->client_gone_ = true;
+    self->done_ = true;
+    self->abort_all();
+    for (auto& c : self->choices_) {
+      if (!c.finish) self->metrics_->count_finished("abort");
+    }
+  });
+  if (setup_.request.stream) {
+    stream_started_ = true;
+    writer_->start_stream(200, "text/event-stream");
+  }
+}
+
+void GenerationJob::abort_all() {
+  for (uint64_t id : engine_ids_) engine_->abort(id);
+}
+
+OJson GenerationJob::chunk_base() const {
+  OJson j;
+  j["id"] = id_;
+  j["object"] = chat_ ? "chat.completion.chunk" : "text_completion";
+  j["created"] = created_;
+  j["model"] = setup_.model_name;
+  return j;
+}
+
+void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
+  if (done_) return;
+  size_t index = static_cast<size_t>(prompt) * setup_.request.n + ev.index;
+  if (index >= choices_.size()) return;
+  Choice& c = choices_[index];
+  if (c.finish) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!ev.token_ids.empty()) {
+    if (!first_token_seen_[prompt]) {
+      first_token_seen_[prompt] = true;
+      metrics_->observe_ttft(ev.time_since_submit);
+    }
+    if (c.got_token) {
+      double dt = std::chrono::duration<double>(now - c.last).count() / ev.token_ids.size();
+      for (size_t k = 0; k < ev.token_ids.size(); ++k) metrics_->observe_inter_token(dt);
+    }
+    c.got_token = true;
+    c.last = now;
+  }
+  c.usage = ev.usage;
+  if (ev.finish && *ev.finish == FinishReason::kError) {
+    c.finish = FinishReason::kError;
+    metrics_->count_finished("error");
+    fail(ev.error.is_ok() ? internal_error("generation failed") : ev.error);
+    return;
+  }
+  c.text += ev.text;
+  if (setup_.request.logprobs >= 0) {
+    c.logprobs.insert(c.logprobs.end(), ev.logprobs.begin(), ev.logprobs.end());
+  }
+  if (setup_.request.stream) stream_delta(c, static_cast<int>(index), ev);
+  if (ev.finish) {
+    c.finish = ev.finish;
+    c.stop_reason = ev.stop_reason;
+    if (setup_.request.stream) stream_finish(c, static_cast<int>(index));
+    bool tools =
+        setup_.parse_tools && *ev.finish == FinishReason::kStop &&
+        (setup_.request.stream ? c.tools.num_calls() > 0 : !parse_tool_calls(c.text).calls.empty());
+    metrics_->count_finished(tools ? "stop" : finish_reason_str(*ev.finish));
+    if (++finished_ == static_cast<int>(choices_.size())) finalize();
+  }
+}
+
+void GenerationJob::stream_delta(Choice& c, int index, const RequestEvent& ev) {
+  OJson chunk = chunk_base();
+  OJson choice;
+  choice["index"] = index;
+  if (chat_) {
+    if (!c.sent_role) {
+      c.sent_role = true;
+      OJson first = chunk_base();
+      first["choices"] = OJson::array({{{"index", index},
+                                        {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                        {"logprobs", nullptr},
+                                        {"finish_reason", nullptr}}});
+      if (setup_.request.include_usage) first["usage"] = nullptr;
+      writer_->write(sse_event(first));
+    }
+    std::string content = ev.text, reasoning;
+    if (setup_.reasoning) {
+      auto d = c.reasoning.push(content);
+      reasoning = std::move(d.reasoning);
+      content = std::move(d.content);
+    }
+    OJson tool_deltas = OJson::array();
+    if (setup_.parse_tools) {
+      auto td = c.tools.push(content);
+      content = std::move(td.content);
+      for (const auto& d : td.calls) tool_deltas.push_back(tool_call_delta_json(d));
+    }
+    bool has_lp = setup_.request.logprobs >= 0 && !ev.logprobs.empty();
+    if (content.empty() && reasoning.empty() && tool_deltas.empty() && !has_lp) return;
+    OJson delta = OJson::object();
+    if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
+    if (!content.empty() || (reasoning.empty() && tool_deltas.empty())) delta["content"] = content;
+    if (!tool_deltas.empty()) delta["tool_calls"] = tool_deltas;
+    choice["delta"] = std::move(delta);
+    choice["logprobs"] = has_lp ? chat_logprobs_json(tok_.get(), ev.logprobs) : OJson(nullptr);
+  } else {
+    bool has_lp = setup_.request.logprobs >= 0 && !ev.logprobs.empty();
+    if (ev.text.empty() && !has_lp) return;
+    choice["text"] = ev.text;
+    choice["logprobs"] =
+        has_lp ? completion_logprobs_json(tok_.get(), ev.logprobs, c.text_offset) : OJson(nullptr);
+    c.text_offset += static_cast<int64_t>(ev.text.size());
+  }
+  choice["finish_reason"] = nullptr;
+  chunk["choices"] = OJson::array({std::move(choice)});
+  if (setup_.request.include_usage) chunk["usage"] = nullptr;
+  writer_->write(sse_event(chunk));
+}
+
+void GenerationJob::stream_finish(Choice& c, int index) {
+  std::string finish = finish_reason_str(*c.finish);
+  OJson delta = OJson::object();
+  if (chat_) {
+    if (!c.sent_role) {
+      c.sent_role = true;
+      delta["role"] = "assistant";
+    }
+    std::string content, reasoning;
+    if (setup_.reasoning) {
+      auto d = c.reasoning.finish();
+      reasoning = std::move(d.reasoning);
+      content = std::move(d.content);
+    }
+    OJson tool_deltas = OJson::array();
+    if (setup_.parse_tools) {
+      auto td = c.tools.push(content);
+      auto tf = c.tools.finish();
+      content = td.content + tf.content;
+      for (const auto& d : td.calls) tool_deltas.push_back(tool_call_delta_json(d));
+      for (const auto& d : tf.calls) tool_deltas.push_back(tool_call_delta_json(d));
+      if (c.tools.num_calls() > 0 && *c.finish == FinishReason::kStop) finish = "tool_calls";
+    }
+    if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
+    if (!content.empty()) delta["content"] = content;
+    if (!tool_deltas.empty()) delta["tool_calls"] = tool_deltas;
+  }
+  OJson chunk = chunk_base();
+  OJson choice;
+  choice["index"] = index;
+  if (chat_) {
+    choice["delta"] = std::move(delta);
+  } else {
+    choice["text"] = "";
+  }
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] = finish;
+  choice["stop_reason"] = c.stop_reason.empty() ? OJson(nullptr) : OJson(c.stop_reason);
+  chunk["choices"] = OJson::array({std::move(choice)});
+  if (setup_.request.include_usage) chunk["usage"] = nullptr;
+  writer_->write(sse_event(chunk));
+}
+
+void GenerationJob::finalize() {
+  done_ = true;
+  metrics_->observe_e2e(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  int64_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
+  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
+    prompt_tokens += static_cast<int64_t>(setup_.prompts[p].size());
+    cached += choices_[p * setup_.request.n].usage.cached_prompt_tokens;
+  }
+  for (const auto& c : choices_) completion_tokens += c.usage.completion_tokens;
+  OJson usage = usage_json(prompt_tokens, completion_tokens, cached);
+
+  if (setup_.request.stream) {
+    if (setup_.request.include_usage) {
+      OJson chunk = chunk_base();
+      chunk["choices"] = OJson::array();
+      chunk["usage"] = usage;
+      writer_->write(sse_event(chunk));
+    }
+    writer_->write(kSseDone);
+    writer_->finish();
+    return;
+  }
+
+  OJson body;
+  body["id"] = id_;
+  body["object"] = chat_ ? "chat.completion" : "text_completion";
+  body["created"] = created_;
+  body["model"] = setup_.model_name;
+  OJson choices = OJson::array();
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    const Choice& c = choices_[i];
+    OJson choice;
+    choice["index"] = i;
+    std::string finish = finish_reason_str(*c.finish);
+    if (chat_) {
+      std::string content = c.text;
+      OJson message;
+      message["role"] = "assistant";
+      OJson reasoning = nullptr;
+      if (setup_.reasoning) {
+        auto d = ReasoningParser::parse(content, setup_.starts_in_reasoning);
+        if (!d.reasoning.empty()) reasoning = d.reasoning;
+        content = d.content;
+      }
+      std::vector<ToolCall> calls;
+      if (setup_.parse_tools) {
+        auto t = parse_tool_calls(content);
+        calls = std::move(t.calls);
+        content = std::move(t.content);
+      }
+      message["content"] = calls.empty() || !content.empty() ? OJson(content) : OJson(nullptr);
+      if (setup_.reasoning) message["reasoning_content"] = reasoning;
+      if (!calls.empty()) {
+        message["tool_calls"] = tool_calls_json(calls);
+        if (*c.finish == FinishReason::kStop) finish = "tool_calls";
+      }
+      choice["message"] = std::move(message);
+      choice["logprobs"] = setup_.request.logprobs >= 0 ? chat_logprobs_json(tok_.get(), c.logprobs)
+                                                        : OJson(nullptr);
+    } else {
+      std::string prefix = setup_.request.echo ? setup_.prompt_texts[c.prompt] : "";
+      choice["text"] = prefix + c.text;
+      choice["logprobs"] = setup_.request.logprobs >= 0
+                               ? completion_logprobs_json(tok_.get(), c.logprobs,
+                                                          static_cast<int64_t>(prefix.size()))
+                               : OJson(nullptr);
+    }
+    choice["finish_reason"] = finish;
+    choice["stop_reason"] = c.stop_reason.empty() ? OJson(nullptr) : OJson(c.stop_reason);
+    choices.push_back(std::move(choice));
+  }
+  body["choices"] = std::move(choices);
+  body["usage"] = usage;
+  writer_->send(HttpResponse{200, "application/json", dump_json(body), {}});
+}
+
+void GenerationJob::fail(const Status& s) {
+  done_ = true;
+  abort_all();
+  ApiError e = error_from_status(s);
+  if (stream_started_) {
+    OJson err = OJson::parse(e.to_json(), nullptr, false);
+    writer_->write(sse_event(err));
+    writer_->write(kSseDone);
+    writer_->finish();
+  } else {
+    send_error(*writer_, e);
+  }
+}
+
+}  // namespace yun::serve

@@ -1,0 +1,87 @@
+// GenerationJob: one chat or completions request in flight. Owns the
+// per-choice state (text, logprobs, reasoning/tool parsers), turns engine
+// events into SSE chunks or a final JSON body, records latency metrics and
+// aborts its engine requests when the client goes away.
+//
+// Threading: engine sinks (engine thread) post events to the connection's
+// strand via ResponseWriter::post; every member runs on that strand.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "yun/engine/engine.h"
+#include "yun/serve/http_server.h"
+#include "yun/serve/metrics.h"
+#include "yun/serve/openai_format.h"
+#include "yun/serve/reasoning_parser.h"
+#include "yun/serve/request_parse.h"
+#include "yun/serve/tool_parser.h"
+
+namespace yun::serve {
+
+struct JobSetup {
+  OpenAiRequest request;
+  std::string model_name;
+  std::vector<std::vector<int32_t>> prompts;  // one engine request each
+  std::vector<std::string> prompt_texts;      // for echo (completions)
+  bool reasoning = false;                     // split <think> (chat)
+  bool starts_in_reasoning = false;
+  bool parse_tools = false;  // chat with tools
+};
+
+class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
+ public:
+  GenerationJob(JobSetup setup, Engine* engine, std::shared_ptr<const Tokenizer> tok,
+                Metrics* metrics, std::shared_ptr<ResponseWriter> writer);
+
+  // Submits every prompt (on the strand). On a submit error, aborts what was
+  // submitted and answers with the error.
+  void start(const std::vector<SamplingParams>& params);
+
+ private:
+  struct Choice {
+    int prompt = 0;
+    std::string text;
+    std::vector<TokenLogprob> logprobs;
+    std::optional<FinishReason> finish;
+    std::string stop_reason;
+    Usage usage;
+    ReasoningParser reasoning;
+    StreamingToolParser tools;
+    bool sent_role = false;
+    int64_t text_offset = 0;  // completions logprobs offsets
+    std::chrono::steady_clock::time_point last;
+    bool got_token = false;
+  };
+
+  void on_event(int prompt, const RequestEvent& ev);
+  void stream_delta(Choice& c, int index, const RequestEvent& ev);
+  void stream_finish(Choice& c, int index);
+  void finalize();
+  void fail(const Status& s);
+  OJson chunk_base() const;
+  void abort_all();
+
+  JobSetup setup_;
+  Engine* engine_;
+  std::shared_ptr<const Tokenizer> tok_;
+  Metrics* metrics_;
+  std::shared_ptr<ResponseWriter> writer_;
+  bool chat_;
+  std::string id_;
+  int64_t created_;
+  std::vector<uint64_t> engine_ids_;
+  std::vector<Choice> choices_;
+  std::vector<bool> first_token_seen_;
+  std::chrono::steady_clock::time_point start_;
+  int finished_ = 0;
+  bool done_ = false;
+  bool client_gone_ = false;
+  bool stream_started_ = false;
+};
+
+}  // namespace yun::serve

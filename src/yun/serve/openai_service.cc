@@ -1,0 +1,257 @@
+#include "yun/serve/openai_service.h"
+
+#include "yun/base/log.h"
+#include "yun/serve/auth.h"
+#include "yun/serve/generation_job.h"
+#include "yun/serve/openai_format.h"
+#include "yun/serve/reasoning_parser.h"
+#include "yun/serve/request_parse.h"
+#include "yun/serve/static_files.h"
+
+namespace yun::serve {
+
+void send_error(ResponseWriter& w, const ApiError& e) {
+  HttpResponse r{e.http_status, "application/json", e.to_json(), {}};
+  if (e.http_status == 429 || e.http_status == 503) r.headers.push_back({"Retry-After", "1"});
+  if (e.http_status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
+  w.send(std::move(r));
+}
+
+namespace {
+
+void send_json(ResponseWriter& w, const OJson& j) {
+  w.send(HttpResponse{200, "application/json", dump_json(j), {}});
+}
+
+}  // namespace
+
+OpenAiService::OpenAiService(ServiceOptions options, Engine* engine,
+                             std::shared_ptr<const Tokenizer> tokenizer,
+                             std::shared_ptr<const ChatTemplate> chat_template, Metrics* metrics)
+    : options_(std::move(options)),
+      engine_(engine),
+      tokenizer_(std::move(tokenizer)),
+      chat_template_(std::move(chat_template)),
+      metrics_(metrics),
+      created_(unix_time_now()) {
+  if (options_.served_model_names.empty()) options_.served_model_names.push_back("default");
+}
+
+bool OpenAiService::model_known(const std::string& name) const {
+  if (name.empty()) return true;
+  for (const auto& n : options_.served_model_names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+std::string OpenAiService::models_json() const {
+  OJson data = OJson::array();
+  for (const auto& n : options_.served_model_names) {
+    OJson m;
+    m["id"] = n;
+    m["object"] = "model";
+    m["created"] = created_;
+    m["owned_by"] = "yun";
+    m["root"] = options_.model_root.empty() ? n : options_.model_root;
+    m["parent"] = nullptr;
+    m["max_model_len"] = engine_->max_model_len();
+    data.push_back(std::move(m));
+  }
+  return dump_json(OJson{{"object", "list"}, {"data", std::move(data)}});
+}
+
+void OpenAiService::handle(HttpRequest req, std::shared_ptr<ResponseWriter> w) {
+  try {
+    const std::string& path = req.path;
+    if (!options_.api_keys.empty() && path_requires_auth(path) &&
+        !check_bearer(req.header("authorization"), options_.api_keys)) {
+      send_error(*w, unauthorized("missing or invalid API key (send Authorization: Bearer KEY)"));
+      return;
+    }
+    bool get = req.method == "GET";
+    bool post = req.method == "POST";
+    if (path == "/v1/chat/completions" && post) return handle_generate(req, true, w);
+    if (path == "/v1/completions" && post) return handle_generate(req, false, w);
+    if (path == "/v1/models" && get) {
+      w->send(HttpResponse{200, "application/json", models_json(), {}});
+      return;
+    }
+    if (path.rfind("/v1/models/", 0) == 0 && get) {
+      std::string name = path.substr(11);
+      if (!model_known(name) || name.empty()) {
+        send_error(*w, not_found_error("The model `" + name + "` does not exist."));
+        return;
+      }
+      OJson m = {{"id", name}, {"object", "model"}, {"created", created_}, {"owned_by", "yun"}};
+      send_json(*w, m);
+      return;
+    }
+    if (path == "/tokenize" && post) return handle_tokenize(req, w);
+    if (path == "/detokenize" && post) return handle_detokenize(req, w);
+    if (path == "/health" && get) {
+      w->send(HttpResponse{200, "application/json", "", {}});
+      return;
+    }
+    if (path == "/metrics" && get) {
+      w->send(HttpResponse{
+          200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(engine_->stats()), {}});
+      return;
+    }
+    if (path == "/version" && get) {
+      send_json(*w, OJson{{"version", options_.version}});
+      return;
+    }
+    if (get) {
+      if (auto f = read_static_file(options_.web_dir, path)) {
+        w->send(HttpResponse{200, f->content_type, std::move(f->body), {}});
+        return;
+      }
+    }
+    bool known = path == "/v1/chat/completions" || path == "/v1/completions" ||
+                 path == "/v1/models" || path == "/tokenize" || path == "/detokenize" ||
+                 path == "/health" || path == "/metrics" || path == "/version";
+    if (known) {
+      send_error(*w, ApiError{405, "method " + req.method + " not allowed for " + path,
+                              "invalid_request_error", "", ""});
+    } else {
+      send_error(*w, ApiError{404, "no route for " + req.method + " " + path,
+                              "invalid_request_error", "", ""});
+    }
+  } catch (const std::exception& e) {
+    send_error(*w, server_error(std::string("internal error: ") + e.what()));
+  }
+}
+
+void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
+                                    std::shared_ptr<ResponseWriter> w) {
+  OpenAiRequest req;
+  auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
+  if (err) return send_error(*w, *err);
+  if (!model_known(req.model)) {
+    return send_error(*w, not_found_error("The model `" + req.model + "` does not exist."));
+  }
+  if (options_.max_waiting >= 0 && engine_->stats().num_waiting > options_.max_waiting) {
+    return send_error(
+        *w, overloaded("the server is overloaded (" + std::to_string(options_.max_waiting) +
+                       " requests already waiting); retry later"));
+  }
+
+  JobSetup setup;
+  setup.model_name = req.model.empty() ? options_.served_model_names[0] : req.model;
+  if (chat) {
+    if (!chat_template_) return send_error(*w, bad_request("this model has no chat template"));
+    if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
+    ChatTemplateInputs in;
+    in.messages = req.messages;
+    in.tools = req.tools;
+    in.add_generation_prompt = req.add_generation_prompt;
+    in.extra = req.chat_template_kwargs;
+    in.bos_token = tokenizer_->bos_token();
+    in.eos_token = tokenizer_->eos_token();
+    auto prompt = chat_template_->render(in);
+    if (!prompt.is_ok()) {
+      return send_error(*w, bad_request("chat template: " + prompt.status().message(), "messages"));
+    }
+    setup.prompts.push_back(tokenizer_->encode(*prompt));
+    setup.reasoning = options_.reasoning_parser == "qwen3";
+    setup.starts_in_reasoning = setup.reasoning && ReasoningParser::prompt_opens_reasoning(*prompt);
+    setup.parse_tools = !req.tools.is_null();
+  } else if (req.prompt_is_ids) {
+    int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
+    vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
+    for (auto& ids : req.prompt_ids) {
+      if (auto e = check_token_ids(ids, vocab, "prompt")) return send_error(*w, *e);
+      setup.prompt_texts.push_back(tokenizer_ ? tokenizer_->decode(ids, false) : "");
+      setup.prompts.push_back(ids);
+    }
+  } else {
+    if (!tokenizer_)
+      return send_error(*w, bad_request("this model has no tokenizer; send token ids"));
+    for (auto& text : req.prompt_texts) {
+      setup.prompts.push_back(tokenizer_->encode(text));
+      setup.prompt_texts.push_back(text);
+    }
+  }
+
+  std::vector<SamplingParams> params(setup.prompts.size());
+  for (size_t p = 0; p < setup.prompts.size(); ++p) {
+    if (auto e = resolve_sampling_params(req, engine_->model_config().generation,
+                                         static_cast<int64_t>(setup.prompts[p].size()),
+                                         engine_->max_model_len(), params[p])) {
+      return send_error(*w, *e);
+    }
+  }
+  setup.request = std::move(req);
+  auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
+  job->start(params);
+}
+
+void OpenAiService::handle_tokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
+  OJson body;
+  if (auto e = parse_json_object(http.body, body)) return send_error(*w, *e);
+  if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
+  if (body.contains("model") && body["model"].is_string() &&
+      !model_known(body["model"].get<std::string>())) {
+    return send_error(*w, not_found_error("The model `" + body["model"].get<std::string>() +
+                                          "` does not exist."));
+  }
+  std::string text;
+  if (body.contains("messages")) {
+    OpenAiRequest req;
+    auto e = parse_chat_request(http.body, req);
+    if (e) return send_error(*w, *e);
+    if (!chat_template_) return send_error(*w, bad_request("this model has no chat template"));
+    ChatTemplateInputs in;
+    in.messages = req.messages;
+    in.tools = req.tools;
+    in.add_generation_prompt = body.value("add_generation_prompt", true);
+    in.extra = req.chat_template_kwargs;
+    in.bos_token = tokenizer_->bos_token();
+    in.eos_token = tokenizer_->eos_token();
+    auto prompt = chat_template_->render(in);
+    if (!prompt.is_ok()) return send_error(*w, bad_request(prompt.status().message(), "messages"));
+    text = *prompt;
+  } else if (body.contains("prompt") && body["prompt"].is_string()) {
+    text = body["prompt"].get<std::string>();
+  } else {
+    return send_error(*w, bad_request("'prompt' (a string) or 'messages' is required", "prompt"));
+  }
+  auto ids = tokenizer_->encode(text);
+  OJson out;
+  out["count"] = ids.size();
+  out["max_model_len"] = engine_->max_model_len();
+  out["tokens"] = ids;
+  if (body.value("return_token_strs", false)) {
+    OJson strs = OJson::array();
+    for (int32_t id : ids) strs.push_back(token_text(tokenizer_.get(), id));
+    out["token_strs"] = strs;
+  } else {
+    out["token_strs"] = nullptr;
+  }
+  send_json(*w, out);
+}
+
+void OpenAiService::handle_detokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
+  OJson body;
+  if (auto e = parse_json_object(http.body, body)) return send_error(*w, *e);
+  if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
+  auto it = body.find("tokens");
+  if (it == body.end() || !it->is_array()) {
+    return send_error(*w, bad_request("'tokens' (a list of token ids) is required", "tokens"));
+  }
+  std::vector<int32_t> ids;
+  for (const auto& t : *it) {
+    if (!t.is_number_integer())
+      return send_error(*w, bad_request("token ids must be integers", "tokens"));
+    int64_t v = t.get<int64_t>();
+    if (v < 0 || v >= tokenizer_->vocab_size()) {
+      return send_error(
+          *w, bad_request("token id " + std::to_string(v) + " is out of vocabulary", "tokens"));
+    }
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  send_json(*w, OJson{{"prompt", tokenizer_->decode(ids, false)}});
+}
+
+}  // namespace yun::serve

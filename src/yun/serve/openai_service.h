@@ -1,0 +1,62 @@
+// OpenAiService: the HTTP routes of `yun serve` on top of an Engine.
+//
+//   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
+//   POST /tokenize  POST /detokenize  GET /health  GET /metrics  GET /version
+//   GET / (+ the playground's static files)
+//
+// handle() is an HttpHandler: it validates (request_parse.h), checks the
+// API key (auth.h) and the waiting queue (--max-waiting -> 429 with
+// Retry-After), renders the chat template, tokenizes, submits to the engine
+// and answers as JSON or SSE (generation_job.h). The engine, tokenizer,
+// template and metrics must outlive the service.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "yun/engine/engine.h"
+#include "yun/serve/api_error.h"
+#include "yun/serve/http_server.h"
+#include "yun/serve/metrics.h"
+#include "yun/text/chat_template.h"
+#include "yun/text/tokenizer.h"
+
+namespace yun::serve {
+
+struct ServiceOptions {
+  std::vector<std::string> served_model_names;  // first is the default; non-empty
+  std::vector<std::string> api_keys;            // empty: no auth
+  std::string reasoning_parser;                 // "" or "qwen3"
+  int64_t max_waiting = -1;                     // -1: unlimited
+  std::string web_dir;                          // "" : no playground
+  std::string version = "0.0.0";
+  std::string model_root;  // the model directory, for /v1/models
+};
+
+class OpenAiService {
+ public:
+  OpenAiService(ServiceOptions options, Engine* engine, std::shared_ptr<const Tokenizer> tokenizer,
+                std::shared_ptr<const ChatTemplate> chat_template, Metrics* metrics);
+
+  void handle(HttpRequest req, std::shared_ptr<ResponseWriter> writer);
+
+ private:
+  void handle_generate(const HttpRequest& req, bool chat, std::shared_ptr<ResponseWriter> w);
+  void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
+  void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
+  std::string models_json() const;
+  bool model_known(const std::string& name) const;
+
+  ServiceOptions options_;
+  Engine* engine_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  std::shared_ptr<const ChatTemplate> chat_template_;
+  Metrics* metrics_;
+  int64_t created_;
+};
+
+// Sends an ApiError as a complete JSON response.
+void send_error(ResponseWriter& w, const ApiError& e);
+
+}  // namespace yun::serve

@@ -1,0 +1,453 @@
+#include "yun/serve/request_parse.h"
+
+#include <cmath>
+#include <limits>
+
+#include "yun/base/utf8.h"
+
+namespace yun::serve {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const char* type_name(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number()) return "number";
+  if (v.is_string()) return "string";
+  if (v.is_array()) return "array";
+  return "object";
+}
+
+ApiError type_error(const std::string& field, const char* want, const Json& v) {
+  return bad_request("'" + field + "' must be " + want + ", got " + type_name(v), field);
+}
+
+// Field readers: return nullopt-error on success; absent or null leaves `out`.
+std::optional<ApiError> read_double(const Json& obj, const std::string& field,
+                                    std::optional<double>& out, double lo, double hi) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) return type_error(field, "a number", *it);
+  double v = it->get<double>();
+  if (!std::isfinite(v) || v < lo || v > hi) {
+    return bad_request("'" + field + "' must be in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "], got " + it->dump(),
+                       field);
+  }
+  out = v;
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_int(const Json& obj, const std::string& field,
+                                 std::optional<int64_t>& out, int64_t lo, int64_t hi) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  int64_t v = 0;
+  if (it->is_number_integer()) {
+    if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX)) {
+      return bad_request("'" + field + "' is out of range", field);
+    }
+    v = it->get<int64_t>();
+  } else if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) {
+      return type_error(field, "an integer", *it);
+    }
+    v = static_cast<int64_t>(d);
+  } else {
+    return type_error(field, "an integer", *it);
+  }
+  if (v < lo || v > hi) {
+    return bad_request("'" + field + "' must be in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "], got " + std::to_string(v),
+                       field);
+  }
+  out = v;
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_bool(const Json& obj, const std::string& field, bool& out) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) return type_error(field, "a boolean", *it);
+  out = it->get<bool>();
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_string(const Json& obj, const std::string& field, std::string& out) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return type_error(field, "a string", *it);
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+#define YUN_TRY(expr)          \
+  do {                         \
+    auto yun_e_ = (expr);      \
+    if (yun_e_) return yun_e_; \
+  } while (0)
+
+// Fields shared by both endpoints.
+std::optional<ApiError> parse_common(const Json& o, OpenAiRequest& r) {
+  YUN_TRY(read_string(o, "model", r.model));
+  YUN_TRY(read_double(o, "temperature", r.temperature, 0.0, 2.0));
+  YUN_TRY(read_double(o, "top_p", r.top_p, 0.0, 1.0));
+  if (r.top_p && *r.top_p <= 0.0) return bad_request("'top_p' must be in (0, 1]", "top_p");
+  YUN_TRY(read_double(o, "min_p", r.min_p, 0.0, 1.0));
+  YUN_TRY(read_double(o, "repetition_penalty", r.repetition_penalty, 0.0, 2.0));
+  if (r.repetition_penalty && *r.repetition_penalty <= 0.0) {
+    return bad_request("'repetition_penalty' must be in (0, 2]", "repetition_penalty");
+  }
+  std::optional<double> d;
+  YUN_TRY(read_double(o, "presence_penalty", d, -2.0, 2.0));
+  if (d) r.presence_penalty = *d;
+  d.reset();
+  YUN_TRY(read_double(o, "frequency_penalty", d, -2.0, 2.0));
+  if (d) r.frequency_penalty = *d;
+
+  std::optional<int64_t> i;
+  YUN_TRY(read_int(o, "top_k", i, -1, std::numeric_limits<int32_t>::max()));
+  if (i) r.top_k = static_cast<int32_t>(*i);
+  i.reset();
+  YUN_TRY(read_int(o, "n", i, 1, kMaxN));
+  if (i) r.n = static_cast<int32_t>(*i);
+  i.reset();
+  YUN_TRY(read_int(o, "min_tokens", i, 0, std::numeric_limits<int32_t>::max()));
+  if (i) r.min_tokens = static_cast<int32_t>(*i);
+  i.reset();
+  YUN_TRY(read_int(o, "seed", i, std::numeric_limits<int64_t>::min(),
+                   std::numeric_limits<int64_t>::max()));
+  if (i) r.seed = static_cast<uint64_t>(*i);
+
+  // max_completion_tokens wins over the deprecated max_tokens.
+  std::optional<int64_t> mt, mct;
+  YUN_TRY(read_int(o, "max_tokens", mt, 1, std::numeric_limits<int32_t>::max()));
+  YUN_TRY(read_int(o, "max_completion_tokens", mct, 1, std::numeric_limits<int32_t>::max()));
+  r.max_tokens = mct ? mct : mt;
+  if (r.max_tokens && r.min_tokens > *r.max_tokens) {
+    return bad_request("'min_tokens' must not exceed 'max_tokens'", "min_tokens");
+  }
+
+  if (auto it = o.find("stop"); it != o.end() && !it->is_null()) {
+    if (it->is_string()) {
+      r.stop.push_back(it->get<std::string>());
+    } else if (it->is_array()) {
+      for (const auto& s : *it) {
+        if (!s.is_string()) return type_error("stop", "a string or a list of strings", *it);
+        r.stop.push_back(s.get<std::string>());
+      }
+    } else {
+      return type_error("stop", "a string or a list of strings", *it);
+    }
+    std::erase_if(r.stop, [](const std::string& s) { return s.empty(); });
+  }
+  if (auto it = o.find("stop_token_ids"); it != o.end() && !it->is_null()) {
+    if (!it->is_array()) return type_error("stop_token_ids", "a list of integers", *it);
+    for (const auto& t : *it) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+          t.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+        return bad_request("'stop_token_ids' must be a list of token ids", "stop_token_ids");
+      }
+      r.stop_token_ids.push_back(t.get<int32_t>());
+    }
+  }
+  YUN_TRY(read_bool(o, "ignore_eos", r.ignore_eos));
+  YUN_TRY(read_bool(o, "skip_special_tokens", r.skip_special_tokens));
+  YUN_TRY(read_bool(o, "stream", r.stream));
+  if (auto it = o.find("stream_options"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return type_error("stream_options", "an object", *it);
+    YUN_TRY(read_bool(*it, "include_usage", r.include_usage));
+  }
+  YUN_TRY(read_string(o, "user", r.user));
+  return std::nullopt;
+}
+
+// Content: a string or an array of {type:"text", text} parts (joined
+// with "\n" as vLLM does).
+std::optional<ApiError> normalize_content(Json& content, const std::string& param) {
+  if (content.is_null() || content.is_string()) return std::nullopt;
+  if (!content.is_array()) return type_error(param, "a string or a list of content parts", content);
+  std::string text;
+  bool first = true;
+  for (const auto& part : content) {
+    if (!part.is_object()) return type_error(param, "a list of content parts", content);
+    auto type = part.find("type");
+    if (type == part.end() || !type->is_string()) {
+      return bad_request("content part needs a string 'type'", param);
+    }
+    if (*type != "text") {
+      return bad_request("unsupported content part type '" + type->get<std::string>() +
+                             "' (only text is supported)",
+                         param);
+    }
+    auto t = part.find("text");
+    if (t == part.end() || !t->is_string()) {
+      return bad_request("text content part needs a string 'text'", param);
+    }
+    if (!first) text += "\n";
+    text += t->get<std::string>();
+    first = false;
+  }
+  content = text;
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_messages(const Json& o, OpenAiRequest& r) {
+  auto it = o.find("messages");
+  if (it == o.end() || it->is_null()) return bad_request("'messages' is required", "messages");
+  if (!it->is_array()) return type_error("messages", "a list", *it);
+  if (it->empty()) return bad_request("'messages' must not be empty", "messages");
+  r.messages = Json::array();
+  for (size_t k = 0; k < it->size(); ++k) {
+    std::string p = "messages[" + std::to_string(k) + "]";
+    Json m = (*it)[k];
+    if (!m.is_object()) return type_error(p, "an object", m);
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) {
+      return bad_request(p + " needs a string 'role'", p + ".role");
+    }
+    // Null or absent content becomes "" (as vLLM passes it to templates,
+    // which often test `'x' in message.content`).
+    if (auto c = m.find("content"); c != m.end() && !c->is_null()) {
+      YUN_TRY(normalize_content(*c, p + ".content"));
+    } else {
+      m["content"] = "";
+    }
+    if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null()) {
+      if (!tc->is_array()) return type_error(p + ".tool_calls", "a list", *tc);
+      for (auto& call : *tc) {
+        if (!call.is_object()) return type_error(p + ".tool_calls", "a list of objects", *tc);
+        auto fn = call.find("function");
+        if (fn == call.end() || !fn->is_object()) continue;
+        auto args = fn->find("arguments");
+        if (args != fn->end() && args->is_string()) {
+          Json parsed = Json::parse(args->get<std::string>(), nullptr, false);
+          if (!parsed.is_discarded()) *args = std::move(parsed);
+        }
+      }
+    }
+    r.messages.push_back(std::move(m));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_tools(const Json& o, OpenAiRequest& r) {
+  if (auto it = o.find("tools"); it != o.end() && !it->is_null()) {
+    if (!it->is_array()) return type_error("tools", "a list", *it);
+    for (const auto& t : *it) {
+      if (!t.is_object() || !t.contains("function") || !t["function"].is_object() ||
+          !t["function"].contains("name") || !t["function"]["name"].is_string()) {
+        return bad_request("each tool needs a 'function' with a string 'name'", "tools");
+      }
+    }
+    if (!it->empty()) r.tools = *it;
+  }
+  if (auto it = o.find("tool_choice"); it != o.end() && !it->is_null()) {
+    if (it->is_string()) {
+      std::string c = it->get<std::string>();
+      if (c != "auto" && c != "none" && c != "required") {
+        return bad_request("'tool_choice' must be auto, none, required or a function",
+                           "tool_choice");
+      }
+      r.tool_choice = c;
+    } else if (it->is_object()) {
+      auto fn = it->find("function");
+      if (fn == it->end() || !fn->is_object() || !fn->contains("name") ||
+          !(*fn)["name"].is_string()) {
+        return bad_request("'tool_choice' function needs a 'name'", "tool_choice");
+      }
+      r.tool_choice = "function";
+      r.tool_choice_name = (*fn)["name"].get<std::string>();
+    } else {
+      return type_error("tool_choice", "a string or an object", *it);
+    }
+  }
+  if ((r.tool_choice == "required" || r.tool_choice == "function") && r.tools.is_null()) {
+    return bad_request("'tool_choice' " + r.tool_choice + " needs 'tools'", "tool_choice");
+  }
+  if (r.tool_choice == "function") {
+    Json named = Json::array();
+    for (const auto& t : r.tools) {
+      if (t["function"]["name"] == r.tool_choice_name) named.push_back(t);
+    }
+    if (named.empty()) {
+      return bad_request("tool '" + r.tool_choice_name + "' is not in 'tools'", "tool_choice");
+    }
+    r.tools = named;
+  }
+  if (r.tool_choice == "none") r.tools = nullptr;
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_id_list(const Json& list, std::vector<int32_t>& out) {
+  for (const auto& t : list) {
+    if (!t.is_number_integer()) return bad_request("token ids must be integers", "prompt");
+    int64_t v = t.get<int64_t>();
+    if (v < 0 || v > std::numeric_limits<int32_t>::max()) {
+      return bad_request("token id " + std::to_string(v) + " is out of range", "prompt");
+    }
+    out.push_back(static_cast<int32_t>(v));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_prompt(const Json& o, OpenAiRequest& r) {
+  auto it = o.find("prompt");
+  if (it == o.end() || it->is_null()) return bad_request("'prompt' is required", "prompt");
+  const Json& p = *it;
+  if (p.is_string()) {
+    r.prompt_texts.push_back(p.get<std::string>());
+  } else if (p.is_array()) {
+    if (p.empty()) return bad_request("'prompt' must not be empty", "prompt");
+    if (p[0].is_string()) {
+      for (const auto& s : p) {
+        if (!s.is_string()) return type_error("prompt", "a list of strings", p);
+        r.prompt_texts.push_back(s.get<std::string>());
+      }
+    } else if (p[0].is_number()) {
+      r.prompt_is_ids = true;
+      r.prompt_ids.emplace_back();
+      YUN_TRY(parse_id_list(p, r.prompt_ids.back()));
+    } else if (p[0].is_array()) {
+      r.prompt_is_ids = true;
+      for (const auto& l : p) {
+        if (!l.is_array() || l.empty()) {
+          return bad_request("'prompt' token-id lists must be non-empty lists", "prompt");
+        }
+        r.prompt_ids.emplace_back();
+        YUN_TRY(parse_id_list(l, r.prompt_ids.back()));
+      }
+    } else {
+      return type_error("prompt", "a string, a list of strings or token ids", p);
+    }
+  } else {
+    return type_error("prompt", "a string, a list of strings or token ids", p);
+  }
+  for (const auto& s : r.prompt_texts) {
+    if (s.empty()) return bad_request("'prompt' must not be empty", "prompt");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> parse_json_object(std::string_view body, Json& out) {
+  if (!is_valid_utf8(body)) return bad_request("request body is not valid UTF-8");
+  out = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) return bad_request("request body is not valid JSON");
+  if (!out.is_object()) return bad_request("request body must be a JSON object");
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_chat_request(std::string_view body, OpenAiRequest& r) {
+  try {
+    Json o;
+    YUN_TRY(parse_json_object(body, o));
+    r = OpenAiRequest{};
+    r.kind = OpenAiRequest::Kind::kChat;
+    YUN_TRY(parse_common(o, r));
+    YUN_TRY(parse_messages(o, r));
+    YUN_TRY(parse_tools(o, r));
+    bool logprobs = false;
+    YUN_TRY(read_bool(o, "logprobs", logprobs));
+    std::optional<int64_t> top;
+    YUN_TRY(read_int(o, "top_logprobs", top, 0, kMaxLogprobs));
+    if (top && !logprobs) {
+      return bad_request("'top_logprobs' needs 'logprobs' set to true", "top_logprobs");
+    }
+    r.logprobs = logprobs ? static_cast<int32_t>(top.value_or(0)) : -1;
+    YUN_TRY(read_bool(o, "add_generation_prompt", r.add_generation_prompt));
+    if (auto it = o.find("chat_template_kwargs"); it != o.end() && !it->is_null()) {
+      if (!it->is_object()) return type_error("chat_template_kwargs", "an object", *it);
+      r.chat_template_kwargs = *it;
+    }
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return bad_request(std::string("malformed request: ") + e.what());
+  }
+}
+
+std::optional<ApiError> parse_completion_request(std::string_view body, OpenAiRequest& r) {
+  try {
+    Json o;
+    YUN_TRY(parse_json_object(body, o));
+    r = OpenAiRequest{};
+    r.kind = OpenAiRequest::Kind::kCompletion;
+    YUN_TRY(parse_common(o, r));
+    YUN_TRY(parse_prompt(o, r));
+    std::optional<int64_t> lp;
+    YUN_TRY(read_int(o, "logprobs", lp, 0, kMaxLogprobs));
+    if (lp) r.logprobs = static_cast<int32_t>(*lp);
+    YUN_TRY(read_bool(o, "echo", r.echo));
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return bad_request(std::string("malformed request: ") + e.what());
+  }
+}
+
+std::optional<ApiError> resolve_sampling_params(const OpenAiRequest& req,
+                                                const ModelConfig::GenerationDefaults& gen,
+                                                int64_t prompt_len, int64_t max_model_len,
+                                                SamplingParams& p) {
+  p = SamplingParams{};
+  p.temperature = req.temperature.value_or(gen.temperature.value_or(1.0));
+  p.top_p = req.top_p.value_or(gen.top_p.value_or(1.0));
+  p.top_k = req.top_k.value_or(static_cast<int32_t>(gen.top_k.value_or(-1)));
+  if (p.top_k == 0) p.top_k = -1;
+  p.min_p = req.min_p.value_or(gen.min_p.value_or(0.0));
+  p.repetition_penalty = req.repetition_penalty.value_or(gen.repetition_penalty.value_or(1.0));
+  p.presence_penalty = req.presence_penalty;
+  p.frequency_penalty = req.frequency_penalty;
+  p.seed = req.seed;
+  p.n = req.n;
+  p.min_tokens = req.min_tokens;
+  p.ignore_eos = req.ignore_eos;
+  p.stop_token_ids = req.stop_token_ids;
+  p.stop = req.stop;
+  p.skip_special_tokens = req.skip_special_tokens;
+  p.logprobs = req.logprobs;
+
+  if (prompt_len <= 0) return bad_request("the prompt is empty", "prompt");
+  if (prompt_len >= max_model_len) {
+    return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
+                           " tokens. However, your request has " + std::to_string(prompt_len) +
+                           " input tokens. Please reduce the length of the input messages.",
+                       req.kind == OpenAiRequest::Kind::kChat ? "messages" : "prompt");
+  }
+  int64_t remaining = max_model_len - prompt_len;
+  if (req.max_tokens) {
+    if (*req.max_tokens > remaining) {
+      return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
+                             " tokens. However, you requested " +
+                             std::to_string(*req.max_tokens + prompt_len) + " tokens (" +
+                             std::to_string(prompt_len) + " in the messages, " +
+                             std::to_string(*req.max_tokens) +
+                             " in the completion). Please reduce the length of the messages or "
+                             "completion.",
+                         "max_tokens");
+    }
+    p.max_tokens = static_cast<int32_t>(*req.max_tokens);
+  } else {
+    p.max_tokens = static_cast<int32_t>(std::min<int64_t>(remaining, INT32_MAX));
+  }
+  if (p.min_tokens > p.max_tokens) {
+    return bad_request("'min_tokens' must not exceed 'max_tokens'", "min_tokens");
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size,
+                                        const std::string& param) {
+  for (int32_t id : ids) {
+    if (id < 0 || id >= vocab_size) {
+      return bad_request("token id " + std::to_string(id) + " is out of vocabulary (size " +
+                             std::to_string(vocab_size) + ")",
+                         param);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace yun::serve

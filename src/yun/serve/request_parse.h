@@ -1,0 +1,86 @@
+// Request parsing and validation for the OpenAI-compatible endpoints.
+//
+// parse_chat_request / parse_completion_request turn a request body into an
+// OpenAiRequest, checking JSON syntax, UTF-8, field types and ranges; they
+// need no model. resolve_sampling_params then applies the model's generation
+// defaults (as vLLM does) and the context-length checks. Every failure is an
+// ApiError (400 unless stated) naming the offending field in `param`.
+// Unknown fields are ignored. Nothing here throws.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "yun/engine/sampling_params.h"
+#include "yun/model/config.h"
+#include "yun/serve/api_error.h"
+
+namespace yun::serve {
+
+struct OpenAiRequest {
+  enum class Kind { kChat, kCompletion } kind = Kind::kChat;
+  std::string model;  // empty when absent (then the default model)
+
+  // Chat: messages normalized for the chat template (text parts joined,
+  // tool_call arguments given as JSON strings parsed to objects).
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  nlohmann::ordered_json tools;      // null when absent
+  std::string tool_choice = "auto";  // auto | none | required | function
+  std::string tool_choice_name;      // for "function"
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
+  bool add_generation_prompt = true;
+
+  // Completions: either texts or token-id lists (one engine request each).
+  std::vector<std::string> prompt_texts;
+  std::vector<std::vector<int32_t>> prompt_ids;
+  bool prompt_is_ids = false;
+  bool echo = false;
+
+  // Sampling; unset fields take the model's generation defaults.
+  std::optional<double> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int32_t> top_k;
+  double presence_penalty = 0, frequency_penalty = 0;
+  std::optional<int64_t> max_tokens;
+  int32_t n = 1;
+  int32_t min_tokens = 0;
+  std::vector<std::string> stop;
+  std::vector<int32_t> stop_token_ids;
+  std::optional<uint64_t> seed;
+  int32_t logprobs = -1;  // -1: none; else top-N per token (chat: top_logprobs)
+  bool ignore_eos = false;
+  bool skip_special_tokens = true;
+
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  std::string user;
+};
+
+constexpr int32_t kMaxN = 128;
+constexpr int32_t kMaxLogprobs = 20;
+
+// Parses a /v1/chat/completions body. Returns nullopt on success.
+std::optional<ApiError> parse_chat_request(std::string_view body, OpenAiRequest& out);
+// Parses a /v1/completions body. Returns nullopt on success.
+std::optional<ApiError> parse_completion_request(std::string_view body, OpenAiRequest& out);
+
+// Builds the engine's SamplingParams for one prompt of `prompt_len` tokens:
+// request fields over generation defaults over SamplingParams defaults;
+// max_tokens defaults to the remaining context. Errors: prompt longer than the
+// context, max_tokens past it, anything SamplingParams::validate rejects.
+std::optional<ApiError> resolve_sampling_params(const OpenAiRequest& req,
+                                                const ModelConfig::GenerationDefaults& gen,
+                                                int64_t prompt_len, int64_t max_model_len,
+                                                SamplingParams& out);
+
+// Checks token ids against the vocabulary (0 <= id < vocab_size).
+std::optional<ApiError> check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size,
+                                        const std::string& param);
+
+// Parses a JSON body into an object, checking UTF-8 first.
+std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::ordered_json& out);
+
+}  // namespace yun::serve

@@ -1,0 +1,131 @@
+#include "yun/serve/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "yun/base/log.h"
+
+namespace yun::serve {
+namespace {
+
+int fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "yun serve: %s\n", msg.c_str());
+  return code;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+int exit_code_for(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
+                 s.code() == StatusCode::kUnimplemented
+             ? 2
+             : 1;
+}
+
+}  // namespace
+
+int run_server(ServerConfig cfg) {
+  // Block the signals in every thread we start; the main thread sigwaits.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::shared_ptr<Tokenizer> tokenizer;
+  {
+    auto tok = Tokenizer::load(cfg.model_dir);
+    if (tok.is_ok()) {
+      tokenizer = *tok;
+    } else if (tok.status().code() == StatusCode::kNotFound) {
+      YUN_LOG(kWarn, "no tokenizer.json in " + cfg.model_dir + ": only token-id prompts work");
+    } else {
+      return fail(2, "tokenizer: " + tok.status().message());
+    }
+  }
+  std::shared_ptr<const ChatTemplate> chat_template;
+  {
+    std::string source;
+    if (!cfg.chat_template_file.empty()) {
+      if (!read_file(cfg.chat_template_file, source)) {
+        return fail(2, "cannot read --chat-template " + cfg.chat_template_file);
+      }
+    } else if (!read_file(cfg.model_dir + "/chat_template.jinja", source) && tokenizer) {
+      source = tokenizer->chat_template();
+    }
+    if (!source.empty()) {
+      auto t = ChatTemplate::parse(source);
+      if (!t.is_ok()) return fail(2, "chat template: " + t.status().message());
+      chat_template = *t;
+    }
+  }
+
+  if (!cfg.make_engine) return fail(1, "no engine factory");
+  auto engine_r = cfg.make_engine(tokenizer);
+  if (!engine_r.is_ok()) return fail(exit_code_for(engine_r.status()), engine_r.status().message());
+  std::unique_ptr<Engine> engine = std::move(*engine_r);
+
+  if (cfg.service.served_model_names.empty()) {
+    std::string dir = cfg.model_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    cfg.service.served_model_names.push_back(std::filesystem::path(dir).filename().string());
+  }
+  cfg.service.model_root = cfg.model_dir;
+  Metrics metrics(cfg.service.served_model_names[0]);
+  OpenAiService service(cfg.service, engine.get(), tokenizer, chat_template, &metrics);
+  auto server_r =
+      HttpServer::start(cfg.http, [&service](HttpRequest req, std::shared_ptr<ResponseWriter> w) {
+        service.handle(std::move(req), std::move(w));
+      });
+  if (!server_r.is_ok()) {
+    engine->shutdown();
+    return fail(1, server_r.status().message());
+  }
+  std::unique_ptr<HttpServer> server = std::move(*server_r);
+  std::fprintf(stderr, "yun serve: model %s (max_model_len %d) on http://%s:%d\n",
+               cfg.service.served_model_names[0].c_str(), engine->max_model_len(),
+               cfg.http.host.c_str(), server->port());
+  std::fflush(stderr);
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::fprintf(stderr, "yun serve: %s received, draining (up to %.0f s)\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);
+  server->stop_accepting();
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(cfg.drain_timeout_s * 1000));
+  timespec tick{0, 50 * 1000 * 1000};
+  while (server->active_requests() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (sigtimedwait(&set, nullptr, &tick) > 0) {
+      std::fprintf(stderr, "yun serve: second signal, stopping now\n");
+      break;
+    }
+  }
+  engine->shutdown();  // aborts what is left; their clients get a final event
+  for (int i = 0; i < 20 && server->active_requests() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server->stop();
+  std::fprintf(stderr, "yun serve: stopped\n");
+  std::fflush(stderr);
+  // Connections still referenced by in-flight jobs die with the process.
+  std::_Exit(0);
+}
+
+}  // namespace yun::serve

@@ -1,0 +1,33 @@
+// run_server: the whole `yun serve` process: loads the model, tokenizer and
+// chat template, starts the engine and the HTTP server, then waits for
+// SIGINT/SIGTERM and drains (stop accepting, let running requests finish up
+// to drain_timeout_s, abort the rest, exit 0).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "yun/engine/engine.h"
+#include "yun/serve/http_server.h"
+#include "yun/serve/openai_service.h"
+
+namespace yun::serve {
+
+struct ServerConfig {
+  std::string model_dir;
+  std::string chat_template_file;  // overrides the tokenizer's template
+  HttpServerOptions http;
+  ServiceOptions service;
+  // Creates the engine once the tokenizer is loaded (null when the model
+  // has none). The CLI passes one built from its engine flags.
+  std::function<Result<std::unique_ptr<Engine>>(std::shared_ptr<const Tokenizer>)> make_engine;
+  double drain_timeout_s = 30;
+};
+
+// Returns the process exit code: 0 after a clean drain, 1 on runtime
+// failure, 2 for bad input (missing model files, unusable template).
+int run_server(ServerConfig config);
+
+}  // namespace yun::serve

@@ -1,0 +1,432 @@
+// End-to-end tests of the HTTP layer + OpenAI routes against FakeEngine: real
+// sockets on 127.0.0.1, no model needed.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_engine.h"
+#include "yun/serve/http_server.h"
+#include "yun/serve/metrics.h"
+#include "yun/serve/openai_service.h"
+
+namespace yun::serve {
+namespace {
+
+using nlohmann::json;
+
+struct Reply {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+
+int connect_to(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+std::string make_request(const std::string& method, const std::string& path,
+                         const std::string& body, const std::string& extra, bool close) {
+  return method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n" + extra +
+         (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+}
+
+std::string dechunk(const std::string& s) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t eol = s.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    size_t n = std::stoul(s.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) break;
+    out += s.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+  return out;
+}
+
+Reply parse_reply(const std::string& raw) {
+  Reply r;
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return r;
+  r.headers = raw.substr(0, end);
+  r.status = std::stoi(raw.substr(9, 3));
+  r.body = raw.substr(end + 4);
+  if (r.headers.find("Transfer-Encoding: chunked") != std::string::npos) r.body = dechunk(r.body);
+  return r;
+}
+
+Reply http(int port, const std::string& method, const std::string& path,
+           const std::string& body = "", const std::string& extra = "") {
+  int fd = connect_to(port);
+  if (fd < 0) return {};
+  std::string req = make_request(method, path, body, extra, true);
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, n);
+  }
+  ::close(fd);
+  return parse_reply(raw);
+}
+
+// SSE payloads (without "data: ").
+std::vector<std::string> sse_data(const std::string& body) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    size_t end = body.find("\n\n", pos);
+    out.push_back(body.substr(pos + 6, end - pos - 6));
+    pos = end;
+  }
+  return out;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(const std::string& script, ServiceOptions opts = {},
+             HttpServerOptions http_opts = {}) {
+    engine_ = std::make_unique<testing::FakeEngine>(script);
+    tok_ = std::make_shared<testing::ByteTokenizer>();
+    tmpl_ = std::make_shared<testing::SimpleTemplate>();
+    if (opts.served_model_names.empty()) opts.served_model_names = {"tiny", "alias"};
+    opts.version = "9.9.9";
+    metrics_ = std::make_unique<Metrics>(opts.served_model_names[0]);
+    service_ = std::make_unique<OpenAiService>(opts, engine_.get(), tok_, tmpl_, metrics_.get());
+    http_opts.port = 0;
+    http_opts.threads = 2;
+    auto s = HttpServer::start(http_opts, [this](HttpRequest r, std::shared_ptr<ResponseWriter> w) {
+      service_->handle(std::move(r), std::move(w));
+    });
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    server_ = std::move(*s);
+    port_ = server_->port();
+  }
+  void TearDown() override {
+    if (engine_) engine_->shutdown();
+    if (server_) server_->stop();
+  }
+
+  std::unique_ptr<testing::FakeEngine> engine_;
+  std::shared_ptr<testing::ByteTokenizer> tok_;
+  std::shared_ptr<testing::SimpleTemplate> tmpl_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<OpenAiService> service_;
+  std::unique_ptr<HttpServer> server_;
+  int port_ = 0;
+};
+
+TEST_F(ServerTest, HealthVersionModels) {
+  start("Hello");
+  EXPECT_EQ(http(port_, "GET", "/health").status, 200);
+  auto v = http(port_, "GET", "/version");
+  EXPECT_EQ(json::parse(v.body)["version"], "9.9.9");
+  auto m = json::parse(http(port_, "GET", "/v1/models").body);
+  EXPECT_EQ(m["object"], "list");
+  ASSERT_EQ(m["data"].size(), 2u);
+  EXPECT_EQ(m["data"][0]["id"], "tiny");
+  EXPECT_EQ(m["data"][1]["id"], "alias");
+  EXPECT_EQ(http(port_, "GET", "/nope").status, 404);
+  EXPECT_EQ(http(port_, "GET", "/v1/chat/completions").status, 405);
+}
+
+TEST_F(ServerTest, ChatNonStreaming) {
+  start("Hello world");
+  auto r = http(port_, "POST", "/v1/chat/completions",
+                R"({"model":"alias","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["model"], "alias");
+  EXPECT_EQ(j["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello world");
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
+  std::string prompt = "user: hi\nassistant:";
+  EXPECT_EQ(j["usage"]["prompt_tokens"], prompt.size());
+  EXPECT_EQ(j["usage"]["completion_tokens"], 11);
+  EXPECT_EQ(j["usage"]["total_tokens"], prompt.size() + 11);
+  EXPECT_EQ(j["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+}
+
+TEST_F(ServerTest, ChatStreamingWithUsage) {
+  start("abcdef");
+  auto r = http(port_, "POST", "/v1/chat/completions",
+                R"({"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":4,
+                    "stream_options":{"include_usage":true}})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.headers.find("text/event-stream"), std::string::npos);
+  auto events = sse_data(r.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  std::string finish;
+  json usage;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    auto j = json::parse(events[i]);
+    EXPECT_EQ(j["object"], "chat.completion.chunk");
+    if (j["choices"].empty()) {
+      usage = j["usage"];
+      continue;
+    }
+    auto& d = j["choices"][0]["delta"];
+    if (d.contains("content")) text += d["content"].get<std::string>();
+    if (!j["choices"][0]["finish_reason"].is_null()) finish = j["choices"][0]["finish_reason"];
+  }
+  EXPECT_EQ(text, "abcd");
+  EXPECT_EQ(finish, "length");
+  EXPECT_EQ(usage["completion_tokens"], 4);
+}
+
+TEST_F(ServerTest, CompletionsManyPromptsAndN) {
+  start("xyz");
+  auto r = http(port_, "POST", "/v1/completions",
+                R"({"prompt":["a","bb"],"n":2,"max_tokens":2,"logprobs":1,"echo":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["object"], "text_completion");
+  ASSERT_EQ(j["choices"].size(), 4u);
+  EXPECT_EQ(j["choices"][0]["text"], "axy");
+  EXPECT_EQ(j["choices"][3]["text"], "bbxy");
+  EXPECT_EQ(j["choices"][3]["index"], 3);
+  EXPECT_EQ(j["choices"][0]["logprobs"]["tokens"].size(), 2u);
+  EXPECT_EQ(j["choices"][0]["logprobs"]["text_offset"][0], 1);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 3);
+  EXPECT_EQ(j["usage"]["completion_tokens"], 8);
+
+  r = http(port_, "POST", "/v1/completions", R"({"prompt":[[97,98],[99]],"max_tokens":1})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["choices"].size(), 2u);
+  r = http(port_, "POST", "/v1/completions", R"({"prompt":[1,999],"max_tokens":1})");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(ServerTest, ChatLogprobs) {
+  start("hey");
+  auto r =
+      http(port_, "POST", "/v1/chat/completions",
+           R"({"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":2})");
+  ASSERT_EQ(r.status, 200);
+  auto lp = json::parse(r.body)["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(lp.size(), 3u);
+  EXPECT_EQ(lp[0]["token"], "h");
+  EXPECT_EQ(lp[0]["bytes"][0], 'h');
+  EXPECT_EQ(lp[0]["top_logprobs"].size(), 2u);
+}
+
+TEST_F(ServerTest, Errors) {
+  ServiceOptions o;
+  HttpServerOptions h;
+  h.body_limit = 1000;
+  start("x", o, h);
+  auto expect = [&](const Reply& r, int status, const std::string& type) {
+    EXPECT_EQ(r.status, status) << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.body;
+    EXPECT_EQ(j["error"]["type"], type);
+    EXPECT_TRUE(j["error"]["message"].is_string());
+  };
+  expect(http(port_, "POST", "/v1/chat/completions", "{bad"), 400, "invalid_request_error");
+  expect(http(port_, "POST", "/v1/chat/completions",
+              R"({"model":"gpt-9","messages":[{"role":"user","content":"x"}]})"),
+         404, "invalid_request_error");
+  expect(http(port_, "POST", "/v1/completions", R"({"prompt":"x","max_tokens":"many"})"), 400,
+         "invalid_request_error");
+  expect(http(port_, "POST", "/v1/completions", std::string(2000, ' ')), 413,
+         "invalid_request_error");
+  engine_->max_len_ = 10;
+  expect(http(port_, "POST", "/v1/completions", R"({"prompt":"0123456789abc"})"), 400,
+         "invalid_request_error");
+  expect(http(port_, "POST", "/v1/completions", R"({"prompt":"01","max_tokens":9})"), 400,
+         "invalid_request_error");
+}
+
+TEST_F(ServerTest, ApiKeys) {
+  ServiceOptions o;
+  o.api_keys = {"k1", "k2"};
+  start("ok", o);
+  std::string body = R"({"prompt":"x","max_tokens":1})";
+  EXPECT_EQ(http(port_, "POST", "/v1/completions", body).status, 401);
+  EXPECT_EQ(http(port_, "POST", "/v1/completions", body, "Authorization: Bearer nope\r\n").status,
+            401);
+  EXPECT_EQ(http(port_, "POST", "/v1/completions", body, "Authorization: Bearer k2\r\n").status,
+            200);
+  EXPECT_EQ(http(port_, "GET", "/v1/models").status, 401);
+  EXPECT_EQ(http(port_, "GET", "/health").status, 200);
+  EXPECT_EQ(http(port_, "GET", "/metrics").status, 200);
+}
+
+TEST_F(ServerTest, Overload429) {
+  ServiceOptions o;
+  o.max_waiting = 1;
+  start("ok", o);
+  engine_->waiting = 5;
+  auto r = http(port_, "POST", "/v1/completions", R"({"prompt":"x"})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.headers.find("Retry-After"), std::string::npos);
+  engine_->waiting = 0;
+  EXPECT_EQ(http(port_, "POST", "/v1/completions", R"({"prompt":"x","max_tokens":1})").status, 200);
+}
+
+TEST_F(ServerTest, ReasoningAndTools) {
+  ServiceOptions o;
+  o.reasoning_parser = "qwen3";
+  start("<think>plan</think>\n\nAnswer", o);
+  auto r = http(port_, "POST", "/v1/chat/completions",
+                R"({"messages":[{"role":"user","content":"q"}],"max_tokens":100})");
+  auto msg = json::parse(r.body)["choices"][0]["message"];
+  EXPECT_EQ(msg["reasoning_content"], "plan");
+  EXPECT_EQ(msg["content"], "Answer");
+
+  r = http(port_, "POST", "/v1/chat/completions",
+           R"({"messages":[{"role":"user","content":"q"}],"max_tokens":100,"stream":true})");
+  std::string reasoning, content;
+  for (auto& e : sse_data(r.body)) {
+    if (e == "[DONE]") break;
+    auto d = json::parse(e)["choices"][0]["delta"];
+    if (d.contains("reasoning_content")) reasoning += d["reasoning_content"].get<std::string>();
+    if (d.contains("content")) content += d["content"].get<std::string>();
+  }
+  EXPECT_EQ(reasoning, "plan");
+  EXPECT_EQ(content, "Answer");
+}
+
+TEST_F(ServerTest, ToolCalls) {
+  start(
+      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+      "\"Paris\"}}\n</tool_call>");
+  std::string req = R"({"messages":[{"role":"user","content":"weather?"}],"max_tokens":200,
+      "tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]})";
+  auto r = http(port_, "POST", "/v1/chat/completions", req);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto c = json::parse(r.body)["choices"][0];
+  EXPECT_EQ(c["finish_reason"], "tool_calls");
+  ASSERT_EQ(c["message"]["tool_calls"].size(), 1u);
+  EXPECT_EQ(c["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(
+                c["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>())["city"],
+            "Paris");
+
+  req.back() = ',';
+  req += R"("stream":true})";
+  r = http(port_, "POST", "/v1/chat/completions", req);
+  std::string name, args, finish;
+  for (auto& e : sse_data(r.body)) {
+    if (e == "[DONE]") break;
+    auto ch = json::parse(e)["choices"][0];
+    if (ch["delta"].contains("tool_calls")) {
+      for (auto& t : ch["delta"]["tool_calls"]) {
+        if (t.contains("id")) name = t["function"]["name"];
+        args += t["function"]["arguments"].get<std::string>();
+      }
+    }
+    if (!ch["finish_reason"].is_null()) finish = ch["finish_reason"];
+  }
+  EXPECT_EQ(name, "get_weather");
+  EXPECT_EQ(json::parse(args)["city"], "Paris");
+  EXPECT_EQ(finish, "tool_calls");
+}
+
+TEST_F(ServerTest, KeepAlive) {
+  start("ok");
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 3; ++i) {
+    std::string req =
+        make_request("POST", "/v1/completions", R"({"prompt":"x","max_tokens":2})", "", false);
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string raw;
+    char buf[4096];
+    while (raw.find("\"usage\"") == std::string::npos || raw.back() != '}') {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "request " << i;
+      raw.append(buf, n);
+    }
+    auto r = parse_reply(raw);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.headers.find("keep-alive"), std::string::npos);
+  }
+  ::close(fd);
+}
+
+TEST_F(ServerTest, DisconnectAborts) {
+  start("abc");
+  int fd = connect_to(port_);
+  std::string req = make_request(
+      "POST", "/v1/chat/completions",
+      R"({"messages":[{"role":"user","content":"x"}],"stream":true,"max_tokens":1000000,"ignore_eos":true})",
+      "", false);
+  engine_->max_len_ = 2000000;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[1024];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  ::close(fd);
+  for (int i = 0; i < 200 && engine_->aborted_count == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(engine_->aborted_count, 1);
+  for (int i = 0; i < 200 && server_->active_requests() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server_->active_requests(), 0);
+  EXPECT_EQ(engine_->stats().num_running, 0);
+}
+
+TEST_F(ServerTest, MetricsAndTokenize) {
+  start("ok");
+  ASSERT_EQ(http(port_, "POST", "/v1/completions", R"({"prompt":"x","max_tokens":5})").status, 200);
+  auto m = http(port_, "GET", "/metrics").body;
+  EXPECT_NE(m.find("vllm:num_requests_running{model_name=\"tiny\"} 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("vllm:request_success_total{model_name=\"tiny\",finished_reason=\"stop\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.find("vllm:time_to_first_token_seconds_count{model_name=\"tiny\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.find("vllm:e2e_request_latency_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m.find("vllm:generation_tokens_total"), std::string::npos);
+  auto t = json::parse(http(port_, "POST", "/tokenize", R"({"prompt":"ab"})").body);
+  EXPECT_EQ(t["tokens"], json::array({97, 98}));
+  EXPECT_EQ(t["count"], 2);
+  auto d = json::parse(http(port_, "POST", "/detokenize", R"({"tokens":[104,105]})").body);
+  EXPECT_EQ(d["prompt"], "hi");
+}
+
+TEST_F(ServerTest, ManyConcurrentStreams) {
+  start("0123456789");
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 50; ++i) {
+    ts.emplace_back([&] {
+      auto r = http(
+          port_, "POST", "/v1/completions",
+          R"({"prompt":"x","stream":true,"max_tokens":5,"stream_options":{"include_usage":true}})");
+      auto ev = sse_data(r.body);
+      if (r.status == 200 && ev.size() >= 2 && ev.back() == "[DONE]" &&
+          json::parse(ev[ev.size() - 2])["usage"]["completion_tokens"] == 5) {
+        ++ok;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok, 50);
+}
+
+}  // namespace
+}  // namespace yun::serve
