@@ -118,7 +118,7 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     bool tools =
         setup_.parse_tools && *ev.finish == FinishReason::kStop &&
         (setup_.request.stream ? c.tools.num_calls() > 0 : !parse_tool_calls(c.text).calls.empty());
-    metrics_->count_finished(tools ? "stop" : finish_reason_str(*ev.finish));
+    metrics_->count_finished(tools ? "stop" : finish_reason_name(*ev.finish));
     if (++finished_ == static_cast<int>(choices_.size())) finalize();
   }
 }
@@ -173,7 +173,7 @@ void GenerationJob::stream_delta(Choice& c, int index, const RequestEvent& ev) {
 }
 
 void GenerationJob::stream_finish(Choice& c, int index) {
-  std::string finish = finish_reason_str(*c.finish);
+  std::string finish = finish_reason_name(*c.finish);
   OJson delta = OJson::object();
   if (chat_) {
     if (!c.sent_role) {
@@ -249,7 +249,7 @@ void GenerationJob::finalize() {
     const Choice& c = choices_[i];
     OJson choice;
     choice["index"] = i;
-    std::string finish = finish_reason_str(*c.finish);
+    std::string finish = finish_reason_name(*c.finish);
     if (chat_) {
       std::string content = c.text;
       OJson message;

@@ -28,20 +28,6 @@ int64_t unix_time_now() {
       .count();
 }
 
-const char* finish_reason_str(FinishReason r) {
-  switch (r) {
-    case FinishReason::kStop:
-      return "stop";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kAbort:
-      return "abort";
-    case FinishReason::kError:
-      return "error";
-  }
-  return "stop";
-}
-
 OJson usage_json(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached_tokens) {
   OJson u;
   u["prompt_tokens"] = prompt_tokens;

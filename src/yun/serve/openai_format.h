@@ -28,9 +28,6 @@ inline const char* kSseDone = "data: [DONE]\n\n";
 std::string make_request_id(const std::string& prefix);
 int64_t unix_time_now();
 
-// "stop" | "length" | "abort" | "error".
-const char* finish_reason_str(FinishReason r);
-
 OJson usage_json(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached_tokens);
 
 // The text of one token for logprobs (UTF-8-sanitized) and its raw bytes.
