@@ -5,7 +5,7 @@
 //
 // Usage: node bench/serve_load.mjs --url http://127.0.0.1:8000 [--model NAME]
 //          [--requests 200] [--concurrency 32] [--max-tokens 128] [--prompt TEXT]
-//          [--api-key KEY] [--json]
+//          [--api-key KEY] [--temperature T] [--json]
 import { parseArgs } from 'node:util';
 
 const { values: opt } = parseArgs({
@@ -17,6 +17,7 @@ const { values: opt } = parseArgs({
     'max-tokens': { type: 'string', default: '128' },
     prompt: { type: 'string', default: 'Write a short story about a robot learning to paint.' },
     'api-key': { type: 'string' },
+    temperature: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -40,6 +41,7 @@ async function one(name, i) {
     body: JSON.stringify({
       model: name, messages: [{ role: 'user', content: `${opt.prompt} (#${i})` }],
       max_tokens: maxTokens, ignore_eos: true, stream: true,
+      ...(opt.temperature !== undefined ? { temperature: Number(opt.temperature) } : {}),
       stream_options: { include_usage: true },
     }),
   });
