@@ -95,10 +95,10 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
       idx_.resize(p.top_k);
     }
     const float mx = x_[*std::min_element(idx_.begin(), idx_.end(), by_logit)];
-    double total = 0;
-    for (int32_t i : idx_) total += std::exp(static_cast<double>(x_[i]) - mx);
     if (p.top_p < 1.0) {
       // Sort a head first; fall back to a full sort only when it is too thin.
+      double total = 0;
+      for (int32_t i : idx_) total += std::exp(static_cast<double>(x_[i]) - mx);
       size_t head = std::min<size_t>(idx_.size(), 1024);
       std::partial_sort(idx_.begin(), idx_.begin() + head, idx_.end(), by_logit);
       double cum = 0;
@@ -123,15 +123,20 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
           std::remove_if(idx_.begin(), idx_.end(), [&](int32_t i) { return x_[i] - mx < thresh; }),
           idx_.end());
     }
+    // One exp per remaining candidate, reused for the sum and the draw.
+    weights_.resize(idx_.size());
     double sum = 0;
-    for (int32_t i : idx_) sum += std::exp(static_cast<double>(x_[i]) - mx);
+    for (size_t k = 0; k < idx_.size(); ++k) {
+      weights_[k] = std::exp(static_cast<double>(x_[idx_[k]]) - mx);
+      sum += weights_[k];
+    }
     std::uniform_real_distribution<double> u(0.0, sum);
     double target = u(rng), acc = 0;
     r.token = idx_.back();
-    for (int32_t i : idx_) {
-      acc += std::exp(static_cast<double>(x_[i]) - mx);
+    for (size_t k = 0; k < idx_.size(); ++k) {
+      acc += weights_[k];
       if (acc > target) {
-        r.token = i;
+        r.token = idx_[k];
         break;
       }
     }

@@ -42,6 +42,7 @@ class Sampler {
   std::vector<float> x_;        // processed logits
   std::vector<float> lp_;       // log-softmax
   std::vector<int32_t> idx_;    // candidate ids
+  std::vector<double> weights_;  // unnormalized probabilities of idx_ (sampling)
   std::vector<int32_t> count_;  // output token counts (sparse reset)
   std::vector<uint8_t> seen_;   // prompt + output token set (sparse reset)
 };
