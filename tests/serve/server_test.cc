@@ -2,6 +2,8 @@
 // sockets on 127.0.0.1, no model needed.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cctype>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -355,7 +357,18 @@ TEST_F(ServerTest, KeepAlive) {
     ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string raw;
     char buf[4096];
-    while (raw.find("\"usage\"") == std::string::npos || raw.back() != '}') {
+    // Read exactly one response: headers, then Content-Length bytes of body.
+    auto complete = [&raw] {
+      size_t end = raw.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      std::string head = raw.substr(0, end);
+      for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t cl = head.find("content-length:");
+      if (cl == std::string::npos) return false;
+      size_t len = std::stoul(head.substr(cl + 15));
+      return raw.size() >= end + 4 + len;
+    };
+    while (!complete()) {
       ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       ASSERT_GT(n, 0) << "request " << i;
       raw.append(buf, n);

@@ -339,8 +339,11 @@ void Session::do_write() {
   writing_ = true;
   net::async_write(socket_, net::buffer(out_.front()),
                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec) {
+                     if (ec || self->closed_) {
+                       // close() leaves out_ alone while this write is in
+                       // flight (its buffer is out_.front()); drop it now.
                        self->writing_ = false;
+                       self->out_.clear();
                        self->close();
                        return;
                      }
@@ -391,7 +394,9 @@ void Session::close() {
     writer_.reset();
     if (cb) cb();
   }
-  out_.clear();
+  // An async_write in flight still reads out_.front(); its handler clears
+  // the queue once it runs.
+  if (!writing_) out_.clear();
 }
 
 void Session::w_send(uint64_t seq, HttpResponse r) {
