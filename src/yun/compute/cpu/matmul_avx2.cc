@@ -7,8 +7,12 @@
 
 #include "yun/compute/cpu/matmul_kernels.h"
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace yun::internal {
 namespace {
@@ -51,4 +55,8 @@ void matmul_avx2(const float* x, int64_t M, const WeightMatrix& W, float* y, Thr
 
 }  // namespace yun::internal
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif

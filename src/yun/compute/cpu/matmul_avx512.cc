@@ -7,8 +7,12 @@
 
 #include "yun/compute/cpu/matmul_kernels.h"
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
+#endif
 // GCC 12 false positives inside avx512fintrin.h (its undefined-vector idiom).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -49,4 +53,8 @@ void matmul_avx512(const float* x, int64_t M, const WeightMatrix& W, float* y, T
 
 }  // namespace yun::internal
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
