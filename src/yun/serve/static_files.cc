@@ -1,3 +1,4 @@
+#include "yun/base/mapped_file.h"
 #include "yun/serve/static_files.h"
 
 #include <unistd.h>
@@ -50,12 +51,10 @@ std::optional<StaticFile> read_static_file(const std::string& dir, const std::st
       return std::nullopt;
     }
   }
-  std::ifstream in(fs::path(dir) / name, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  auto body = read_file((fs::path(dir) / name).string());
+  if (!body) return std::nullopt;
   StaticFile f;
-  f.body = ss.str();
+  f.body = std::move(*body);
   auto ext = fs::path(name).extension().string();
   if (ext == ".html")
     f.content_type = "text/html; charset=utf-8";
