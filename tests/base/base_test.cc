@@ -2,6 +2,9 @@
 // Run: build/tests/yun_base_tests
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <atomic>
 #include <cmath>
 
@@ -43,6 +46,33 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
     });
     for (auto& h : hits) EXPECT_EQ(h.load(), 1);
   }
+}
+
+// Many back-to-back loops (the spinning hand-off), loops after the workers
+// fell asleep (the futex path), and loops from several threads at once.
+TEST(ThreadPool, BackToBackSleepingAndConcurrentCallers) {
+  ThreadPool pool(3, /*spin_us=*/20);
+  int64_t total = 0;
+  for (int it = 0; it < 20000; ++it) {
+    std::atomic<int64_t> sum{0};
+    const int64_t n = 1 + it % 37;
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) sum += i;
+    });
+    ASSERT_EQ(sum.load(), n * (n - 1) / 2);
+    if (it % 5000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    total += n;
+  }
+  EXPECT_GT(total, 0);
+  std::atomic<int64_t> hits{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&] {
+      for (int it = 0; it < 2000; ++it)
+        pool.parallel_for(64, [&](int64_t b, int64_t e) { hits += e - b; });
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(hits.load(), 4 * 2000 * 64);
 }
 
 TEST(ThreadPool, NestedCallsRunInline) {

@@ -107,9 +107,11 @@ std::vector<internal::MatmulPath> paths() {
   internal::MatmulPath p[8];
   int n = internal::available_matmul_paths(p, 8);
   std::vector<internal::MatmulPath> v(p, p + n);
-  v.push_back(
-      {"dispatch", [](const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
-                      const float* bias) { matmul(x, M, W, y, pool, bias); }});
+  v.push_back({"dispatch",
+               [](const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
+                  const float* bias) { matmul(x, M, W, y, pool, bias); },
+               [](const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                  ThreadPool& pool) { matmul_multi(x, M, jobs, num_jobs, pool); }});
   return v;
 }
 
@@ -165,6 +167,57 @@ TEST(MatmulTest, BiasBothWaysAndLargeShapes) {
       check_shape(path.fn, path.name, DType::kF16, 29, 70, 513, bias, pool, rng);
       check_shape(path.fn, path.name, DType::kF32, 9, 33, 777, bias, pool, rng);
       if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+// matmul_multi runs the same per-row kernels as one matmul per job, so its
+// outputs must be bit-identical to the single-job path (itself checked
+// against the reference above), with nothing written outside any y.
+TEST(MatmulTest, MultiEqualsOneJobAtATime) {
+  ThreadPool pool(4);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  struct Spec {
+    DType dt;
+    int64_t N;
+    bool bias;
+  };
+  const Spec specs[] = {{DType::kBF16, 53, true},
+                        {DType::kF16, 16, false},
+                        {DType::kF32, 5, true},
+                        {DType::kBF16, 200, false}};
+  for (const auto& path : paths()) {
+    for (int64_t M : {1, 2, 3, 4, 5, 8, 9, 17, 40}) {
+      for (int64_t K : {7, 64, 257, 896}) {
+        std::vector<float> x(M * K);
+        for (auto& v : x) v = u(rng);
+        std::vector<Weights> ws;
+        std::vector<std::vector<float>> biases, outs, singles;
+        std::vector<MatmulJob> jobs;
+        for (const Spec& sp : specs) {
+          ws.push_back(random_weights(sp.dt, sp.N, K, rng));
+          biases.emplace_back(sp.N);
+          for (auto& v : biases.back()) v = u(rng);
+          outs.emplace_back(M * sp.N + 2 * kGuardLen, kGuard);
+          singles.emplace_back(M * sp.N);
+        }
+        for (size_t i = 0; i < ws.size(); ++i) {
+          jobs.push_back({ws[i].view(specs[i].N, K), outs[i].data() + kGuardLen,
+                          specs[i].bias ? biases[i].data() : nullptr});
+          path.fn(x.data(), M, jobs[i].W, singles[i].data(), pool, jobs[i].bias);
+        }
+        path.multi(x.data(), M, jobs.data(), int(jobs.size()), pool);
+        for (size_t i = 0; i < ws.size(); ++i) {
+          const int64_t n = M * specs[i].N;
+          for (int g = 0; g < kGuardLen; ++g) {
+            ASSERT_EQ(outs[i][g], kGuard) << path.name << " job " << i << " wrote before y";
+            ASSERT_EQ(outs[i][kGuardLen + n + g], kGuard) << path.name << " job " << i;
+          }
+          ASSERT_EQ(0, std::memcmp(outs[i].data() + kGuardLen, singles[i].data(), n * 4))
+              << path.name << " job " << i << " M=" << M << " K=" << K;
+        }
+      }
     }
   }
 }

@@ -214,9 +214,10 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
   float* x = x_.data();
   float* h = h_.data();
   rms_norm(x, T, H, l.input_norm.data(), eps, h);
-  matmul(h, T, matrix(lw.q_proj), q_.data(), pool_, ptr_or_null(l.q_bias));
-  matmul(h, T, matrix(lw.k_proj), k_.data(), pool_, ptr_or_null(l.k_bias));
-  matmul(h, T, matrix(lw.v_proj), v_.data(), pool_, ptr_or_null(l.v_bias));
+  const MatmulJob qkv[3] = {{matrix(lw.q_proj), q_.data(), ptr_or_null(l.q_bias)},
+                            {matrix(lw.k_proj), k_.data(), ptr_or_null(l.k_bias)},
+                            {matrix(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
+  matmul_multi(h, T, qkv, 3, pool_);
   const int64_t half = D / 2;
   float* kc = cache_.k_layer(int64_t(li));
   float* vc = cache_.v_layer(int64_t(li));

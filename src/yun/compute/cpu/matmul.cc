@@ -44,11 +44,10 @@ void scalar_rows(const float* x, int64_t M, const WeightMatrix& W, float* y, con
   }
 }
 
-internal::MatmulFn pick() {
-  const CpuFeatures& f = cpu_features();
-  if (f.avx512f && f.avx512bw && f.avx512vl) return internal::matmul_avx512;
-  if (f.avx2 && f.fma && f.f16c) return internal::matmul_avx2;
-  return internal::matmul_scalar;
+internal::MatmulPath pick() {
+  internal::MatmulPath p[3];
+  internal::available_matmul_paths(p, 3);
+  return p[0];
 }
 
 }  // namespace
@@ -61,15 +60,20 @@ void matmul_scalar(const float* x, int64_t M, const WeightMatrix& W, float* y, T
       W.rows, [&](int64_t n0, int64_t n1) { scalar_rows(x, M, W, y, bias, n0, n1); }, 16);
 }
 
+void matmul_multi_scalar(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                         ThreadPool& pool) {
+  for (int i = 0; i < num_jobs; ++i) matmul_scalar(x, M, jobs[i].W, jobs[i].y, pool, jobs[i].bias);
+}
+
 int available_matmul_paths(MatmulPath* out, int max_out) {
   const CpuFeatures& f = cpu_features();
   int n = 0;
-  auto add = [&](const char* name, MatmulFn fn) {
-    if (n < max_out) out[n++] = {name, fn};
+  auto add = [&](const char* name, MatmulFn fn, MatmulMultiFn multi) {
+    if (n < max_out) out[n++] = {name, fn, multi};
   };
-  if (f.avx512f && f.avx512bw && f.avx512vl) add("avx512", matmul_avx512);
-  if (f.avx2 && f.fma && f.f16c) add("avx2", matmul_avx2);
-  add("scalar", matmul_scalar);
+  if (f.avx512f && f.avx512bw && f.avx512vl) add("avx512", matmul_avx512, matmul_multi_avx512);
+  if (f.avx2 && f.fma && f.f16c) add("avx2", matmul_avx2, matmul_multi_avx2);
+  add("scalar", matmul_scalar, matmul_multi_scalar);
   return n;
 }
 
@@ -77,7 +81,7 @@ int available_matmul_paths(MatmulPath* out, int max_out) {
 
 void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
             const float* bias) {
-  static const internal::MatmulFn fn = pick();
+  static const internal::MatmulFn fn = pick().fn;
   if (M <= 0 || W.rows <= 0) return;
   if (W.cols <= 0) {  // empty sum
     for (int64_t m = 0; m < M; ++m)
@@ -85,6 +89,18 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
     return;
   }
   fn(x, M, W, y, pool, bias);
+}
+
+void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                  ThreadPool& pool) {
+  static const internal::MatmulMultiFn fn = pick().multi;
+  bool plain = true;  // the multi paths need K > 0 and N > 0 in every job
+  for (int i = 0; i < num_jobs; ++i) plain &= jobs[i].W.rows > 0 && jobs[i].W.cols > 0;
+  if (!plain) {
+    for (int i = 0; i < num_jobs; ++i) matmul(x, M, jobs[i].W, jobs[i].y, pool, jobs[i].bias);
+    return;
+  }
+  fn(x, M, jobs, num_jobs, pool);
 }
 
 // Accumulates in double (then rounds once) so that it is a sharper yardstick
@@ -102,11 +118,6 @@ void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y
   }
 }
 
-const char* matmul_kernel_name() {
-  internal::MatmulFn fn = pick();
-  if (fn == internal::matmul_avx512) return "avx512";
-  if (fn == internal::matmul_avx2) return "avx2";
-  return "scalar";
-}
+const char* matmul_kernel_name() { return pick().name; }
 
 }  // namespace yun

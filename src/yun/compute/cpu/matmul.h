@@ -30,6 +30,20 @@ struct WeightMatrix {
 void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
             const float* bias = nullptr);
 
+// One product of a matmul_multi call: y = x · Wᵀ (+ bias).
+struct MatmulJob {
+  WeightMatrix W;
+  float* y = nullptr;
+  const float* bias = nullptr;
+};
+
+// Several products of the same x (q/k/v, gate/up) in one parallel loop: at
+// small M (decode) the rows of all W are split among the threads together, so
+// one hand-off and one load balance serve them all instead of one each.
+// REQUIRES: every W.cols == K; same contract as matmul() per job.
+void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                  ThreadPool& pool);
+
 // Scalar single-thread reference for tests; accumulates in double, rounds once.
 void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y,
                       const float* bias = nullptr);

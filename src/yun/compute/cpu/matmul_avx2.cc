@@ -53,6 +53,11 @@ void matmul_avx2(const float* x, int64_t M, const WeightMatrix& W, float* y, Thr
   run_matmul(x, M, W, y, pool, bias);
 }
 
+void matmul_multi_avx2(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                       ThreadPool& pool) {
+  run_matmul_multi(x, M, jobs, num_jobs, pool);
+}
+
 }  // namespace yun::internal
 
 #if defined(__clang__)

@@ -18,6 +18,9 @@ namespace yun::internal {
 using MatmulFn = void (*)(const float* x, int64_t M, const WeightMatrix& W, float* y,
                           ThreadPool& pool, const float* bias);
 
+using MatmulMultiFn = void (*)(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                               ThreadPool& pool);
+
 // Portable C++ (scalar loops, threaded over N).
 void matmul_scalar(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
                    const float* bias);
@@ -27,11 +30,19 @@ void matmul_avx2(const float* x, int64_t M, const WeightMatrix& W, float* y, Thr
 // 512-bit AVX-512 F/BW/VL.
 void matmul_avx512(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
                    const float* bias);
+// The same paths, several products of one x per call (see matmul_multi).
+void matmul_multi_scalar(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                         ThreadPool& pool);
+void matmul_multi_avx2(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                       ThreadPool& pool);
+void matmul_multi_avx512(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                         ThreadPool& pool);
 
-// Paths this CPU can run, best first (honours YUN_CPU_LIMIT): {name, fn}.
+// Paths this CPU can run, best first (honours YUN_CPU_LIMIT): {name, fn, multi}.
 struct MatmulPath {
   const char* name;
   MatmulFn fn;
+  MatmulMultiFn multi;
 };
 int available_matmul_paths(MatmulPath* out, int max_out);
 
