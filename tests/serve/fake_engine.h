@@ -1,6 +1,7 @@
 // Test doubles for the serve tests: a byte-level tokenizer, a trivial chat
 // template and an Engine that "generates" a scripted text one byte per token
-// on its own thread, honoring max_tokens, n, logprobs and abort.
+// on its own thread, honoring max_tokens, n, logprobs and abort, and keeps
+// the last prompt it was given.
 #pragma once
 
 #include <atomic>
@@ -81,6 +82,7 @@ class FakeEngine : public Engine {
       return invalid_argument("prompt + max_tokens past max_model_len");
     }
     std::lock_guard<std::mutex> lock(mu_);
+    last_prompt_ = r.prompt_ids;
     uint64_t id = ++next_id_;
     Req q;
     q.id = id;
@@ -108,6 +110,11 @@ class FakeEngine : public Engine {
     return s;
   }
   const ModelConfig& model_config() const override { return config_; }
+  // The prompt of the last submitted request.
+  std::vector<int32_t> last_prompt() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_prompt_;
+  }
   int32_t max_model_len() const override { return max_len_; }
   void shutdown() override {
     stop_ = true;
@@ -192,6 +199,7 @@ class FakeEngine : public Engine {
   ModelConfig config_;
   mutable std::mutex mu_;
   std::list<Req> reqs_;
+  std::vector<int32_t> last_prompt_;
   uint64_t next_id_ = 0;
   int64_t generated_ = 0;
   std::atomic<bool> stop_{false};

@@ -1,140 +1,20 @@
 // End-to-end tests of the HTTP layer + OpenAI routes against FakeEngine: real
-// sockets on 127.0.0.1, no model needed.
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-
+// sockets on 127.0.0.1, no model needed (tool calls: server_tools_test.cc).
 #include <cctype>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
-#include "fake_engine.h"
-#include "yun/serve/http_server.h"
-#include "yun/serve/metrics.h"
-#include "yun/serve/openai_service.h"
+#include "server_fixture.h"
 
 namespace yun::serve {
 namespace {
 
 using nlohmann::json;
-
-struct Reply {
-  int status = 0;
-  std::string headers;
-  std::string body;
-};
-
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-std::string make_request(const std::string& method, const std::string& path,
-                         const std::string& body, const std::string& extra, bool close) {
-  return method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-         "Content-Length: " + std::to_string(body.size()) + "\r\n" + extra +
-         (close ? "Connection: close\r\n" : "") + "\r\n" + body;
-}
-
-std::string dechunk(const std::string& s) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t eol = s.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    size_t n = std::stoul(s.substr(pos, eol - pos), nullptr, 16);
-    if (n == 0) break;
-    out += s.substr(eol + 2, n);
-    pos = eol + 2 + n + 2;
-  }
-  return out;
-}
-
-Reply parse_reply(const std::string& raw) {
-  Reply r;
-  size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return r;
-  r.headers = raw.substr(0, end);
-  r.status = std::stoi(raw.substr(9, 3));
-  r.body = raw.substr(end + 4);
-  if (r.headers.find("Transfer-Encoding: chunked") != std::string::npos) r.body = dechunk(r.body);
-  return r;
-}
-
-Reply http(int port, const std::string& method, const std::string& path,
-           const std::string& body = "", const std::string& extra = "") {
-  int fd = connect_to(port);
-  if (fd < 0) return {};
-  std::string req = make_request(method, path, body, extra, true);
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, n);
-  }
-  ::close(fd);
-  return parse_reply(raw);
-}
-
-// SSE payloads (without "data: ").
-std::vector<std::string> sse_data(const std::string& body) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while ((pos = body.find("data: ", pos)) != std::string::npos) {
-    size_t end = body.find("\n\n", pos);
-    out.push_back(body.substr(pos + 6, end - pos - 6));
-    pos = end;
-  }
-  return out;
-}
-
-class ServerTest : public ::testing::Test {
- protected:
-  void start(const std::string& script, ServiceOptions opts = {},
-             HttpServerOptions http_opts = {}) {
-    engine_ = std::make_unique<testing::FakeEngine>(script);
-    tok_ = std::make_shared<testing::ByteTokenizer>();
-    tmpl_ = std::make_shared<testing::SimpleTemplate>();
-    if (opts.served_model_names.empty()) opts.served_model_names = {"tiny", "alias"};
-    opts.version = "9.9.9";
-    metrics_ = std::make_unique<Metrics>(opts.served_model_names[0]);
-    service_ = std::make_unique<OpenAiService>(opts, engine_.get(), tok_, tmpl_, metrics_.get());
-    http_opts.port = 0;
-    http_opts.threads = 2;
-    auto s = HttpServer::start(http_opts, [this](HttpRequest r, std::shared_ptr<ResponseWriter> w) {
-      service_->handle(std::move(r), std::move(w));
-    });
-    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
-    server_ = std::move(*s);
-    port_ = server_->port();
-  }
-  void TearDown() override {
-    if (engine_) engine_->shutdown();
-    if (server_) server_->stop();
-  }
-
-  std::unique_ptr<testing::FakeEngine> engine_;
-  std::shared_ptr<testing::ByteTokenizer> tok_;
-  std::shared_ptr<testing::SimpleTemplate> tmpl_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<OpenAiService> service_;
-  std::unique_ptr<HttpServer> server_;
-  int port_ = 0;
-};
+using testing::connect_to;
+using testing::http;
+using testing::make_request;
+using testing::parse_reply;
+using testing::Reply;
+using testing::ServerTest;
+using testing::sse_data;
 
 TEST_F(ServerTest, HealthVersionModels) {
   start("Hello");
@@ -309,42 +189,6 @@ TEST_F(ServerTest, ReasoningAndTools) {
   }
   EXPECT_EQ(reasoning, "plan");
   EXPECT_EQ(content, "Answer");
-}
-
-TEST_F(ServerTest, ToolCalls) {
-  start(
-      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
-      "\"Paris\"}}\n</tool_call>");
-  std::string req = R"({"messages":[{"role":"user","content":"weather?"}],"max_tokens":200,
-      "tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]})";
-  auto r = http(port_, "POST", "/v1/chat/completions", req);
-  ASSERT_EQ(r.status, 200) << r.body;
-  auto c = json::parse(r.body)["choices"][0];
-  EXPECT_EQ(c["finish_reason"], "tool_calls");
-  ASSERT_EQ(c["message"]["tool_calls"].size(), 1u);
-  EXPECT_EQ(c["message"]["tool_calls"][0]["function"]["name"], "get_weather");
-  EXPECT_EQ(json::parse(
-                c["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>())["city"],
-            "Paris");
-
-  req.back() = ',';
-  req += R"("stream":true})";
-  r = http(port_, "POST", "/v1/chat/completions", req);
-  std::string name, args, finish;
-  for (auto& e : sse_data(r.body)) {
-    if (e == "[DONE]") break;
-    auto ch = json::parse(e)["choices"][0];
-    if (ch["delta"].contains("tool_calls")) {
-      for (auto& t : ch["delta"]["tool_calls"]) {
-        if (t.contains("id")) name = t["function"]["name"];
-        args += t["function"]["arguments"].get<std::string>();
-      }
-    }
-    if (!ch["finish_reason"].is_null()) finish = ch["finish_reason"];
-  }
-  EXPECT_EQ(name, "get_weather");
-  EXPECT_EQ(json::parse(args)["city"], "Paris");
-  EXPECT_EQ(finish, "tool_calls");
 }
 
 TEST_F(ServerTest, KeepAlive) {

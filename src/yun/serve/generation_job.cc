@@ -26,7 +26,7 @@ GenerationJob::GenerationJob(JobSetup setup, Engine* engine, std::shared_ptr<con
                                 "",
                                 {},
                                 ReasoningParser(setup_.starts_in_reasoning),
-                                {},
+                                StreamingToolParser(setup_.tool_reply_prefix),
                                 false,
                                 0,
                                 {},
@@ -115,104 +115,131 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     c.finish = ev.finish;
     c.stop_reason = ev.stop_reason;
     if (setup_.request.stream) stream_finish(c, static_cast<int>(index));
-    bool tools =
-        setup_.parse_tools && *ev.finish == FinishReason::kStop &&
-        (setup_.request.stream ? c.tools.num_calls() > 0 : !parse_tool_calls(c.text).calls.empty());
+    bool tools = setup_.parse_tools && *ev.finish == FinishReason::kStop &&
+                 (setup_.request.stream
+                      ? c.tools.num_calls() > 0
+                      : !parse_tool_calls(setup_.tool_reply_prefix + c.text).calls.empty());
     metrics_->count_finished(tools ? "stop" : finish_reason_name(*ev.finish));
     if (++finished_ == static_cast<int>(choices_.size())) finalize();
   }
 }
 
-void GenerationJob::stream_delta(Choice& c, int index, const RequestEvent& ev) {
-  OJson chunk = chunk_base();
+namespace {
+
+OJson delta_choice(int index, OJson delta, OJson logprobs) {
   OJson choice;
   choice["index"] = index;
-  if (chat_) {
-    if (!c.sent_role) {
-      c.sent_role = true;
-      OJson first = chunk_base();
-      first["choices"] = OJson::array({{{"index", index},
-                                        {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                        {"logprobs", nullptr},
-                                        {"finish_reason", nullptr}}});
-      if (setup_.request.include_usage) first["usage"] = nullptr;
-      writer_->write(sse_event(first));
-    }
-    std::string content = ev.text, reasoning;
-    if (setup_.reasoning) {
-      auto d = c.reasoning.push(content);
-      reasoning = std::move(d.reasoning);
-      content = std::move(d.content);
-    }
-    OJson tool_deltas = OJson::array();
-    if (setup_.parse_tools) {
-      auto td = c.tools.push(content);
-      content = std::move(td.content);
-      for (const auto& d : td.calls) tool_deltas.push_back(tool_call_delta_json(d));
-    }
-    bool has_lp = setup_.request.logprobs >= 0 && !ev.logprobs.empty();
-    if (content.empty() && reasoning.empty() && tool_deltas.empty() && !has_lp) return;
-    OJson delta = OJson::object();
-    if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
-    if (!content.empty() || (reasoning.empty() && tool_deltas.empty())) delta["content"] = content;
-    if (!tool_deltas.empty()) delta["tool_calls"] = tool_deltas;
-    choice["delta"] = std::move(delta);
-    choice["logprobs"] = has_lp ? chat_logprobs_json(tok_.get(), ev.logprobs) : OJson(nullptr);
-  } else {
-    bool has_lp = setup_.request.logprobs >= 0 && !ev.logprobs.empty();
-    if (ev.text.empty() && !has_lp) return;
-    choice["text"] = ev.text;
-    choice["logprobs"] =
-        has_lp ? completion_logprobs_json(tok_.get(), ev.logprobs, c.text_offset) : OJson(nullptr);
-    c.text_offset += static_cast<int64_t>(ev.text.size());
-  }
+  choice["delta"] = std::move(delta);
+  choice["logprobs"] = std::move(logprobs);
   choice["finish_reason"] = nullptr;
+  return choice;
+}
+
+// One delta per tool-call delta, after the content that came before them.
+void append_tool_deltas(std::vector<OJson>& deltas, const ToolStreamDelta& td) {
+  if (!td.content.empty()) deltas.push_back(OJson{{"content", td.content}});
+  for (const auto& d : td.calls) {
+    deltas.push_back(OJson{{"tool_calls", OJson::array({tool_call_delta_json(d)})}});
+  }
+}
+
+}  // namespace
+
+void GenerationJob::write_chunk(OJson choice) {
+  OJson chunk = chunk_base();
   chunk["choices"] = OJson::array({std::move(choice)});
   if (setup_.request.include_usage) chunk["usage"] = nullptr;
   writer_->write(sse_event(chunk));
 }
 
+void GenerationJob::send_role(Choice& c, int index) {
+  if (c.sent_role) return;
+  c.sent_role = true;
+  write_chunk(delta_choice(index, {{"role", "assistant"}, {"content", ""}}, nullptr));
+}
+
+std::vector<OJson> GenerationJob::chat_deltas(Choice& c, const std::string& reasoning,
+                                              const std::string& content, bool last) {
+  std::vector<OJson> deltas;
+  if (!reasoning.empty()) deltas.push_back(OJson{{"reasoning_content", reasoning}});
+  ToolStreamDelta td;
+  if (setup_.parse_tools) {
+    td = c.tools.push(content);
+  } else {
+    td.content = content;
+  }
+  if (!td.content.empty() && !deltas.empty()) {
+    deltas.back()["content"] = std::move(td.content);
+    td.content.clear();
+  }
+  append_tool_deltas(deltas, td);
+  if (last && setup_.parse_tools) append_tool_deltas(deltas, c.tools.finish());
+  return deltas;
+}
+
+void GenerationJob::stream_delta(Choice& c, int index, const RequestEvent& ev) {
+  bool has_lp = setup_.request.logprobs >= 0 && !ev.logprobs.empty();
+  if (!chat_) {
+    if (ev.text.empty() && !has_lp) return;
+    OJson choice;
+    choice["index"] = index;
+    choice["text"] = ev.text;
+    choice["logprobs"] =
+        has_lp ? completion_logprobs_json(tok_.get(), ev.logprobs, c.text_offset) : OJson(nullptr);
+    c.text_offset += static_cast<int64_t>(ev.text.size());
+    choice["finish_reason"] = nullptr;
+    write_chunk(std::move(choice));
+    return;
+  }
+  send_role(c, index);
+  std::string content = ev.text, reasoning;
+  if (setup_.reasoning) {
+    auto d = c.reasoning.push(content);
+    reasoning = std::move(d.reasoning);
+    content = std::move(d.content);
+  }
+  std::vector<OJson> deltas = chat_deltas(c, reasoning, content, false);
+  if (deltas.empty()) {
+    if (!has_lp) return;
+    deltas.push_back(OJson{{"content", ""}});
+  }
+  OJson lp = has_lp ? chat_logprobs_json(tok_.get(), ev.logprobs) : OJson(nullptr);
+  for (auto& d : deltas) {
+    write_chunk(delta_choice(index, std::move(d), std::move(lp)));
+    lp = nullptr;
+  }
+}
+
 void GenerationJob::stream_finish(Choice& c, int index) {
   std::string finish = finish_reason_name(*c.finish);
-  OJson delta = OJson::object();
+  OJson last = OJson::object();
   if (chat_) {
-    if (!c.sent_role) {
-      c.sent_role = true;
-      delta["role"] = "assistant";
-    }
+    send_role(c, index);
     std::string content, reasoning;
     if (setup_.reasoning) {
       auto d = c.reasoning.finish();
       reasoning = std::move(d.reasoning);
       content = std::move(d.content);
     }
-    OJson tool_deltas = OJson::array();
-    if (setup_.parse_tools) {
-      auto td = c.tools.push(content);
-      auto tf = c.tools.finish();
-      content = td.content + tf.content;
-      for (const auto& d : td.calls) tool_deltas.push_back(tool_call_delta_json(d));
-      for (const auto& d : tf.calls) tool_deltas.push_back(tool_call_delta_json(d));
-      if (c.tools.num_calls() > 0 && *c.finish == FinishReason::kStop) finish = "tool_calls";
+    std::vector<OJson> deltas = chat_deltas(c, reasoning, content, true);
+    if (!deltas.empty()) {
+      last = std::move(deltas.back());
+      deltas.pop_back();
     }
-    if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
-    if (!content.empty()) delta["content"] = content;
-    if (!tool_deltas.empty()) delta["tool_calls"] = tool_deltas;
+    for (auto& d : deltas) write_chunk(delta_choice(index, std::move(d), nullptr));
+    if (c.tools.num_calls() > 0 && *c.finish == FinishReason::kStop) finish = "tool_calls";
   }
-  OJson chunk = chunk_base();
   OJson choice;
   choice["index"] = index;
   if (chat_) {
-    choice["delta"] = std::move(delta);
+    choice["delta"] = std::move(last);
   } else {
     choice["text"] = "";
   }
   choice["logprobs"] = nullptr;
   choice["finish_reason"] = finish;
   choice["stop_reason"] = c.stop_reason.empty() ? OJson(nullptr) : OJson(c.stop_reason);
-  chunk["choices"] = OJson::array({std::move(choice)});
-  if (setup_.request.include_usage) chunk["usage"] = nullptr;
-  writer_->write(sse_event(chunk));
+  write_chunk(std::move(choice));
 }
 
 void GenerationJob::finalize() {
@@ -262,7 +289,7 @@ void GenerationJob::finalize() {
       }
       std::vector<ToolCall> calls;
       if (setup_.parse_tools) {
-        auto t = parse_tool_calls(content);
+        auto t = parse_tool_calls(setup_.tool_reply_prefix + content);
         calls = std::move(t.calls);
         content = std::move(t.content);
       }

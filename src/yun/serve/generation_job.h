@@ -1,7 +1,10 @@
 // GenerationJob: one chat or completions request in flight. Owns the
 // per-choice state (text, logprobs, reasoning/tool parsers), turns engine
 // events into SSE chunks or a final JSON body, records latency metrics and
-// aborts its engine requests when the client goes away.
+// aborts its engine requests when the client goes away. Streamed, each
+// tool-call delta (tool_stream_parser.h) is a chunk of its own: a call's
+// id + name (arguments ""), then its argument fragments; finish_reason is
+// "tool_calls" when a call was sent and generation stopped normally.
 //
 // Threading: engine sinks (engine thread) post events to the connection's
 // strand via ResponseWriter::post; every member runs on that strand.
@@ -20,6 +23,7 @@
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
 #include "yun/serve/tool_parser.h"
+#include "yun/serve/tool_stream_parser.h"
 
 namespace yun::serve {
 
@@ -31,6 +35,9 @@ struct JobSetup {
   bool reasoning = false;                     // split <think> (chat)
   bool starts_in_reasoning = false;
   bool parse_tools = false;  // chat with tools
+  // The forced start of the reply (tool_choice.h), already in the prompt;
+  // the reply is parsed for tool calls as prefix + generated text.
+  std::string tool_reply_prefix;
 };
 
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
@@ -61,6 +68,12 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   void on_event(int prompt, const RequestEvent& ev);
   void stream_delta(Choice& c, int index, const RequestEvent& ev);
   void stream_finish(Choice& c, int index);
+  // Chat deltas for one step, in output order: reasoning and content, then
+  // one delta per tool-call delta (`last`: the tool parser is finished too).
+  std::vector<OJson> chat_deltas(Choice& c, const std::string& reasoning,
+                                 const std::string& content, bool last);
+  void send_role(Choice& c, int index);  // the first chunk of a chat choice
+  void write_chunk(OJson choice);        // one SSE chunk holding `choice`
   void finalize();
   void fail(const Status& s);
   OJson chunk_base() const;

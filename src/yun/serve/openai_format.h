@@ -12,6 +12,7 @@
 
 #include "yun/engine/engine.h"
 #include "yun/serve/tool_parser.h"
+#include "yun/serve/tool_stream_parser.h"
 #include "yun/text/tokenizer.h"
 
 namespace yun::serve {

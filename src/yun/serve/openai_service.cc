@@ -7,6 +7,7 @@
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
 #include "yun/serve/static_files.h"
+#include "yun/serve/tool_choice.h"
 
 namespace yun::serve {
 
@@ -153,10 +154,13 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
     if (!prompt.is_ok()) {
       return send_error(*w, bad_request("chat template: " + prompt.status().message(), "messages"));
     }
-    setup.prompts.push_back(tokenizer_->encode(*prompt));
+    ForcedToolCall forced = forced_tool_call(req, *prompt);
+    std::string text = *prompt + forced.prompt_suffix;
+    setup.prompts.push_back(tokenizer_->encode(text));
     setup.reasoning = options_.reasoning_parser == "qwen3";
-    setup.starts_in_reasoning = setup.reasoning && ReasoningParser::prompt_opens_reasoning(*prompt);
+    setup.starts_in_reasoning = setup.reasoning && ReasoningParser::prompt_opens_reasoning(text);
     setup.parse_tools = !req.tools.is_null();
+    setup.tool_reply_prefix = std::move(forced.reply_prefix);
   } else if (req.prompt_is_ids) {
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);

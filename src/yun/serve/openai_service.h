@@ -6,7 +6,8 @@
 //
 // handle() is an HttpHandler: it validates (request_parse.h), checks the
 // API key (auth.h) and the waiting queue (--max-waiting -> 429 with
-// Retry-After), renders the chat template, tokenizes, submits to the engine
+// Retry-After), renders the chat template (then appends the start of a tool
+// call when tool_choice forces one, tool_choice.h), tokenizes, submits to the engine
 // and answers as JSON or SSE (generation_job.h). The engine, tokenizer,
 // template and metrics must outlive the service.
 #pragma once

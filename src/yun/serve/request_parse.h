@@ -29,7 +29,7 @@ struct OpenAiRequest {
   // tool_call arguments given as JSON strings parsed to objects).
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   nlohmann::ordered_json tools;      // null when absent
-  std::string tool_choice = "auto";  // auto | none | required | function
+  std::string tool_choice = "auto";  // auto | none | required | function (tool_choice.h)
   std::string tool_choice_name;      // for "function"
   nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
   bool add_generation_prompt = true;

@@ -1,18 +1,96 @@
 #include "yun/serve/tool_parser.h"
 
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <random>
 
-#include "yun/serve/reasoning_parser.h"
+#include "yun/serve/json_prefix.h"
 
 namespace yun::serve {
 namespace {
 
-constexpr std::string_view kOpen = "<tool_call>";
-constexpr std::string_view kClose = "</tool_call>";
+using Match = ToolCallHead::Match;
 
-std::optional<ToolCall> parse_block(std::string_view body) {
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view s) {
+  size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string_view::npos) return {};
+  size_t b = s.find_last_not_of(" \t\r\n");
+  return s.substr(a, b - a + 1);
+}
+
+// Skips whitespace, then matches `lit` at s[i]; advances i past it on kYes.
+Match expect(std::string_view s, size_t& i, std::string_view lit) {
+  while (i < s.size() && is_ws(s[i])) ++i;
+  size_t n = std::min(lit.size(), s.size() - i);
+  if (s.substr(i, n) != lit.substr(0, n)) return Match::kNo;
+  if (n < lit.size()) return Match::kNeedMore;
+  i += n;
+  return Match::kYes;
+}
+
+// The arguments object as written, when `body` has the usual layout.
+std::optional<std::string> raw_arguments(std::string_view body, const std::string& name) {
+  ToolCallHead head = match_tool_call_head(body);
+  if (head.match != Match::kYes || head.name != name) return std::nullopt;
+  std::string_view value = body.substr(head.value_pos);
+  JsonPrefixScanner scanner;
+  size_t n = scanner.feed(value);
+  if (scanner.state() != JsonPrefixScanner::State::kComplete) return std::nullopt;
+  return std::string(value.substr(0, n));
+}
+
+}  // namespace
+
+std::string make_tool_call_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id = "chatcmpl-tool-";
+  for (int i = 0; i < 24; ++i) id += kHex[rng() & 15];
+  return id;
+}
+
+ToolCallHead match_tool_call_head(std::string_view body) {
+  ToolCallHead h;
+  size_t i = 0;
+  for (std::string_view lit : {"{", "\"name\"", ":"}) {
+    h.match = expect(body, i, lit);
+    if (h.match != Match::kYes) return h;
+  }
+  h.match = expect(body, i, "\"");
+  if (h.match != Match::kYes) return h;
+  size_t start = i - 1;
+  bool escaped = false, closed = false;
+  while (i < body.size() && !closed) {
+    char c = body[i++];
+    closed = !escaped && c == '"';
+    escaped = !escaped && c == '\\';
+  }
+  if (!closed) return {Match::kNeedMore, "", 0};
+  auto name = nlohmann::json::parse(body.substr(start, i - start), nullptr, false);
+  if (name.is_discarded() || !name.is_string()) return {Match::kNo, "", 0};
+  h.match = expect(body, i, ",");
+  if (h.match != Match::kYes) return h;
+  Match args = expect(body, i, "\"arguments\"");
+  if (args != Match::kYes) {
+    Match params = expect(body, i, "\"parameters\"");
+    if (params == Match::kYes) {
+      args = params;
+    } else if (params == Match::kNeedMore) {
+      args = Match::kNeedMore;
+    }
+  }
+  h.match = args == Match::kYes ? expect(body, i, ":") : args;
+  if (h.match != Match::kYes) return h;
+  while (i < body.size() && is_ws(body[i])) ++i;
+  if (i == body.size()) return {Match::kNeedMore, "", 0};
+  h.name = name.get<std::string>();
+  h.value_pos = i;
+  return h;
+}
+
+std::optional<ToolCall> parse_tool_call_block(std::string_view body) {
+  body = trim(body);
   auto j = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   auto name = j.find("name");
@@ -26,107 +104,35 @@ std::optional<ToolCall> parse_block(std::string_view body) {
     call.arguments = "{}";
   } else if (args->is_string()) {
     call.arguments = args->get<std::string>();
+  } else if (auto raw = raw_arguments(body, call.name)) {
+    call.arguments = std::move(*raw);
   } else {
     call.arguments = args->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return call;
 }
 
-std::string_view trim(std::string_view s) {
-  size_t a = s.find_first_not_of(" \t\r\n");
-  if (a == std::string_view::npos) return {};
-  size_t b = s.find_last_not_of(" \t\r\n");
-  return s.substr(a, b - a + 1);
-}
-
-}  // namespace
-
-std::string make_tool_call_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string id = "chatcmpl-tool-";
-  for (int i = 0; i < 24; ++i) id += kHex[rng() & 15];
-  return id;
-}
-
 ToolParseResult parse_tool_calls(std::string_view text) {
   ToolParseResult r;
-  size_t first = text.find(kOpen);
+  size_t first = text.find(kToolCallOpen);
   if (first == std::string_view::npos) {
     r.content = std::string(text);
     return r;
   }
   size_t pos = first;
   while (pos != std::string_view::npos) {
-    size_t body = pos + kOpen.size();
-    size_t end = text.find(kClose, body);
+    size_t body = pos + kToolCallOpen.size();
+    size_t end = text.find(kToolCallClose, body);
     std::string_view block =
         end == std::string_view::npos ? text.substr(body) : text.substr(body, end - body);
-    auto call = parse_block(trim(block));
+    auto call = parse_tool_call_block(block);
     if (!call) return ToolParseResult{std::string(text), {}};
     r.calls.push_back(std::move(*call));
     if (end == std::string_view::npos) break;
-    pos = text.find(kOpen, end + kClose.size());
+    pos = text.find(kToolCallOpen, end + kToolCallClose.size());
   }
   r.content = std::string(trim(text.substr(0, first)));
   return r;
-}
-
-void StreamingToolParser::close_block(ToolStreamDelta& out, bool closed) {
-  auto call = parse_block(trim(held_));
-  if (call) {
-    ToolCallDelta head;
-    head.index = num_calls_;
-    head.id = call->id;
-    head.name = call->name;
-    out.calls.push_back(std::move(head));
-    ToolCallDelta args;
-    args.index = num_calls_;
-    args.arguments = call->arguments;
-    out.calls.push_back(std::move(args));
-    ++num_calls_;
-  } else {
-    out.content += std::string(kOpen) + held_ + (closed ? std::string(kClose) : "");
-  }
-  held_.clear();
-  in_block_ = false;
-}
-
-ToolStreamDelta StreamingToolParser::push(std::string_view text) {
-  ToolStreamDelta out;
-  held_.append(text);
-  for (;;) {
-    if (!in_block_) {
-      size_t pos = held_.find(kOpen);
-      if (pos == std::string::npos) {
-        size_t keep = partial_tag_suffix(held_, kOpen);
-        out.content += held_.substr(0, held_.size() - keep);
-        held_.erase(0, held_.size() - keep);
-        return out;
-      }
-      out.content += held_.substr(0, pos);
-      held_.erase(0, pos + kOpen.size());
-      in_block_ = true;
-    } else {
-      size_t pos = held_.find(kClose);
-      if (pos == std::string::npos) return out;
-      std::string rest = held_.substr(pos + kClose.size());
-      held_.resize(pos);
-      close_block(out, true);
-      held_ = std::move(rest);
-    }
-  }
-}
-
-ToolStreamDelta StreamingToolParser::finish() {
-  ToolStreamDelta out;
-  if (in_block_) {
-    close_block(out, false);
-  } else {
-    out.content = std::move(held_);
-    held_.clear();
-  }
-  return out;
 }
 
 }  // namespace yun::serve

@@ -2,25 +2,33 @@
 //   <tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>
 //
 // parse_tool_calls() handles a whole output: the text before the first
-// <tool_call> is the content, every block becomes a ToolCall whose
-// `arguments` is a JSON string. If any block is malformed (bad JSON, no
-// name) the whole output is plain content and there are no calls.
-// StreamingToolParser does the same on streamed text: content passes through
-// (a partial "<tool_call" at a piece's end is held back), each complete block
-// yields a first delta with id + name and then the argument text, and a
-// malformed block is passed through as content.
+// <tool_call> is the content, every block becomes a ToolCall. A block ends at
+// the first </tool_call> (or at the end of the output). If any block is
+// malformed (bad JSON, no name) the whole output is plain content and there
+// are no calls.
+//
+// `arguments` is the arguments object exactly as the model wrote it (the
+// text from its '{' to its matching '}'), when the block has the usual
+// layout {"name": ..., "arguments": {...}} ("parameters" is accepted for
+// "arguments"); this is also what the streaming parser sends, fragment by
+// fragment (tool_stream_parser.h). Other layouts give the compact dump of the
+// object; a string value is used as is; a missing or null value gives "{}".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace yun::serve {
 
+inline constexpr std::string_view kToolCallOpen = "<tool_call>";
+inline constexpr std::string_view kToolCallClose = "</tool_call>";
+
 struct ToolCall {
   std::string id;  // "chatcmpl-tool-<hex>"
   std::string name;
-  std::string arguments;  // JSON text of the arguments object
+  std::string arguments;  // JSON text of the arguments
 };
 
 struct ToolParseResult {
@@ -30,29 +38,19 @@ struct ToolParseResult {
 
 ToolParseResult parse_tool_calls(std::string_view text);
 
-struct ToolCallDelta {
-  int index = 0;
-  std::string id, name;   // set on a call's first delta only
-  std::string arguments;  // a fragment of the arguments JSON text
-};
+// Parses one block body (the text between the tags), with a fresh id;
+// nullopt when it is not a valid call.
+std::optional<ToolCall> parse_tool_call_block(std::string_view body);
 
-struct ToolStreamDelta {
-  std::string content;
-  std::vector<ToolCallDelta> calls;
+// The start of a block body in the usual layout, up to where the arguments
+// value begins: ws `{` ws `"name"` ws `:` ws STRING ws `,` ws `"arguments"`
+// ws `:` ws. kYes needs the value's first byte to be there too.
+struct ToolCallHead {
+  enum class Match { kNeedMore, kNo, kYes } match = Match::kNeedMore;
+  std::string name;      // decoded (kYes)
+  size_t value_pos = 0;  // index of the arguments value's first byte (kYes)
 };
-
-class StreamingToolParser {
- public:
-  ToolStreamDelta push(std::string_view text);
-  ToolStreamDelta finish();
-  int num_calls() const { return num_calls_; }
-
- private:
-  void close_block(ToolStreamDelta& out, bool closed);
-  bool in_block_ = false;
-  std::string held_;
-  int num_calls_ = 0;
-};
+ToolCallHead match_tool_call_head(std::string_view body);
 
 // A random "chatcmpl-tool-..." id.
 std::string make_tool_call_id();
