@@ -1,6 +1,7 @@
-// yun_bench_matmul [--threads N] [--reps R]: matmul() on Qwen2.5-0.5B shapes
-// (bf16 weights), batch-1 decode (M=1, memory bound) and a 512-token prefill
-// (M=512, FMA bound). Prints one JSON object per line:
+// yun_bench_matmul [--threads N] [--reps R] [--m M]: matmul() on Qwen2.5-0.5B
+// shapes (bf16 weights), batch-1 decode (M=1, memory bound), batched decode of
+// 32 sequences (M=32, weights still from DRAM, FMA bound) and a 512-token
+// prefill (M=512, FMA bound). Prints one JSON object per line:
 //   M=1:   GB/s of weight bytes streamed, and the ratio to the read bandwidth
 //          measured in the same run (bench/membw.h). W is rotated over enough
 //          copies (>= 256 MiB) that it streams from DRAM as in real decode,
@@ -87,7 +88,7 @@ struct Shape {
 
 int main(int argc, char** argv) {
   int threads = 0, reps = 9;
-  int64_t only_m = 0;  // --m 1 or --m 512: just that case
+  int64_t only_m = 0;  // --m M: just that M
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads"))
       threads = std::atoi(argv[i + 1]);
@@ -118,19 +119,21 @@ int main(int argc, char** argv) {
     std::vector<std::vector<uint16_t>> ws(copies, std::vector<uint16_t>(w_elems));
     for (auto& w : ws)
       for (auto& v : w) v = yun::f32_to_bf16(u(rng) * 0.05f);
-    for (int64_t M : {int64_t(1), int64_t(512)}) {
-      if (only_m && M != only_m) continue;
+    const int64_t Ms[] = {1, 32, 512};
+    for (int64_t M : only_m ? std::vector<int64_t>{only_m} : std::vector<int64_t>(Ms, Ms + 3)) {
       std::vector<float> x(M * s.k), y(M * s.n);
       for (auto& v : x) v = u(rng);
       auto wm = [&](size_t c) {
         return yun::WeightMatrix{yun::DType::kBF16, ws[c].data(), s.n, s.k};
       };
-      // M=1: each call on the next copy (cold W); M=512: one copy, a call is long anyway.
-      const size_t use = M == 1 ? copies : 1;
-      const int calls = M == 1 ? int(std::max<size_t>(use, 32)) : 1;
+      // Decode sizes: each call on the next copy (cold W, as in a real step);
+      // prefill: one copy, a call is long anyway.
+      const bool cold = M <= 64;
+      const size_t use = cold ? copies : 1;
+      const int calls = M == 1 ? int(std::max<size_t>(use, 32)) : int(use);
       for (size_t c = 0; c < use; ++c) yun::matmul(x.data(), M, wm(c), y.data(), pool);  // warm
       std::vector<double> per_call;
-      const int r_count = M == 512 && s.n > 100000 ? 3 : reps;
+      const int r_count = M > 1 && s.n > 100000 ? 3 : reps;
       for (int r = 0; r < r_count; ++r) {
         auto t0 = Clock::now();
         for (int i = 0; i < calls; ++i) yun::matmul(x.data(), M, wm(i % use), y.data(), pool);

@@ -23,6 +23,9 @@ constexpr int kNumRegs = 16;
 constexpr int kMaxDotRows = 2;
 constexpr int kSmallM = 4;
 constexpr int kMR = 6;
+constexpr int kDR = 3;  // mid-M tile: 3 x rows by 3 W rows (9 accumulators)
+constexpr int kDC = 3;
+constexpr int kMidM = 64;
 
 inline V vzero() { return _mm256_setzero_ps(); }
 inline V vload(const float* p) { return _mm256_loadu_ps(p); }
@@ -42,6 +45,22 @@ inline V vload_bf16(const uint16_t* p) {
 }
 inline V vload_f16(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// 2*kLanes bf16 at p: even-indexed elements (as f32) to `even`, odd to `odd`.
+inline void vload_bf16_pairs(const uint16_t* p, V& even, V& odd) {
+  __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  even = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+  odd = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32(int(0xffff0000u))));
+}
+// out[c] = sum of the lanes of a[c], c < 8.
+inline void vreduce8(const V* a, float* out) {
+  __m256 s01 = _mm256_hadd_ps(a[0], a[1]), s23 = _mm256_hadd_ps(a[2], a[3]);
+  __m256 s45 = _mm256_hadd_ps(a[4], a[5]), s67 = _mm256_hadd_ps(a[6], a[7]);
+  __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+  // lanes: [s0 s1 s2 s3 | s0 s1 s2 s3] halves of (0123) and (4567)
+  __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+  __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+  _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
 }
 
 #include "yun/compute/cpu/matmul_simd.inc"

@@ -26,6 +26,9 @@ constexpr int kNumRegs = 32;
 constexpr int kMaxDotRows = 4;
 constexpr int kSmallM = 8;
 constexpr int kMR = 12;
+constexpr int kDR = 3;  // mid-M tile: 3 x rows by 8 W rows (24 accumulators)
+constexpr int kDC = 8;
+constexpr int kMidM = 64;
 
 inline V vzero() { return _mm512_setzero_ps(); }
 inline V vload(const float* p) { return _mm512_loadu_ps(p); }
@@ -40,6 +43,25 @@ inline V vload_bf16(const uint16_t* p) {
 }
 inline V vload_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+// 2*kLanes bf16 at p: even-indexed elements (as f32) to `even`, odd to `odd`.
+inline void vload_bf16_pairs(const uint16_t* p, V& even, V& odd) {
+  __m512i u = _mm512_loadu_si512(p);
+  even = _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+  odd = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32(int(0xffff0000u))));
+}
+// out[c] = sum of the lanes of a[c], c < 8.
+inline void vreduce8(const V* a, float* out) {
+  __m256 h[8];
+  for (int c = 0; c < 8; ++c)
+    h[c] = _mm256_add_ps(_mm512_castps512_ps256(a[c]),
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[c]), 1)));
+  __m256 s01 = _mm256_hadd_ps(h[0], h[1]), s23 = _mm256_hadd_ps(h[2], h[3]);
+  __m256 s45 = _mm256_hadd_ps(h[4], h[5]), s67 = _mm256_hadd_ps(h[6], h[7]);
+  __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+  __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+  __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+  _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
 }
 
 #include "yun/compute/cpu/matmul_simd.inc"
