@@ -5,7 +5,10 @@
 //
 // Usage: node bench/serve_load.mjs --url http://127.0.0.1:8000 [--model NAME]
 //          [--requests 200] [--concurrency 32] [--max-tokens 128] [--prompt TEXT]
-//          [--api-key KEY] [--temperature T] [--json]
+//          [--api-key KEY] [--temperature T] [--sampling JSON] [--json]
+// --sampling merges more request fields, e.g. '{"repetition_penalty":1}' to
+// override the model's generation_config.json defaults.
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values: opt } = parseArgs({
@@ -18,6 +21,7 @@ const { values: opt } = parseArgs({
     prompt: { type: 'string', default: 'Write a short story about a robot learning to paint.' },
     'api-key': { type: 'string' },
     temperature: { type: 'string' },
+    sampling: { type: 'string', default: '{}' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -34,29 +38,45 @@ async function model() {
   return (await r.json()).data[0].id;
 }
 
+// node:http with a keep-alive agent rather than fetch: the load generator
+// shares the machine with the server, and undici's web streams cost several
+// times more CPU per SSE chunk.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+const target = new URL(opt.url);
+
+function post(path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: target.hostname, port: target.port || 80, path, method: 'POST', agent,
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+    }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function one(name, i) {
   const t0 = performance.now();
-  const r = await fetch(`${opt.url}/v1/chat/completions`, {
-    method: 'POST', headers,
-    body: JSON.stringify({
-      model: name, messages: [{ role: 'user', content: `${opt.prompt} (#${i})` }],
-      max_tokens: maxTokens, ignore_eos: true, stream: true,
-      ...(opt.temperature !== undefined ? { temperature: Number(opt.temperature) } : {}),
-      stream_options: { include_usage: true },
-    }),
+  const body = JSON.stringify({
+    model: name, messages: [{ role: 'user', content: `${opt.prompt} (#${i})` }],
+    max_tokens: maxTokens, ignore_eos: true, stream: true,
+    ...(opt.temperature !== undefined ? { temperature: Number(opt.temperature) } : {}),
+    stream_options: { include_usage: true },
+    ...JSON.parse(opt.sampling),
   });
-  if (!r.ok) return { ok: false, status: r.status };
-  const reader = r.body.getReader();
-  const dec = new TextDecoder();
+  const res = await post('/v1/chat/completions', body);
+  if (res.statusCode !== 200) {
+    res.resume();
+    return { ok: false, status: res.statusCode };
+  }
+  res.setEncoding('utf8');
   let buf = '';
   let first = 0;
   let last = 0;
   const gaps = [];
   let usage = null;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buf += dec.decode(value, { stream: true });
+  for await (const piece of res) {
+    buf += piece;
     let idx;
     while ((idx = buf.indexOf('\n\n')) >= 0) {
       const line = buf.slice(0, idx);

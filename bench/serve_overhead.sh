@@ -2,9 +2,11 @@
 # HTTP path overhead (issue: yun serve): the same workload through `yun bench`
 # (engine only) and through `yun serve` + bench/serve_load.mjs (HTTP, SSE, JSON,
 # chat template, tokenizer), in one run, alternating, REPEATS times each.
-# Workload: 22-token chat prompts, 64 generated tokens (ignore_eos), 64 requests,
-# concurrency 8, on the tiny qwen3-e2e model (real vocabulary), where per-request
-# and per-token overheads show the most. Both sides sample greedily.
+# Workloads (below): 22-token chat prompts, ignore_eos,
+# on the tiny qwen3-e2e model (real vocabulary), where per-request
+# and per-token overheads show the most. Both sides sample greedily with no
+# penalties (the HTTP side overrides the model's generation_config.json
+# repetition_penalty of 1.05, which `yun bench` does not apply).
 # Usage: bench/serve_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,24 +21,35 @@ PORT=${PORT:-18431}
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+# Two workloads: c8 (64 requests of 64 tokens, concurrency 8: throughput) and
+# c1 (32 requests of 16 tokens, one at a time: the per-request cost, with no
+# wait for a running step to end, which a request arriving over the network
+# pays at concurrency > 1 and one submitted between steps in-process does not).
 for r in $(seq "$REPEATS"); do
-  "$BUILD/yun" bench --model "$MODEL" --num-prompts 64 --input-len 22 --output-len 64 \
-    --concurrency 8 --temperature 0 > "/tmp/yun-overhead-bench-$r.json"
-  node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests 64 --concurrency 8 \
-    --max-tokens 64 --temperature 0 --json > "/tmp/yun-overhead-serve-$r.json"
+  for w in "c8 64 64 8" "c1 32 16 1"; do
+    set -- $w
+    "$BUILD/yun" bench --model "$MODEL" --num-prompts "$2" --input-len 22 --output-len "$3" \
+      --concurrency "$4" --temperature 0 > "/tmp/yun-overhead-bench-$1-$r.json"
+    node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
+      --max-tokens "$3" --temperature 0 \
+      --sampling '{"repetition_penalty":1.0}' --json > "/tmp/yun-overhead-serve-$1-$r.json"
+  done
 done
 python3 - "$REPEATS" <<'PY'
 import json, sys, statistics as st
 n = int(sys.argv[1])
-b = [json.load(open(f"/tmp/yun-overhead-bench-{r}.json")) for r in range(1, n + 1)]
-s = [json.load(open(f"/tmp/yun-overhead-serve-{r}.json")) for r in range(1, n + 1)]
-bt = st.median(x["generated_tokens_per_s"] for x in b)
-stp = st.median(x["output_tok_per_s"] for x in s)
-bttft = st.median(x["ttft_ms"]["p50"] for x in b)
-sttft = st.median(x["ttft_ms"]["p50"] for x in s)
-print("| path | generated tok/s (median) | TTFT p50 ms (median) |")
-print("|---|---|---|")
-print(f"| yun bench (engine) | {bt:.0f} | {bttft:.2f} |")
-print(f"| yun serve (HTTP+SSE) | {stp:.0f} | {sttft:.2f} |")
-print(f"| HTTP overhead | {100*(1-stp/bt):.1f}% throughput | {sttft-bttft:+.2f} ms TTFT |")
+print("| workload | path | generated tok/s (median) | TTFT p50 ms (median) |")
+print("|---|---|---|---|")
+rows = []
+for w in ["c8", "c1"]:
+    b = [json.load(open(f"/tmp/yun-overhead-bench-{w}-{r}.json")) for r in range(1, n + 1)]
+    s = [json.load(open(f"/tmp/yun-overhead-serve-{w}-{r}.json")) for r in range(1, n + 1)]
+    bt = st.median(x["generated_tokens_per_s"] for x in b)
+    stp = st.median(x["output_tok_per_s"] for x in s)
+    bttft = st.median(x["ttft_ms"]["p50"] for x in b)
+    sttft = st.median(x["ttft_ms"]["p50"] for x in s)
+    print(f"| {w} | yun bench (engine) | {bt:.0f} | {bttft:.2f} |")
+    print(f"| {w} | yun serve (HTTP+SSE) | {stp:.0f} | {sttft:.2f} |")
+    rows.append(f"| {w} | HTTP overhead | {100*(1-stp/bt):.1f}% throughput | {sttft-bttft:+.2f} ms TTFT |")
+print("\n".join(rows))
 PY

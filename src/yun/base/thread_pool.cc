@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "yun/base/thread_name.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define YUN_CPU_RELAX() _mm_pause()
@@ -57,6 +59,7 @@ bool ThreadPool::wait_for_work(uint32_t gen) {
 
 void ThreadPool::worker_loop() {
   tls_in_worker = true;
+  set_current_thread_name("yun-compute");
   uint32_t seen = generation_.load();
   for (;;) {
     if (!wait_for_work(seen)) return;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "yun/base/log.h"
+#include "yun/base/thread_name.h"
 #include "yun/serve/api_error.h"
 
 namespace yun::serve {
@@ -132,6 +133,7 @@ class ServerImpl : public HttpServer {
     do_accept();
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       threads_.emplace_back([this] {
+        set_current_thread_name("yun-http");
         for (;;) {
           try {
             ioc_.run();
