@@ -229,6 +229,14 @@ TEST(MatmulTest, EmptyKGivesBias) {
   std::vector<float> bias = {1.0f, 2.0f, 3.0f}, y(6, 0.0f);
   matmul(nullptr, 2, wm, y.data(), pool, bias.data());
   EXPECT_EQ(y, (std::vector<float>{1, 2, 3, 1, 2, 3}));
+  // The same through every path's matmul_multi (matmul_multi has no guard of
+  // its own: each path handles an empty K).
+  for (const auto& path : paths()) {
+    std::vector<float> y0(6, 0.0f);
+    const MatmulJob job{wm, y0.data(), bias.data()};
+    path.multi(nullptr, 2, &job, 1, pool);
+    EXPECT_EQ(y0, (std::vector<float>{1, 2, 3, 1, 2, 3})) << path.name;
+  }
 }
 
 }  // namespace

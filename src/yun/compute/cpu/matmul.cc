@@ -94,13 +94,7 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
 void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
                   ThreadPool& pool) {
   static const internal::MatmulMultiFn fn = pick().multi;
-  bool plain = true;  // the multi paths need K > 0 and N > 0 in every job
-  for (int i = 0; i < num_jobs; ++i) plain &= jobs[i].W.rows > 0 && jobs[i].W.cols > 0;
-  if (!plain) {
-    for (int i = 0; i < num_jobs; ++i) matmul(x, M, jobs[i].W, jobs[i].y, pool, jobs[i].bias);
-    return;
-  }
-  fn(x, M, jobs, num_jobs, pool);
+  fn(x, M, jobs, num_jobs, pool);  // every path handles empty N and K per job
 }
 
 // Accumulates in double (then rounds once) so that it is a sharper yardstick

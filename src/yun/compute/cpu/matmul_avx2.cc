@@ -52,16 +52,8 @@ inline void vload_bf16_pairs(const uint16_t* p, V& even, V& odd) {
   even = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
   odd = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32(int(0xffff0000u))));
 }
-// out[c] = sum of the lanes of a[c], c < 8.
-inline void vreduce8(const V* a, float* out) {
-  __m256 s01 = _mm256_hadd_ps(a[0], a[1]), s23 = _mm256_hadd_ps(a[2], a[3]);
-  __m256 s45 = _mm256_hadd_ps(a[4], a[5]), s67 = _mm256_hadd_ps(a[6], a[7]);
-  __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
-  // lanes: [s0 s1 s2 s3 | s0 s1 s2 s3] halves of (0123) and (4567)
-  __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
-  __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
-  _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
-}
+// A vector's lanes as 8 floats whose sum is the same (here: itself).
+inline __m256 vfold256(V v) { return v; }
 
 #include "yun/compute/cpu/matmul_simd.inc"
 

@@ -50,18 +50,10 @@ inline void vload_bf16_pairs(const uint16_t* p, V& even, V& odd) {
   even = _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
   odd = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32(int(0xffff0000u))));
 }
-// out[c] = sum of the lanes of a[c], c < 8.
-inline void vreduce8(const V* a, float* out) {
-  __m256 h[8];
-  for (int c = 0; c < 8; ++c)
-    h[c] = _mm256_add_ps(_mm512_castps512_ps256(a[c]),
-                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[c]), 1)));
-  __m256 s01 = _mm256_hadd_ps(h[0], h[1]), s23 = _mm256_hadd_ps(h[2], h[3]);
-  __m256 s45 = _mm256_hadd_ps(h[4], h[5]), s67 = _mm256_hadd_ps(h[6], h[7]);
-  __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
-  __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
-  __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
-  _mm256_storeu_ps(out, _mm256_add_ps(lo, hi));
+// A vector's lanes as 8 floats whose sum is the same (its two halves added).
+inline __m256 vfold256(V v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v),
+                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 #include "yun/compute/cpu/matmul_simd.inc"
@@ -74,7 +66,7 @@ void matmul_avx512(const float* x, int64_t M, const WeightMatrix& W, float* y, T
 }
 
 void matmul_multi_avx512(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
-                       ThreadPool& pool) {
+                         ThreadPool& pool) {
   run_matmul_multi(x, M, jobs, num_jobs, pool);
 }
 
