@@ -115,11 +115,8 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     c.finish = ev.finish;
     c.stop_reason = ev.stop_reason;
     if (setup_.request.stream) stream_finish(c, static_cast<int>(index));
-    bool tools = setup_.parse_tools && *ev.finish == FinishReason::kStop &&
-                 (setup_.request.stream
-                      ? c.tools.num_calls() > 0
-                      : !parse_tool_calls(setup_.tool_reply_prefix + c.text).calls.empty());
-    metrics_->count_finished(tools ? "stop" : finish_reason_name(*ev.finish));
+    // The engine's reason: a reply with tool calls counts as "stop", as in vLLM.
+    metrics_->count_finished(finish_reason_name(*ev.finish));
     if (++finished_ == static_cast<int>(choices_.size())) finalize();
   }
 }
