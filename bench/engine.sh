@@ -6,17 +6,20 @@
 #      cache on vs off (--no-prefix-cache).
 # Prints the JSON of each run to $OUT_DIR and a table last.
 # Usage: bench/engine.sh [BUILD_DIR]   (default build; makes the checkpoint if missing)
+#   env DTYPE=bfloat16: every run with `--dtype bfloat16` (bf16 activations, not
+#   exact; see `yun run --help`), JSON in $OUT_DIR-bf16 by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 MODEL=${MODEL:-/tmp/yun-random-qwen2.5-0.5b}
-OUT_DIR=${OUT_DIR:-/tmp/yun-bench-engine}
+DTYPE=${DTYPE:-float32}
+OUT_DIR=${OUT_DIR:-/tmp/yun-bench-engine$([ "$DTYPE" = float32 ] || echo "-$DTYPE")}
 mkdir -p "$OUT_DIR"
 [ -f "$MODEL/model.safetensors" ] || "$BUILD/tools/make_random_checkpoint" --preset qwen2.5-0.5b --out "$MODEL"
 YUN="$BUILD/yun"
 run() {  # name, then yun bench flags
   local name=$1; shift
-  "$YUN" bench --model "$MODEL" "$@" > "$OUT_DIR/$name.json"
+  "$YUN" bench --model "$MODEL" --dtype "$DTYPE" "$@" > "$OUT_DIR/$name.json"
 }
 # Throughput vs concurrency: prompts of 32 tokens, 32 generated tokens each.
 run c1  --num-prompts 4  --input-len 32 --output-len 32 --concurrency 1

@@ -1,4 +1,4 @@
-// yun_bench_matmul [--threads N] [--reps R] [--m M]: matmul() on Qwen2.5-0.5B
+// yun_bench_matmul [--threads N] [--reps R] [--m M] [--bf16]: matmul() on Qwen2.5-0.5B
 // shapes (bf16 weights), batch-1 decode (M=1, memory bound), batched decode of
 // 32 sequences (M=32, weights still from DRAM, FMA bound) and a 512-token
 // prefill (M=512, FMA bound). Prints one JSON object per line:
@@ -8,6 +8,10 @@
 //          not from the 32 MiB L3.
 //   M=512: GFLOP/s (2*M*N*K per call) and the ratio to the FMA peak measured
 //          in the same run (independent FMA chains on every thread).
+//   --bf16: weights marked MatmulPrecision::kBF16 (x rounded to bf16,
+//          vdpbf16ps where the CPU has AVX512_BF16); the env line then also
+//          gives the vdpbf16ps peak (64 flops per instruction), and each
+//          line frac_bf16_peak.
 #include "yun/compute/cpu/matmul.h"
 
 #include <immintrin.h>
@@ -58,6 +62,33 @@ __attribute__((target("avx2,fma"))) float fma_loop_avx2(int64_t iters) {
   return t[0] + t[7];
 }
 
+// 64 flops per vdpbf16ps (16 lanes x 2 products x multiply-add), 12 chains.
+__attribute__((target("avx512f,avx512bf16"))) float dpbf16_loop(int64_t iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(float(i));
+  const __m512bh m = (__m512bh)_mm512_set1_epi16(0x3f80), c = (__m512bh)_mm512_set1_epi16(0x3300);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_dpbf16_ps(a[i], m, c);
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+double dpbf16_peak_gflops(yun::ThreadPool& pool) {
+  if (!yun::matmul_bf16_supported()) return 0;
+  const int64_t iters = 2'000'000;
+  std::vector<double> v;
+  volatile float sink = 0;
+  for (int r = 0; r < 5; ++r) {
+    auto t0 = Clock::now();
+    pool.parallel_for(pool.num_threads(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) sink = sink + dpbf16_loop(iters);
+    });
+    v.push_back(double(iters) * 12 * 64 * pool.num_threads() / seconds_since(t0) / 1e9);
+  }
+  return *std::max_element(v.begin(), v.end());
+}
+
 // Peak f32 FMA GFLOP/s of the pool (best of 5: other load only lowers it),
 // with the ISA matmul uses.
 double fma_peak_gflops(yun::ThreadPool& pool) {
@@ -89,22 +120,30 @@ struct Shape {
 int main(int argc, char** argv) {
   int threads = 0, reps = 9;
   int64_t only_m = 0;  // --m M: just that M
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool bf16 = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--bf16")) {
+      bf16 = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (!std::strcmp(argv[i], "--threads"))
       threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps"))
       reps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--m"))
       only_m = std::atoll(argv[i + 1]);
+    ++i;
   }
   yun::ThreadPool pool(threads);
   auto bw = yun::bench::measure_read_bandwidth(pool, size_t(1) << 30, 5);
   double peak = only_m == 1 ? 0.0 : fma_peak_gflops(pool);
+  double bf16_peak = bf16 && only_m != 1 ? dpbf16_peak_gflops(pool) : 0.0;
   std::printf(
-      "{\"bench\":\"matmul_env\",\"kernel\":\"%s\",\"threads\":%d,\"membw_gbs\":%.2f,"
-      "\"fma_peak_gflops\":%.1f,\"cpu\":\"%s\"}\n",
-      yun::matmul_kernel_name(), pool.num_threads(), bw.median_gbs, peak,
-      yun::cpu_features().to_string().c_str());
+      "{\"bench\":\"matmul_env\",\"kernel\":\"%s\",\"bf16\":%s,\"threads\":%d,"
+      "\"membw_gbs\":%.2f,\"fma_peak_gflops\":%.1f,\"bf16_peak_gflops\":%.1f,\"cpu\":\"%s\"}\n",
+      yun::matmul_kernel_name(), bf16 ? "true" : "false", pool.num_threads(), bw.median_gbs, peak,
+      bf16_peak, yun::cpu_features().to_string().c_str());
 
   const Shape shapes[] = {{"q/o 896x896", 896, 896},
                           {"k/v 128x896", 128, 896},
@@ -124,7 +163,9 @@ int main(int argc, char** argv) {
       std::vector<float> x(M * s.k), y(M * s.n);
       for (auto& v : x) v = u(rng);
       auto wm = [&](size_t c) {
-        return yun::WeightMatrix{yun::DType::kBF16, ws[c].data(), s.n, s.k};
+        return yun::WeightMatrix{
+            yun::DType::kBF16, ws[c].data(), s.n, s.k,
+            bf16 ? yun::MatmulPrecision::kBF16 : yun::MatmulPrecision::kFloat32};
       };
       // Decode sizes: each call on the next copy (cold W, as in a real step);
       // prefill: one copy, a call is long anyway.
@@ -147,9 +188,10 @@ int main(int argc, char** argv) {
           "{\"bench\":\"matmul\",\"shape\":\"%s\",\"M\":%lld,\"N\":%lld,\"K\":%lld,"
           "\"us\":%.1f,\"best_us\":%.1f,\"weight_gbs\":%.2f,\"best_weight_gbs\":%.2f,\"frac_"
           "membw\":%.3f,\"gflops\":%.1f,"
-          "\"frac_fma_peak\":%.3f}\n",
+          "\"frac_fma_peak\":%.3f,\"frac_bf16_peak\":%.3f}\n",
           s.name, (long long)M, (long long)s.n, (long long)s.k, t * 1e6, t_best * 1e6, gbs,
-          w_bytes / t_best / 1e9, gbs / bw.median_gbs, gflops, peak > 0 ? gflops / peak : 0.0);
+          w_bytes / t_best / 1e9, gbs / bw.median_gbs, gflops, peak > 0 ? gflops / peak : 0.0,
+          bf16_peak > 0 ? gflops / bf16_peak : 0.0);
       std::fflush(stdout);
     }
   }

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # HTTP path overhead (issue: yun serve): the same workload through `yun bench`
-# (engine only) and through `yun serve` + bench/serve_load.mjs (HTTP, SSE, JSON,
+# (engine only) and through `yun serve` + a load generator (HTTP, SSE, JSON,
 # chat template, tokenizer), in one run, alternating, REPEATS times each.
+# The client is $BUILD/bench/yun_bench_serve_load (bench/serve_load.cc: one
+# thread, Boost.Beast), not node bench/serve_load.mjs: the client shares the
+# 2 cores with the server, and node's ~9% of them (~10x the C++ client's CPU
+# time) would count as HTTP overhead. CLIENT=node runs the old node client.
 # Workloads (below): 22-token chat prompts, ignore_eos,
 # on the tiny qwen3-e2e model (real vocabulary), where per-request
 # and per-token overheads show the most. Both sides sample greedily with no
 # penalties (the HTTP side overrides the model's generation_config.json
 # repetition_penalty of 1.05, which `yun bench` does not apply).
-# Usage: bench/serve_overhead.sh [BUILD_DIR]
+# Usage: [CLIENT=node] [REPEATS=3] bench/serve_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 REPEATS=${REPEATS:-3}
+if [[ ${CLIENT:-cc} == node ]]; then
+  load=(node bench/serve_load.mjs)
+else
+  load=("$BUILD/bench/yun_bench_serve_load")
+fi
 MODEL=/tmp/yun-serve-overhead-model
 mkdir -p "$MODEL"
 cp tests/data/golden/models/qwen3-e2e/{config.json,generation_config.json,model.safetensors} "$MODEL/"
@@ -30,7 +39,7 @@ for r in $(seq "$REPEATS"); do
     set -- $w
     "$BUILD/yun" bench --model "$MODEL" --num-prompts "$2" --input-len 22 --output-len "$3" \
       --concurrency "$4" --temperature 0 > "/tmp/yun-overhead-bench-$1-$r.json"
-    node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
+    "${load[@]}" --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
       --max-tokens "$3" --temperature 0 \
       --sampling '{"repetition_penalty":1.0}' --json > "/tmp/yun-overhead-serve-$1-$r.json"
   done

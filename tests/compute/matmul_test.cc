@@ -239,5 +239,131 @@ TEST(MatmulTest, EmptyKGivesBias) {
   }
 }
 
+// ---------------------------------------------------------------- bf16 activations
+
+// x with every element rounded to bf16 (RNE), as the bf16 path rounds it.
+std::vector<float> round_to_bf16(const std::vector<float>& x) {
+  std::vector<float> r(x.size());
+  for (size_t i = 0; i < x.size(); ++i) r[i] = bf16_to_f32(f32_to_bf16(x[i]));
+  return r;
+}
+
+// The bf16 path against the float64 reference on bf16-rounded x: only the
+// summation order differs, so the float32 paths' tolerance holds.
+void check_bf16_shape(int64_t M, int64_t N, int64_t K, bool with_bias, ThreadPool& pool,
+                      std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Weights w = random_weights(DType::kBF16, N, K, rng);
+  WeightMatrix wm = w.view(N, K);
+  std::vector<float> x(M * K), bias(N);
+  for (auto& v : x) v = u(rng);
+  for (auto& v : bias) v = u(rng);
+  const float* b = with_bias ? bias.data() : nullptr;
+  const std::vector<float> xr = round_to_bf16(x);
+  std::vector<float> ref(M * N);
+  matmul_reference(xr.data(), M, wm, ref.data(), b);
+  std::vector<float> out(M * N + 2 * kGuardLen, kGuard);
+  float* y = out.data() + kGuardLen;
+  internal::matmul_avx512bf16(x.data(), M, wm, y, pool, b);
+  for (int i = 0; i < kGuardLen; ++i) {
+    ASSERT_EQ(out[i], kGuard) << "wrote before y";
+    ASSERT_EQ(out[kGuardLen + M * N + i], kGuard) << "wrote past y";
+  }
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      double mag = with_bias ? std::fabs(bias[n]) : 0.0;
+      for (int64_t k = 0; k < K; ++k)
+        mag += std::fabs(double(xr[m * K + k]) * weight_f32(w, n * K + k));
+      double tol = 1e-6 + mag * 2e-6 * std::sqrt(double(K) + 1.0);
+      ASSERT_NEAR(y[m * N + n], ref[m * N + n], tol)
+          << "bf16 path M=" << M << " N=" << N << " K=" << K << " bias=" << with_bias
+          << " threads=" << pool.num_threads() << " at m=" << m << " n=" << n;
+    }
+  }
+}
+
+TEST(MatmulBf16Test, MatchesReferenceOnRoundedX) {
+  if (!matmul_bf16_supported()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  std::mt19937 rng(4321);
+  for (int threads : {1, 4}) {
+    ThreadPool pool(threads);
+    for (int64_t M : {1, 2, 3, 5, 7, 13, 33, 64, 100})
+      for (int64_t N : {1, 5, 8, 9, 13, 31, 130})
+        for (int64_t K : {1, 3, 7, 31, 32, 33, 64, 100, 257}) {
+          check_bf16_shape(M, N, K, ((M + N + K) & 1) != 0, pool, rng);
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+    // K beyond one 2048-element pass (partial sums added into y), odd K.
+    check_bf16_shape(7, 40, 2048 + 33, true, pool, rng);
+    check_bf16_shape(64, 17, 4864, false, pool, rng);
+    check_bf16_shape(515, 300, 896, true, pool, rng);
+  }
+}
+
+// matmul_multi converts x once for all jobs; each job's y is bit-identical to
+// its own call.
+TEST(MatmulBf16Test, MultiEqualsOneJobAtATime) {
+  if (!matmul_bf16_supported()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  ThreadPool pool(4);
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t M : {5, 12, 40}) {
+    const int64_t K = 257;
+    std::vector<float> x(M * K);
+    for (auto& v : x) v = u(rng);
+    const int64_t Ns[] = {53, 8, 200};
+    std::vector<Weights> ws;
+    std::vector<std::vector<float>> outs, singles;
+    std::vector<float> bias(200);
+    for (auto& v : bias) v = u(rng);
+    std::vector<MatmulJob> jobs;
+    for (int64_t N : Ns) {
+      ws.push_back(random_weights(DType::kBF16, N, K, rng));
+      outs.emplace_back(M * N);
+      singles.emplace_back(M * N);
+    }
+    for (size_t i = 0; i < ws.size(); ++i) {
+      jobs.push_back({ws[i].view(Ns[i], K), outs[i].data(), i == 1 ? bias.data() : nullptr});
+      internal::matmul_avx512bf16(x.data(), M, jobs[i].W, singles[i].data(), pool, jobs[i].bias);
+    }
+    internal::matmul_multi_avx512bf16(x.data(), M, jobs.data(), int(jobs.size()), pool);
+    for (size_t i = 0; i < ws.size(); ++i)
+      EXPECT_EQ(outs[i], singles[i]) << "job " << i << " M=" << M;
+  }
+}
+
+// matmul()/matmul_multi() take the bf16 path only for kBF16-marked BF16
+// weights at M >= 5; otherwise the result is the float32 path's, bit for bit.
+TEST(MatmulBf16Test, DispatchRules) {
+  ThreadPool pool(2);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int64_t N = 37, K = 300;
+  Weights wb = random_weights(DType::kBF16, N, K, rng);
+  Weights wf = random_weights(DType::kF32, N, K, rng);
+  for (int64_t M : {1, 4, 5, 40}) {
+    std::vector<float> x(M * K);
+    for (auto& v : x) v = u(rng);
+    for (const Weights* w : {&wb, &wf}) {
+      WeightMatrix exact = w->view(N, K), marked = exact;
+      marked.precision = MatmulPrecision::kBF16;
+      std::vector<float> y_exact(M * N), y_marked(M * N), y_bf16(M * N), y_multi(M * N);
+      matmul(x.data(), M, exact, y_exact.data(), pool);
+      matmul(x.data(), M, marked, y_marked.data(), pool);
+      const MatmulJob job{marked, y_multi.data(), nullptr};
+      matmul_multi(x.data(), M, &job, 1, pool);
+      EXPECT_EQ(y_multi, y_marked) << "M=" << M;
+      const bool bf16 = matmul_bf16_supported() && M >= 5 && w->dtype == DType::kBF16;
+      if (bf16) {
+        internal::matmul_avx512bf16(x.data(), M, marked, y_bf16.data(), pool, nullptr);
+        EXPECT_EQ(y_marked, y_bf16) << "M=" << M;
+        EXPECT_NE(y_marked, y_exact) << "M=" << M << ": bf16 rounding should show";
+      } else {
+        EXPECT_EQ(y_marked, y_exact) << "M=" << M << " dtype=" << dtype_name(w->dtype);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace yun

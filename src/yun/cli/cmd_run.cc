@@ -46,16 +46,19 @@ constexpr const char* kRunHelp =
     "  --chat                  send PROMPT as a user message through the model's chat template\n"
     "  --prompts-file FILE     JSONL, one request per line: {\"prompt\": \"...\"},\n"
     "                          {\"prompt_ids\": [...]} or {\"messages\": [...]}, each optionally\n"
-    "                          with max_tokens, temperature, top_p, top_k, min_p, seed, stop,\n"
-    "                          ignore_eos. All run at once; results are JSON lines in input\n"
-    "                          order with \"index\" added.\n"
+    "                          with max_tokens, temperature, top_p, top_k, min_p,\n"
+    "                          repetition_penalty, seed, stop, ignore_eos. All run at\n"
+    "                          once; results are JSON lines in input order with\n"
+    "                          \"index\" added.\n"
     "  --tokenizer DIR         read tokenizer.json from DIR instead of the model directory\n"
     "                          (without one, only --prompt-ids works and \"text\" is empty)\n"
     "\n"
     "Sampling (defaults: the model's generation_config.json, else greedy):\n"
     "  -n, --max-tokens N      generate at most N tokens (default 256, within the context)\n"
-    "  --temperature T         0 = greedy (always the most likely token)\n"
+    "  --temperature T         0 = greedy: always the most likely token (the model's\n"
+    "                          repetition_penalty is then not applied)\n"
     "  --top-p P  --top-k K  --min-p P\n"
+    "  --repetition-penalty R  divide the logits of tokens already seen by R (> 1)\n"
     "  --seed S                reproducible sampling\n"
     "  --stop STR              stop before this text (repeatable)\n"
     "  --ignore-eos            keep going past the end-of-sequence token\n"
@@ -141,6 +144,14 @@ Status apply_flags(const Args& a, Item& it) {
     it.max_tokens_set = true;
   }
   YUN_ASSIGN_OR_RETURN(p.temperature, a.get_double("--temperature", p.temperature));
+  // An explicit --temperature 0 asks for the most likely token at every step
+  // (transformers' greedy ids): the model's default repetition_penalty does
+  // not apply then, only one given with --repetition-penalty.
+  if (a.has("--temperature") && p.temperature == 0) p.repetition_penalty = 1.0;
+  YUN_ASSIGN_OR_RETURN(p.repetition_penalty,
+                       a.get_double("--repetition-penalty", p.repetition_penalty));
+  if (!(p.repetition_penalty > 0) || p.repetition_penalty > 1e6)
+    return invalid_argument("--repetition-penalty must be > 0");
   YUN_ASSIGN_OR_RETURN(p.top_p, a.get_double("--top-p", p.top_p));
   YUN_ASSIGN_OR_RETURN(int64_t k, a.get_int("--top-k", p.top_k));
   p.top_k = static_cast<int32_t>(k);
@@ -161,7 +172,12 @@ Status apply_json(const json& j, Item& it) {
       p.max_tokens = j["max_tokens"].get<int32_t>();
       it.max_tokens_set = true;
     }
-    if (j.contains("temperature")) p.temperature = j["temperature"].get<double>();
+    if (j.contains("temperature")) {
+      p.temperature = j["temperature"].get<double>();
+      if (p.temperature == 0) p.repetition_penalty = 1.0;  // greedy, as --temperature 0
+    }
+    if (j.contains("repetition_penalty"))
+      p.repetition_penalty = j["repetition_penalty"].get<double>();
     if (j.contains("top_p")) p.top_p = j["top_p"].get<double>();
     if (j.contains("top_k")) p.top_k = j["top_k"].get<int32_t>();
     if (j.contains("min_p")) p.min_p = j["min_p"].get<double>();
@@ -261,9 +277,19 @@ json result_json(const Item& it) {
 }
 
 int run_run(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {
-      "--model", "--prompt-ids", "-n",     "--max-tokens", "--temperature",  "--top-p",
-      "--top-k", "--min-p",      "--seed", "--tokenizer",  "--prompts-file", "--stop"};
+  std::set<std::string> value_flags = {"--model",
+                                       "--prompt-ids",
+                                       "-n",
+                                       "--max-tokens",
+                                       "--temperature",
+                                       "--top-p",
+                                       "--top-k",
+                                       "--min-p",
+                                       "--seed",
+                                       "--tokenizer",
+                                       "--prompts-file",
+                                       "--stop",
+                                       "--repetition-penalty"};
   std::set<std::string> bool_flags = {"--ignore-eos", "--json", "--chat", "--help", "-h"};
   value_flags.insert(engine_value_flags().begin(), engine_value_flags().end());
   bool_flags.insert(engine_bool_flags().begin(), engine_bool_flags().end());

@@ -10,6 +10,7 @@
 //   --kv-cache-memory SIZE      KV cache bytes, e.g. 512M, 4G (default: see engine)
 //   --no-prefix-cache           do not reuse KV blocks of shared prompt prefixes
 //   --threads N                 CPU threads (default: all)
+//   --dtype float32|bfloat16    activation precision of CPU matmuls (float32)
 #pragma once
 
 #include <memory>

@@ -24,8 +24,9 @@ namespace yun {
 
 namespace {
 
-WeightMatrix matrix(const TensorView& t) {
+WeightMatrix matrix(const TensorView& t, MatmulPrecision precision) {
   WeightMatrix m;
+  m.precision = precision;
   m.dtype = t.dtype;
   m.data = t.data;
   m.rows = t.shape.size() >= 1 ? t.shape[0] : 0;
@@ -53,8 +54,11 @@ struct LayerF32 {
 
 class CpuRunner final : public ModelRunner {
  public:
-  CpuRunner(ModelConfig config, ModelWeights weights, int num_threads)
-      : config_(std::move(config)), w_(std::move(weights)), pool_(num_threads) {
+  CpuRunner(ModelConfig config, ModelWeights weights, const CpuRunnerOptions& options)
+      : config_(std::move(config)),
+        w_(std::move(weights)),
+        pool_(options.num_threads),
+        precision_(options.bf16_activations ? MatmulPrecision::kBF16 : MatmulPrecision::kFloat32) {
     rope_ = compute_rope_freqs(config_);
     final_norm_ = tensor_to_f32(w_.final_norm);
     layers_.resize(w_.layers.size());
@@ -74,20 +78,22 @@ class CpuRunner final : public ModelRunner {
       l.down_bias = tensor_to_f32(lw.down_bias);
       l.is_moe = !lw.router.empty();
       if (l.is_moe) {
-        l.moe.router = matrix(lw.router);
+        // The router stays float32 in bf16 mode: rounding flips near-tied
+        // expert choices, a jump in the output rather than a small error.
+        l.moe.router = matrix(lw.router, MatmulPrecision::kFloat32);
         l.moe.top_k = config_.num_experts_per_tok;
         l.moe.norm_topk_prob = config_.norm_topk_prob;
         for (size_t e = 0; e < lw.expert_gate.size(); ++e) {
           SwigluWeights sw;
-          sw.gate = matrix(lw.expert_gate[e]);
-          sw.up = matrix(lw.expert_up[e]);
-          sw.down = matrix(lw.expert_down[e]);
+          sw.gate = mat(lw.expert_gate[e]);
+          sw.up = mat(lw.expert_up[e]);
+          sw.down = mat(lw.expert_down[e]);
           l.moe.experts.push_back(sw);
         }
       } else {
-        l.mlp.gate = matrix(lw.gate_proj);
-        l.mlp.up = matrix(lw.up_proj);
-        l.mlp.down = matrix(lw.down_proj);
+        l.mlp.gate = mat(lw.gate_proj);
+        l.mlp.up = mat(lw.up_proj);
+        l.mlp.down = mat(lw.down_proj);
         l.mlp.gate_bias = ptr_or_null(l.gate_bias);
         l.mlp.up_bias = ptr_or_null(l.up_bias);
         l.mlp.down_bias = ptr_or_null(l.down_bias);
@@ -104,9 +110,8 @@ class CpuRunner final : public ModelRunner {
 
   Status allocate_kv_cache(const KvCacheSpec& spec) override {
     spec_ = KvCacheSpec{};
-    YUN_RETURN_IF_ERROR(cache_.allocate(config_.num_hidden_layers, spec.num_blocks,
-                                        spec.block_size, config_.num_key_value_heads,
-                                        config_.head_dim));
+    YUN_RETURN_IF_ERROR(cache_.allocate(config_.num_hidden_layers, spec.num_blocks, spec.block_size,
+                                        config_.num_key_value_heads, config_.head_dim));
     spec_ = spec;
     return Status::ok();
   }
@@ -120,9 +125,12 @@ class CpuRunner final : public ModelRunner {
   void prepare_rope(const ForwardBatch& batch);
   void run_layer(const ForwardBatch& batch, size_t layer);
 
+  WeightMatrix mat(const TensorView& t) const { return matrix(t, precision_); }
+
   ModelConfig config_;
   ModelWeights w_;
   ThreadPool pool_;
+  MatmulPrecision precision_;
   RopeFreqs rope_;
   std::vector<float> final_norm_;
   std::vector<LayerF32> layers_;
@@ -174,7 +182,7 @@ Status CpuRunner::validate(const ForwardBatch& b) {
       row_pos_[size_t(row)] = first + j;
       if (!b.positions.empty() && b.positions[size_t(row)] != first + j)
         return err("position of row " + std::to_string(row) +
-                                " is not context_len - num_tokens + offset");
+                   " is not context_len - num_tokens + offset");
     }
   }
   for (int64_t i = 0; i < T; ++i)
@@ -214,9 +222,9 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
   float* x = x_.data();
   float* h = h_.data();
   rms_norm(x, T, H, l.input_norm.data(), eps, h);
-  const MatmulJob qkv[3] = {{matrix(lw.q_proj), q_.data(), ptr_or_null(l.q_bias)},
-                            {matrix(lw.k_proj), k_.data(), ptr_or_null(l.k_bias)},
-                            {matrix(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
+  const MatmulJob qkv[3] = {{mat(lw.q_proj), q_.data(), ptr_or_null(l.q_bias)},
+                            {mat(lw.k_proj), k_.data(), ptr_or_null(l.k_bias)},
+                            {mat(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
   matmul_multi(h, T, qkv, 3, pool_);
   const int64_t half = D / 2;
   float* kc = cache_.k_layer(int64_t(li));
@@ -244,7 +252,7 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
       4);
   AttentionShape shape{Hq, Hkv, D, bs, ts};
   paged_attention(b, shape, q_.data(), kc, vc, attn_.data(), pool_);
-  matmul(attn_.data(), T, matrix(lw.o_proj), o_.data(), pool_, ptr_or_null(l.o_bias));
+  matmul(attn_.data(), T, mat(lw.o_proj), o_.data(), pool_, ptr_or_null(l.o_bias));
   for (int64_t i = 0; i < T * H; ++i) x[i] += o_[size_t(i)];
   rms_norm(x, T, H, l.post_norm.data(), eps, h);
   if (l.is_moe) {
@@ -287,7 +295,7 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
     std::copy(x_.data() + int64_t(b.logit_rows[size_t(i)]) * H,
               x_.data() + int64_t(b.logit_rows[size_t(i)] + 1) * H, last + i * H);
   rms_norm(last, L, H, final_norm_.data(), float(config_.rms_norm_eps), last);
-  matmul(last, L, matrix(w_.lm_head), logits.data(), pool_);
+  matmul(last, L, mat(w_.lm_head), logits.data(), pool_);
   return Status::ok();
 }
 
@@ -299,7 +307,7 @@ Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_
   YUN_ASSIGN_OR_RETURN(std::shared_ptr<WeightStore> store, WeightStore::open_dir(model_dir));
   YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(store)));
   return std::unique_ptr<ModelRunner>(
-      new CpuRunner(std::move(config), std::move(weights), options.num_threads));
+      new CpuRunner(std::move(config), std::move(weights), options));
 }
 
 }  // namespace yun

@@ -1,10 +1,10 @@
 // matmul() dispatch, the scalar path and the reference (see matmul.h).
 //
-// The SIMD paths live in matmul_avx2.cc / matmul_avx512.cc (one shared body,
-// matmul_simd.inc). AVX-512-BF16 (vdpbf16ps) is deliberately not used: it needs
-// the activations rounded to bf16, which breaks the engine's 1e-4 agreement with
-// a float64 reference; converting W bf16 -> f32 is a 16-bit shift, cheap enough
-// that the f32 FMA path is as fast (memory bound at M=1, FMA bound at large M).
+// The float32 SIMD paths live in matmul_avx2.cc / matmul_avx512.cc (one shared
+// body, matmul_simd.inc). The bf16-activation path (matmul_avx512bf16.cc) runs
+// only for weights marked MatmulPrecision::kBF16: rounding x to bf16 breaks the
+// engine's default 1e-4 agreement with a float64 reference, so it is opt-in
+// (`--dtype bfloat16`).
 #include "yun/compute/cpu/matmul.h"
 
 #include <cstring>
@@ -42,6 +42,16 @@ void scalar_rows(const float* x, int64_t M, const WeightMatrix& W, float* y, con
       y[m * N + n] = acc + (bias ? bias[n] : 0.0f);
     }
   }
+}
+
+// Rows of x below which the bf16 path is not worth it: the products are
+// memory bound there, and the float32 path streams W as fast.
+constexpr int64_t kBf16MinM = 5;
+
+bool use_bf16(int64_t M, const WeightMatrix& W) {
+  static const bool supported = matmul_bf16_supported();
+  return supported && M >= kBf16MinM && W.precision == MatmulPrecision::kBF16 &&
+         W.dtype == DType::kBF16 && W.cols > 0;
 }
 
 internal::MatmulPath pick() {
@@ -83,6 +93,7 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
             const float* bias) {
   static const internal::MatmulFn fn = pick().fn;
   if (M <= 0 || W.rows <= 0) return;
+  if (use_bf16(M, W)) return internal::matmul_avx512bf16(x, M, W, y, pool, bias);
   if (W.cols <= 0) {  // empty sum
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < W.rows; ++n) y[m * W.rows + n] = bias ? bias[n] : 0.0f;
@@ -94,6 +105,9 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
 void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
                   ThreadPool& pool) {
   static const internal::MatmulMultiFn fn = pick().multi;
+  bool bf16 = num_jobs > 0;
+  for (int i = 0; i < num_jobs; ++i) bf16 = bf16 && use_bf16(M, jobs[i].W);
+  if (bf16) return internal::matmul_multi_avx512bf16(x, M, jobs, num_jobs, pool);
   fn(x, M, jobs, num_jobs, pool);  // every path handles empty N and K per job
 }
 
@@ -113,5 +127,10 @@ void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y
 }
 
 const char* matmul_kernel_name() { return pick().name; }
+
+bool matmul_bf16_supported() {
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512_bf16;
+}
 
 }  // namespace yun

@@ -38,6 +38,13 @@ void matmul_multi_avx2(const float* x, int64_t M, const MatmulJob* jobs, int num
 void matmul_multi_avx512(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
                          ThreadPool& pool);
 
+// bf16 activations (MatmulPrecision::kBF16): x rounded to bf16, vdpbf16ps.
+// REQUIRES: avx512f+bw+vl+avx512_bf16; every W is BF16; same K for all jobs.
+void matmul_avx512bf16(const float* x, int64_t M, const WeightMatrix& W, float* y,
+                       ThreadPool& pool, const float* bias);
+void matmul_multi_avx512bf16(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
+                             ThreadPool& pool);
+
 // Paths this CPU can run, best first (honours YUN_CPU_LIMIT): {name, fn, multi}.
 struct MatmulPath {
   const char* name;
