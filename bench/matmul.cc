@@ -29,6 +29,10 @@
 #include "yun/base/half.h"
 #include "yun/base/thread_pool.h"
 
+// GCC 12 false positives inside avx512fintrin.h (its undefined-vector idiom).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "yun/compute/cpu/attention.h"
+#include "yun/compute/cpu/attention_kernels.h"
 #include "yun/compute/cpu/rms_norm.h"
 #include "yun/compute/cpu/rope.h"
 
@@ -123,24 +124,36 @@ TEST(OpsRmsNorm, MatchesDouble) {
   }
 }
 
-TEST(OpsAttention, PagedMatchesDense) {
-  const int64_t Hq = 4, Hkv = 2, D = 8, bs = 4, nblocks = 16;
+// Every attention path this CPU has (and the dispatching paged_attention)
+// against a float64 dense reference: two sequences with cached and new rows,
+// head sizes that exercise the vector tails (8, 20) and whole vectors (64, 128).
+void check_attention(internal::AttendFn fn, const char* name, int64_t Hq, int64_t Hkv, int64_t D,
+                     int64_t bs, int32_t cached_a, int32_t new_a) {
   const int64_t ts = Hkv * D;
+  const int64_t nblocks = 64;
   std::mt19937 rng(7);
   std::normal_distribution<float> nd;
-  // Two sequences: A has 5 cached + 3 new rows, B has 1 cached + 1 new row.
   ForwardBatch b;
-  SeqSlice a{0, 3, 8, {9, 2}};
-  SeqSlice s2{3, 1, 2, {5}};
+  std::vector<int32_t> table_a;
+  const int32_t len_a = cached_a + new_a;
+  for (int32_t i = 0; i * bs < len_a; ++i) table_a.push_back(int32_t((i * 7 + 3) % nblocks));
+  SeqSlice a{0, new_a, len_a, table_a};
+  SeqSlice s2{new_a, 1, 2, {int32_t(nblocks - 1)}};
   b.seqs = {a, s2};
-  b.token_ids = {0, 0, 0, 0};
+  b.token_ids.assign(size_t(new_a + 1), 0);
   std::vector<float> kc(size_t(nblocks * bs * ts)), vc(kc.size());
   for (auto& v : kc) v = nd(rng);
   for (auto& v : vc) v = nd(rng);
-  std::vector<float> q(size_t(4 * Hq * D)), out(q.size());
+  const int64_t T = new_a + 1;
+  std::vector<float> q(size_t(T * Hq * D)), out(q.size());
   for (auto& v : q) v = nd(rng);
   ThreadPool pool(2);
-  paged_attention(b, {Hq, Hkv, D, bs, ts}, q.data(), kc.data(), vc.data(), out.data(), pool);
+  const AttentionShape shape{Hq, Hkv, D, bs, ts};
+  if (fn) {
+    internal::paged_attention_with(fn, b, shape, q.data(), kc.data(), vc.data(), out.data(), pool);
+  } else {
+    paged_attention(b, shape, q.data(), kc.data(), vc.data(), out.data(), pool);
+  }
   for (size_t si = 0; si < b.seqs.size(); ++si) {
     const SeqSlice& s = b.seqs[si];
     for (int32_t j = 0; j < s.num_tokens; ++j) {
@@ -165,12 +178,33 @@ TEST(OpsAttention, PagedMatchesDense) {
                 vc.data() + (s.block_table[size_t(t / bs)] * bs + t % bs) * ts + kvh * D;
             acc += sc[size_t(t)] / sum * v[i];
           }
-          EXPECT_NEAR(out[size_t((row * Hq + h) * D + i)], acc, 1e-5)
-              << "row " << row << " head " << h;
+          ASSERT_NEAR(out[size_t((row * Hq + h) * D + i)], acc, 2e-5)
+              << name << " D=" << D << " row " << row << " head " << h << " i " << i;
         }
       }
     }
   }
+}
+
+TEST(OpsAttention, EveryPathMatchesDense) {
+  internal::AttendPath p[4];
+  const int n = internal::available_attend_paths(p, 4);
+  std::vector<internal::AttendPath> paths(p, p + n);
+  paths.push_back({"dispatch", nullptr});
+  for (const auto& path : paths) {
+    check_attention(path.fn, path.name, 4, 2, 8, 4, 5, 3);
+    check_attention(path.fn, path.name, 6, 2, 20, 4, 9, 4);
+    check_attention(path.fn, path.name, 14, 2, 64, 16, 40, 9);
+    check_attention(path.fn, path.name, 8, 4, 128, 16, 70, 2);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(OpsAttention, ReportsPaths) {
+  internal::AttendPath p[4];
+  const int n = internal::available_attend_paths(p, 4);
+  ASSERT_GE(n, 1);
+  EXPECT_STREQ(p[n - 1].name, "scalar");
 }
 
 }  // namespace

@@ -1,22 +1,34 @@
+// paged_attention: the batch's rows split into units (row x group of query
+// heads sharing a KV head), run by the best attend path (attention_kernels.h);
+// the scalar path and the dispatch live here.
 #include "yun/compute/cpu/attention.h"
 
 #include <cmath>
 #include <vector>
 
-namespace yun {
+#include "yun/base/cpu_features.h"
+#include "yun/compute/cpu/attention_kernels.h"
 
+namespace yun::internal {
 namespace {
 
-// Dot product with 8 independent partial sums (vectorizable without fast-math).
-inline float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
+struct Ops {
+  // 8 independent partial sums (vectorizable without fast-math).
+  static float dot(const float* a, const float* b, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+  }
+  static void axpy(float w, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
+  }
+};
+
+#include "yun/compute/cpu/attention_impl.inc"
 
 struct RowRef {
   int32_t seq;
@@ -24,57 +36,25 @@ struct RowRef {
   int32_t pos;  // position of the row in its sequence
 };
 
-// One unit: `group` query heads starting at kvh * full_group + g0, all sharing kv head kvh.
-void attend(const ForwardBatch& batch, const AttentionShape& s, const RowRef& r, int64_t kvh,
-            int64_t g0, int64_t group, const float* q, const float* kc, const float* vc,
-            float* out, std::vector<float>& scores) {
-  const SeqSlice& seq = batch.seqs[size_t(r.seq)];
-  const int64_t D = s.head_dim;
-  const int64_t full_group = s.num_heads / s.num_kv_heads;
-  const int64_t h0 = kvh * full_group + g0;  // first query head of this unit
-  const int64_t n = int64_t(r.pos) + 1;
-  const float scale = 1.0f / std::sqrt(float(D));
-  if (int64_t(scores.size()) < n * group) scores.resize(size_t(n * group));
-  const float* qrow = q + int64_t(r.row) * s.num_heads * D;
-  float* orow = out + int64_t(r.row) * s.num_heads * D;
-  // Scores for all heads of the group, position-major walk over the blocks.
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t blk = seq.block_table[size_t(t / s.block_size)];
-    const float* k = kc + (blk * s.block_size + t % s.block_size) * s.token_stride + kvh * D;
-    for (int64_t g = 0; g < group; ++g) {
-      const float* qh = qrow + (h0 + g) * D;
-      scores[size_t(g * n + t)] = dot(qh, k, D) * scale;
-    }
-  }
-  for (int64_t g = 0; g < group; ++g) {
-    float* sc = scores.data() + g * n;
-    float mx = sc[0];
-    for (int64_t t = 1; t < n; ++t) mx = std::max(mx, sc[t]);
-    float sum = 0.0f;
-    for (int64_t t = 0; t < n; ++t) {
-      sc[t] = std::exp(sc[t] - mx);
-      sum += sc[t];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t t = 0; t < n; ++t) sc[t] *= inv;
-    float* oh = orow + (h0 + g) * D;
-    for (int64_t d = 0; d < D; ++d) oh[d] = 0.0f;
-  }
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t blk = seq.block_table[size_t(t / s.block_size)];
-    const float* v = vc + (blk * s.block_size + t % s.block_size) * s.token_stride + kvh * D;
-    for (int64_t g = 0; g < group; ++g) {
-      const float w = scores[size_t(g * n + t)];
-      float* oh = orow + (h0 + g) * D;
-      for (int64_t d = 0; d < D; ++d) oh[d] += w * v[d];
-    }
-  }
-}
-
 }  // namespace
 
-void paged_attention(const ForwardBatch& batch, const AttentionShape& s, const float* q,
-                     const float* k_cache, const float* v_cache, float* out, ThreadPool& pool) {
+void attend_scalar(const AttendUnit& u) { attend_impl(u); }
+
+int available_attend_paths(AttendPath* out, int max_out) {
+  const CpuFeatures& f = cpu_features();
+  int n = 0;
+  auto add = [&](const char* name, AttendFn fn) {
+    if (n < max_out) out[n++] = {name, fn};
+  };
+  if (f.avx512f) add("avx512", attend_avx512);
+  if (f.avx2 && f.fma) add("avx2", attend_avx2);
+  add("scalar", attend_scalar);
+  return n;
+}
+
+void paged_attention_with(AttendFn fn, const ForwardBatch& batch, const AttentionShape& s,
+                          const float* q, const float* k_cache, const float* v_cache, float* out,
+                          ThreadPool& pool) {
   thread_local std::vector<RowRef> rows;
   rows.clear();
   for (size_t i = 0; i < batch.seqs.size(); ++i) {
@@ -94,17 +74,48 @@ void paged_attention(const ForwardBatch& batch, const AttentionShape& s, const f
   const int64_t per_row = s.num_kv_heads * parts;
   const int64_t units = int64_t(rows.size()) * per_row;
   const std::vector<RowRef>& rr = rows;
+  const int64_t D = s.head_dim;
+  const float scale = 1.0f / std::sqrt(float(D));
   pool.parallel_for(
       units,
       [&](int64_t b, int64_t e) {
         thread_local std::vector<float> scores;
-        for (int64_t u = b; u < e; ++u) {
-          const int64_t in_row = u % per_row;
-          attend(batch, s, rr[size_t(u / per_row)], in_row / parts, (in_row % parts) * sub, sub,
-                 q, k_cache, v_cache, out, scores);
+        for (int64_t i = b; i < e; ++i) {
+          const RowRef& r = rr[size_t(i / per_row)];
+          const int64_t in_row = i % per_row, kvh = in_row / parts;
+          const int64_t h0 = kvh * group + (in_row % parts) * sub;  // first query head
+          AttendUnit u;
+          u.n = int64_t(r.pos) + 1;
+          if (int64_t(scores.size()) < u.n * sub) scores.resize(size_t(u.n * sub));
+          u.q = q + (int64_t(r.row) * s.num_heads + h0) * D;
+          u.out = out + (int64_t(r.row) * s.num_heads + h0) * D;
+          u.k = k_cache + kvh * D;
+          u.v = v_cache + kvh * D;
+          u.block_table = batch.seqs[size_t(r.seq)].block_table.data();
+          u.group = sub;
+          u.head_dim = D;
+          u.block_size = s.block_size;
+          u.token_stride = s.token_stride;
+          u.scale = scale;
+          u.scores = scores.data();
+          fn(u);
         }
       },
       1);
+}
+
+}  // namespace yun::internal
+
+namespace yun {
+
+void paged_attention(const ForwardBatch& batch, const AttentionShape& s, const float* q,
+                     const float* k_cache, const float* v_cache, float* out, ThreadPool& pool) {
+  static const internal::AttendFn fn = [] {
+    internal::AttendPath p[3];
+    internal::available_attend_paths(p, 3);
+    return p[0].fn;
+  }();
+  internal::paged_attention_with(fn, batch, s, q, k_cache, v_cache, out, pool);
 }
 
 }  // namespace yun
