@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # CPU benchmarks: memory bandwidth, matmul kernels, end-to-end decode.
+# The end-to-end rows run in the default exact mode (float32 activations) and,
+# for the first model, also with --bf16 (`--dtype bfloat16`: bf16 activations,
+# reported separately because it is not exact).
 # Makes random-weight Qwen2.5-0.5B and Qwen3-1.7B checkpoints in /tmp (once),
 # builds the bench targets, runs them and prints a table (raw JSON lines go to
 # $OUT_DIR/*.jsonl).
@@ -44,6 +47,11 @@ targs=()
 [[ "$threads" != 0 ]] && targs=(--threads "$threads")
 "$BUILD/bench/yun_bench_membw" "${targs[@]}" | tee "$OUT_DIR/membw.jsonl"
 "$BUILD/bench/yun_bench_matmul" "${targs[@]}" | tee "$OUT_DIR/matmul.jsonl"
+# The compute-bound sizes again with bf16 activations (vdpbf16ps, where the CPU has it).
+: > "$OUT_DIR/matmul_bf16.jsonl"
+for m in 32 512; do
+  "$BUILD/bench/yun_bench_matmul" "${targs[@]}" --m $m --bf16 | tee -a "$OUT_DIR/matmul_bf16.jsonl"
+done
 : > "$OUT_DIR/decode.jsonl"
 for m in $MODELS; do
   dir=/tmp/yun-random-$m
@@ -51,6 +59,9 @@ for m in $MODELS; do
   "$BUILD/bench/yun_bench_decode" --model "$dir" "${targs[@]}" --tokens "$tokens" \
     --prompt-len "$prompt_len" | tee -a "$OUT_DIR/decode.jsonl"
 done
+first=$(set -- $MODELS; echo "$1")
+"$BUILD/bench/yun_bench_decode" --model "/tmp/yun-random-$first" "${targs[@]}" --tokens "$tokens" \
+  --prompt-len "$prompt_len" --bf16 | tee -a "$OUT_DIR/decode.jsonl"
 
 python3 - "$OUT_DIR" <<'PY'
 import json, sys, os
@@ -66,10 +77,19 @@ print(f"{'shape':22} {'M':>4} {'us':>10} {'GB/s':>7} {'%membw':>7} {'GFLOP/s':>8
 for r in mm[1:]:
     print(f"{r['shape']:22} {r['M']:>4} {r['us']:>10.1f} {r['weight_gbs']:>7.2f}"
           f" {100*r['frac_membw']:>6.1f}% {r['gflops']:>8.1f} {100*r['frac_fma_peak']:>5.1f}%")
-print(f"\n{'model':32} {'prefill tok/s':>13} {'decode tok/s':>12} {'bound tok/s':>11}"
+mb = [r for r in rows("matmul_bf16.jsonl") if r["bench"] == "matmul"]
+benv = [r for r in rows("matmul_bf16.jsonl") if r["bench"] == "matmul_env"]
+if mb and benv and benv[0]["bf16_peak_gflops"] > 0:
+    print(f"\nbf16 activations: vdpbf16ps peak {benv[0]['bf16_peak_gflops']:.0f} GFLOP/s")
+    print(f"{'shape':22} {'M':>4} {'us':>10} {'GFLOP/s':>8} {'%bf16peak':>9}")
+    for r in mb:
+        print(f"{r['shape']:22} {r['M']:>4} {r['us']:>10.1f} {r['gflops']:>8.1f}"
+              f" {100*r['frac_bf16_peak']:>8.1f}%")
+print(f"\n{'model':32} {'mode':>8} {'prefill tok/s':>13} {'decode tok/s':>12} {'bound tok/s':>11}"
       f" {'%bound':>7} {'TTFT s':>7}")
 for r in rows("decode.jsonl"):
-    print(f"{os.path.basename(r['model']):32} {r['prefill_tps']:>13.1f} {r['decode_tps']:>12.2f}"
+    mode = "bf16" if r.get("bf16") else "float32"
+    print(f"{os.path.basename(r['model']):32} {mode:>8} {r['prefill_tps']:>13.1f} {r['decode_tps']:>12.2f}"
           f" {r['bound_tps']:>11.2f} {100*r['frac_of_bound']:>6.1f}% "
           f"{r['time_to_first_token_s']:>7.2f}")
 PY

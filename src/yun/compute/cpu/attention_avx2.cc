@@ -16,36 +16,25 @@
 namespace yun::internal {
 namespace {
 
-struct Ops {
-  static float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-  }
-  // Two independent partial sums, then the tail in scalar.
-  static float dot(const float* a, const float* b, int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 * 8 <= n; i += 2 * 8) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
-    }
-    for (; i + 8 <= n; i += 8)
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
-    float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; ++i) s += a[i] * b[i];
-    return s;
-  }
-  static void axpy(float w, const float* x, float* y, int64_t n) {
-    const __m256 wv = _mm256_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(y + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += w * x[i];
-  }
-};
+using V = __m256;
+constexpr int64_t kLanes = 8;
+inline V vzero() { return _mm256_setzero_ps(); }
+inline V vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
+inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+inline V vset1(float f) { return _mm256_set1_ps(f); }
+inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+inline float vhsum(V v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 
+// Ops first, then the body that uses it.
+// clang-format off
+#include "yun/compute/cpu/attention_simd_ops.inc"
 #include "yun/compute/cpu/attention_impl.inc"
+// clang-format on
 
 }  // namespace
 

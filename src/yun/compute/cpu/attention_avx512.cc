@@ -19,32 +19,21 @@
 namespace yun::internal {
 namespace {
 
-struct Ops {
-  static float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
-  // Two independent partial sums, then the tail in scalar.
-  static float dot(const float* a, const float* b, int64_t n) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 * 16 <= n; i += 2 * 16) {
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
-      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), a1);
-    }
-    for (; i + 16 <= n; i += 16)
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
-    float s = hsum(_mm512_add_ps(a0, a1));
-    for (; i < n; ++i) s += a[i] * b[i];
-    return s;
-  }
-  static void axpy(float w, const float* x, float* y, int64_t n) {
-    const __m512 wv = _mm512_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-      _mm512_storeu_ps(y + i, _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += w * x[i];
-  }
-};
+using V = __m512;
+constexpr int64_t kLanes = 16;
+inline V vzero() { return _mm512_setzero_ps(); }
+inline V vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
+inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+inline V vset1(float f) { return _mm512_set1_ps(f); }
+inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
+inline float vhsum(V v) { return _mm512_reduce_add_ps(v); }
 
+// Ops first, then the body that uses it.
+// clang-format off
+#include "yun/compute/cpu/attention_simd_ops.inc"
 #include "yun/compute/cpu/attention_impl.inc"
+// clang-format on
 
 }  // namespace
 
