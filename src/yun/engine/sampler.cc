@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "yun/compute/cpu/argmax.h"
+
 namespace yun {
 
 namespace {
@@ -11,11 +13,7 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 int32_t argmax(const std::vector<float>& x) {
-  int32_t best = 0;
-  for (int32_t i = 1; i < static_cast<int32_t>(x.size()); ++i) {
-    if (x[i] > x[best]) best = i;
-  }
-  return best;
+  return static_cast<int32_t>(argmax_f32(x.data(), static_cast<int64_t>(x.size())));
 }
 
 void log_softmax(const std::vector<float>& x, std::vector<float>& out) {
@@ -37,7 +35,7 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
   if (p.greedy() && p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
       p.presence_penalty == 0.0 && banned.empty() && p.logprobs < 0) {
     // Plain greedy: argmax of the raw row, no copy.
-    r.token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    r.token = static_cast<int32_t>(argmax_f32(logits.data(), V));
     return r;
   }
   x_.assign(logits.begin(), logits.end());
