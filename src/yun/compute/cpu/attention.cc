@@ -23,8 +23,15 @@ struct Ops {
     for (; i < n; ++i) s += a[i] * b[i];
     return s;
   }
-  static void axpy(float w, const float* x, float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
+  static void scores(const float* q, const float* k, const int64_t* off, int64_t n, int64_t D,
+                     float scale, float* s) {
+    for (int64_t t = 0; t < n; ++t) s[t] = dot(q, k + off[t], D) * scale;
+  }
+  static void weighted_sum(const float* w, const float* v, const int64_t* off, int64_t n, int64_t D,
+                           float* o) {
+    for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t d = 0; d < D; ++d) o[d] += w[t] * v[off[t] + d];
   }
 };
 
@@ -80,13 +87,15 @@ void paged_attention_with(AttendFn fn, const ForwardBatch& batch, const Attentio
       units,
       [&](int64_t b, int64_t e) {
         thread_local std::vector<float> scores;
+        thread_local std::vector<int64_t> offsets;
         for (int64_t i = b; i < e; ++i) {
           const RowRef& r = rr[size_t(i / per_row)];
           const int64_t in_row = i % per_row, kvh = in_row / parts;
           const int64_t h0 = kvh * group + (in_row % parts) * sub;  // first query head
           AttendUnit u;
           u.n = int64_t(r.pos) + 1;
-          if (int64_t(scores.size()) < u.n * sub) scores.resize(size_t(u.n * sub));
+          if (int64_t(scores.size()) < u.n) scores.resize(size_t(u.n));
+          if (int64_t(offsets.size()) < u.n) offsets.resize(size_t(u.n));
           u.q = q + (int64_t(r.row) * s.num_heads + h0) * D;
           u.out = out + (int64_t(r.row) * s.num_heads + h0) * D;
           u.k = k_cache + kvh * D;
@@ -98,6 +107,7 @@ void paged_attention_with(AttendFn fn, const ForwardBatch& batch, const Attentio
           u.token_stride = s.token_stride;
           u.scale = scale;
           u.scores = scores.data();
+          u.offsets = offsets.data();
           fn(u);
         }
       },

@@ -24,6 +24,7 @@ inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
 inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 inline V vset1(float f) { return _mm256_set1_ps(f); }
 inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+inline __m256 vfold256(V v) { return v; }
 inline float vhsum(V v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -32,6 +33,7 @@ inline float vhsum(V v) {
 
 // Ops first, then the body that uses it.
 // clang-format off
+#include "yun/compute/cpu/matmul_hsum8.inc"
 #include "yun/compute/cpu/attention_simd_ops.inc"
 #include "yun/compute/cpu/attention_impl.inc"
 // clang-format on

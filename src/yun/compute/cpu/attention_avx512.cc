@@ -28,9 +28,14 @@ inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 inline V vset1(float f) { return _mm512_set1_ps(f); }
 inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
 inline float vhsum(V v) { return _mm512_reduce_add_ps(v); }
+inline __m256 vfold256(V v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v),
+                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
 
 // Ops first, then the body that uses it.
 // clang-format off
+#include "yun/compute/cpu/matmul_hsum8.inc"
 #include "yun/compute/cpu/attention_simd_ops.inc"
 #include "yun/compute/cpu/attention_impl.inc"
 // clang-format on

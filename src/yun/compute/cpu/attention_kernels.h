@@ -23,7 +23,8 @@ struct AttendUnit {
   int64_t n = 0;  // keys 0..n-1 are attended to
   int64_t group = 0, head_dim = 0, block_size = 0, token_stride = 0;
   float scale = 0.0f;
-  float* scores = nullptr;  // scratch of at least group * n floats
+  float* scores = nullptr;    // scratch of at least n floats
+  int64_t* offsets = nullptr;  // scratch of at least n (row offsets in the cache)
 };
 
 using AttendFn = void (*)(const AttendUnit& u);
