@@ -18,6 +18,7 @@
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/text/chat_template.h"
+#include "yun/text/tokenizer_config.h"
 
 namespace yun::cli {
 namespace {
@@ -46,30 +47,6 @@ constexpr const char* kTemplateHelp =
     "Errors: a bad flag, a missing template, a line that is not valid JSON or a\n"
     "template render error (e.g. raise_exception) prints one line on stderr and\n"
     "exits with status 2; the prompts of earlier lines have already been written.\n";
-
-// A special token in tokenizer_config.json: a string or {"content": ...}.
-std::string token_text(const Json& config, const char* key) {
-  if (!config.contains(key)) return "";
-  const Json& v = config[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
-  return "";
-}
-
-Result<std::string> pick_template(const Json& config, const std::string& name) {
-  if (!config.contains("chat_template")) return not_found("tokenizer_config.json has no chat_template");
-  const Json& t = config["chat_template"];
-  if (t.is_string()) return t.get<std::string>();
-  if (t.is_array()) {
-    for (const auto& e : t) {
-      if (e.is_object() && e.value("name", "") == name && e.contains("template") && e["template"].is_string()) {
-        return e["template"].get<std::string>();
-      }
-    }
-    return not_found("no chat template named '" + name + "'");
-  }
-  return invalid_argument("chat_template must be a string or a list of {name, template}");
-}
 
 Result<ChatTemplateInputs> parse_request(const std::string& line) {
   Json req = Json::parse(line, nullptr, false);
@@ -107,12 +84,13 @@ int run_template(const std::vector<std::string>& argv) {
   std::string file = args.get_string("--template-file", "");
   if (dir.empty() && file.empty()) return fail(2, "template: --model DIR (or --tokenizer DIR) is required");
 
-  Json config = Json::object();
+  text::TokenizerConfig config;
   if (!dir.empty()) {
-    auto text = read_file(dir + "/tokenizer_config.json");
-    if (!text) return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
-    config = Json::parse(*text, nullptr, false);
-    if (config.is_discarded() || !config.is_object()) return fail(2, "template: bad tokenizer_config.json");
+    auto contents = read_file(dir + "/tokenizer_config.json");
+    if (!contents) return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
+    auto parsed_config = text::parse_tokenizer_config(*contents);
+    if (!parsed_config) return fail(2, "template: bad tokenizer_config.json");
+    config = std::move(parsed_config).value();
   }
   std::string source;
   if (!file.empty()) {
@@ -120,13 +98,14 @@ int run_template(const std::vector<std::string>& argv) {
     if (!text) return fail(2, "template: cannot read " + file);
     source = std::move(*text);
   } else {
-    auto picked = pick_template(config, args.get_string("--name", "default"));
+    auto picked = text::select_chat_template(config, args.get_string("--name", "default"));
     if (!picked) return fail(2, "template: " + picked.status().message());
     source = *picked;
   }
   auto tmpl = ChatTemplate::parse(source);
   if (!tmpl) return fail(2, "template: " + tmpl.status().message());
-  const std::string bos = token_text(config, "bos_token"), eos = token_text(config, "eos_token");
+  const std::string& bos = config.bos_token;
+  const std::string& eos = config.eos_token;
 
   std::string line;
   size_t line_no = 0;

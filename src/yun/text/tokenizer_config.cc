@@ -40,15 +40,19 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view text) {
     YUN_ASSIGN_OR_RETURN(out.unk_token, token_field(cfg, "unk_token"));
     if (auto it = cfg.find("chat_template"); it != cfg.end() && !it->is_null()) {
       if (it->is_string()) {
+        out.chat_template_form = TokenizerConfig::ChatTemplateForm::kString;
         out.chat_template = it->get<std::string>();
       } else if (it->is_array()) {
+        out.chat_template_form = TokenizerConfig::ChatTemplateForm::kList;
         for (const auto& t : *it) {
           if (!t.is_object() || !t.contains("name") || !t.contains("template") ||
               !t["name"].is_string() || !t["template"].is_string()) {
             return invalid_argument(
                 "tokenizer_config.json: chat_template list entries need string name/template");
           }
-          if (t["name"] == "default") out.chat_template = t["template"].get<std::string>();
+          out.named_templates.push_back(
+              {t["name"].get<std::string>(), t["template"].get<std::string>()});
+          if (t["name"] == "default") out.chat_template = out.named_templates.back().source;
         }
       } else {
         return invalid_argument("tokenizer_config.json: chat_template must be a string or list");
@@ -80,6 +84,18 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view text) {
   } catch (const std::exception& e) {
     return invalid_argument(std::string("tokenizer_config.json: ") + e.what());
   }
+}
+
+Result<std::string> select_chat_template(const TokenizerConfig& cfg, std::string_view name) {
+  using Form = TokenizerConfig::ChatTemplateForm;
+  if (cfg.chat_template_form == Form::kNone) {
+    return not_found("tokenizer_config.json has no chat_template");
+  }
+  if (cfg.chat_template_form == Form::kString) return cfg.chat_template;
+  for (const NamedChatTemplate& t : cfg.named_templates) {
+    if (t.name == name) return t.source;
+  }
+  return not_found("no chat template named '" + std::string(name) + "'");
 }
 
 }  // namespace yun::text
