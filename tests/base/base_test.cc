@@ -75,6 +75,27 @@ TEST(ThreadPool, BackToBackSleepingAndConcurrentCallers) {
   EXPECT_EQ(hits.load(), 4 * 2000 * 64);
 }
 
+// Short and long loops alternating, more threads than cores: a worker that
+// read the previous loop's ticket must never run a chunk once that loop has
+// returned (it used to be able to, judging its stale index against the next
+// loop's chunk count, and then miscount that loop's chunks).
+TEST(ThreadPool, NoStaleChunkAfterReturn) {
+  ThreadPool pool(4, /*spin_us=*/20);
+  std::atomic<int64_t> active{-1}, stale{0};
+  for (int64_t it = 0; it < 200000; ++it) {
+    const int64_t n = it % 2 == 0 ? 2 : 16;
+    std::atomic<int64_t> count{0};
+    active.store(it);
+    pool.parallel_for(n, [&active, &stale, &count, it](int64_t b, int64_t e) {
+      if (active.load() != it) stale++;
+      count += e - b;
+    });
+    active.store(-1);
+    ASSERT_EQ(count.load(), n) << "iteration " << it;
+  }
+  EXPECT_EQ(stale.load(), 0);
+}
+
 TEST(ThreadPool, NestedCallsRunInline) {
   ThreadPool pool(3);
   std::atomic<int> total{0};

@@ -17,8 +17,15 @@ namespace yun {
 namespace {
 thread_local bool tls_in_worker = false;
 
+// ticket_ = generation << 32 | number of chunks << 16 | next chunk index. The
+// chunk count travels in the same word as the index it bounds: a worker that
+// read an old ticket can never claim an index past its loop's end by
+// comparing it with the count of a newer loop (that race let a stale claim
+// run a finished loop's function and miscount the next loop's chunks).
+constexpr int64_t kMaxChunks = 0xffff;
 uint32_t gen_of(uint64_t ticket) { return uint32_t(ticket >> 32); }
-int64_t index_of(uint64_t ticket) { return int64_t(ticket & 0xffffffffu); }
+int64_t chunks_of(uint64_t ticket) { return int64_t((ticket >> 16) & 0xffffu); }
+int64_t index_of(uint64_t ticket) { return int64_t(ticket & 0xffffu); }
 
 }  // namespace
 
@@ -73,7 +80,7 @@ void ThreadPool::run_chunks(uint32_t gen) {
   for (;;) {
     if (gen_of(t) != gen) return;  // a later loop; its caller will publish it anew
     const int64_t c = index_of(t);
-    if (c >= num_chunks_.load(std::memory_order_relaxed)) return;
+    if (c >= chunks_of(t)) return;
     if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
                                        std::memory_order_acquire))
       continue;
@@ -103,17 +110,16 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     ~InRegion() { tls_in_worker = false; }
   } in_region;
   // A few chunks per thread balance uneven work without much overhead.
-  const int64_t target_chunks =
-      std::min<int64_t>((n + grain - 1) / grain, int64_t(num_threads()) * 4);
+  const int64_t target_chunks = std::min<int64_t>(
+      {(n + grain - 1) / grain, int64_t(num_threads()) * 4, kMaxChunks});
   const int64_t chunk = (n + target_chunks - 1) / target_chunks;
   const int64_t num_chunks = (n + chunk - 1) / chunk;
   fn_.store(&fn, std::memory_order_relaxed);
   n_.store(n, std::memory_order_relaxed);
   chunk_.store(chunk, std::memory_order_relaxed);
-  num_chunks_.store(num_chunks, std::memory_order_relaxed);
   chunks_done_.store(0, std::memory_order_relaxed);
   const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
-  ticket_.store(uint64_t(gen) << 32, std::memory_order_release);
+  ticket_.store(uint64_t(gen) << 32 | uint64_t(num_chunks) << 16, std::memory_order_release);
   generation_.store(gen);  // seq_cst: pairs with sleepers_ below
   if (sleepers_.load() > 0) generation_.notify_all();
   run_chunks(gen);

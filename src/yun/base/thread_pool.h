@@ -51,8 +51,8 @@ class ThreadPool {
   std::mutex run_mu_;  // serializes parallel_for calls
   // The published loop; written by the caller before `ticket_` is bumped.
   std::atomic<const std::function<void(int64_t, int64_t)>*> fn_{nullptr};
-  std::atomic<int64_t> n_{0}, chunk_{0}, num_chunks_{0};
-  // generation << 32 | next chunk index.
+  std::atomic<int64_t> n_{0}, chunk_{0};
+  // generation << 32 | number of chunks << 16 | next chunk index.
   std::atomic<uint64_t> ticket_{0};
   std::atomic<uint32_t> generation_{0};  // futex word for sleepers (== ticket_ >> 32)
   std::atomic<int64_t> chunks_done_{0};
