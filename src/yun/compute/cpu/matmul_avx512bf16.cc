@@ -88,18 +88,19 @@ void convert_x(const float* x, int64_t M, int64_t K, int64_t Kp, uint16_t* xb, T
 
 // y[r, c] (+)= x[r, k0:k1] . W[n + c, k0:k1] for r < R, c < C. x: bf16 rows of
 // stride ldx (zero padded past K); w: W's first row of the tile, stride K.
-// pf (may be null): a row whose [k0, k1) is prefetched into L1 meanwhile, one
-// cache line per step (see range_by_tile).
+// pf: pf_n rows (pf, pf + pf_step, ...) whose [k0, k1) is prefetched into L1
+// meanwhile, a cache line of each per step (see range_by_tile).
 template <int R, int C>
 inline void tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t K, int64_t k0,
                  int64_t k1, float* y, int64_t ldy, bool first, const float* bias,
-                 const uint16_t* pf) {
+                 const uint16_t* pf, int64_t pf_n, int64_t pf_step) {
   __m512 acc[C][R];
   for (int c = 0; c < C; ++c)
     for (int r = 0; r < R; ++r) acc[c][r] = _mm512_setzero_ps();
   int64_t k = k0;
   for (; k + kStep <= k1; k += kStep) {
-    if (pf) _mm_prefetch(reinterpret_cast<const char*>(pf + k), _MM_HINT_T0);
+    for (int64_t j = 0; j < pf_n; ++j)
+      _mm_prefetch(reinterpret_cast<const char*>(pf + j * pf_step + k), _MM_HINT_T0);
     __m512i xv[R];
     for (int r = 0; r < R; ++r) xv[r] = _mm512_loadu_si512(x + r * ldx + k);
     for (int c = 0; c < C; ++c) {
@@ -134,19 +135,27 @@ inline void tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t K, i
 }
 
 // Rows [m0, M) of x, kR (then 2, then 1) at a time, against the C rows of W
-// at n, over [k0, k1). Strip s prefetches row s of `next` (C rows, null: none).
+// at n, over [k0, k1). With S strips, strip s prefetches rows s, s + S, ... of
+// `next` (C rows, null: none), so that all C rows come in however few strips.
 template <int C>
 inline void strips(const uint16_t* xb, int64_t Kp, int64_t M, const uint16_t* w, int64_t K,
                    int64_t k0, int64_t k1, int64_t n, float* y, int64_t N, bool first,
                    const float* bias, const uint16_t* next) {
   const float* b = bias ? bias + n : nullptr;
   const uint16_t* wn = w + n * K;
+  const int64_t S = (M + kR - 1) / kR;
+  auto pf_n = [&](int64_t s) { return next && s < C ? (C - s + S - 1) / S : 0; };
+  const int64_t step = S * K;
   int64_t m = 0, s = 0;
-  auto pf = [&](int64_t i) { return next && i < C ? next + i * K : nullptr; };
   for (; m + kR <= M; m += kR, ++s)
-    tile<kR, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b, pf(s));
-  if (M - m == 2) tile<2, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b, pf(s));
-  if (M - m == 1) tile<1, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b, pf(s));
+    tile<kR, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b,
+                next ? next + s * K : nullptr, pf_n(s), step);
+  if (M - m == 2)
+    tile<2, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b,
+               next ? next + s * K : nullptr, pf_n(s), step);
+  if (M - m == 1)
+    tile<1, C>(xb + m * Kp, Kp, wn, K, k0, k1, y + m * N + n, N, first, b,
+               next ? next + s * K : nullptr, pf_n(s), step);
 }
 
 // Rows [n0, n1) of y = xb · Wᵀ (+ bias), for few rows of x (M <= kMidM, batched
@@ -185,15 +194,21 @@ void range_by_block(const uint16_t* xb, int64_t Kp, int64_t M, const uint16_t* w
         int64_t n = nb;
         for (; n + kC <= ne; n += kC) {
           const float* b = bias ? bias + n : nullptr;
-          if (rows == kR) tile<kR, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
-          if (rows == 2) tile<2, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
-          if (rows == 1) tile<1, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
+          if (rows == kR)
+            tile<kR, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
+          if (rows == 2)
+            tile<2, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
+          if (rows == 1)
+            tile<1, kC>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
         }
         for (; n < ne; ++n) {
           const float* b = bias ? bias + n : nullptr;
-          if (rows == kR) tile<kR, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
-          if (rows == 2) tile<2, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
-          if (rows == 1) tile<1, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr);
+          if (rows == kR)
+            tile<kR, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
+          if (rows == 2)
+            tile<2, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
+          if (rows == 1)
+            tile<1, 1>(xm, Kp, w + n * K, K, k0, k1, ym + n, N, first, b, nullptr, 0, 0);
         }
       }
     }
