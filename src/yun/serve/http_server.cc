@@ -111,7 +111,7 @@ class ServerImpl : public HttpServer {
       : options_(o),
         handler_(std::move(h)),
         ioc_(std::max(1, o.threads)),
-        acceptor_(ioc_),
+        acceptor_(net::make_strand(ioc_)),
         guard_(net::make_work_guard(ioc_)) {}
   ~ServerImpl() override { stop(); }
 
@@ -179,6 +179,9 @@ class ServerImpl : public HttpServer {
   HttpServerOptions options_;
   HttpHandler handler_;
   net::io_context ioc_;
+  // On its own strand: with several I/O threads, the accept handler (which
+  // re-arms the accept) and stop_accepting's close must not run at once
+  // (ThreadSanitizer caught them racing on the socket state).
   tcp::acceptor acceptor_;
   net::executor_work_guard<net::io_context::executor_type> guard_;
   std::vector<std::thread> threads_;
