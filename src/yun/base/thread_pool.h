@@ -6,8 +6,10 @@
 // parallel_for called from inside a worker or from inside fn runs inline.
 //
 // Hand-off is lock-free: a loop is published by bumping one atomic word (the
-// generation in the high half, the next chunk index in the low half), and
-// chunks are claimed by compare-and-swap on it. Idle workers spin for a short
+// generation in the high half; the loop's chunk count and the next chunk
+// index in the low half, so that a claim is always checked against its own
+// loop's count), and chunks are claimed by compare-and-swap on it (at most
+// 65,535 chunks a loop). Idle workers spin for a short
 // while (`spin_us`, ~50 µs by default) before sleeping on a futex
 // (std::atomic::wait), because a decode step issues hundreds of small loops
 // back to back (every matmul, attention, norm of every layer) and a condvar
