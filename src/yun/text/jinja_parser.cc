@@ -1,7 +1,10 @@
 // jinja parser implementation (see jinja_parser.h): recursive descent over tokens.
 #include "yun/text/jinja_parser.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <set>
+#include <string_view>
 
 #include "yun/text/jinja_lexer.h"
 
@@ -25,7 +28,9 @@ class Parser {
   // --- token helpers ---
   const Token& cur() const { return t_[p_]; }
   const Token& peek(size_t k = 1) const { return t_[std::min(p_ + k, t_.size() - 1)]; }
-  void advance() { if (p_ + 1 < t_.size()) ++p_; }
+  void advance() {
+    if (p_ + 1 < t_.size()) ++p_;
+  }
   bool is_op(const char* op) const { return cur().type == Tok::kOp && cur().text == op; }
   bool is_name(const char* name) const { return cur().type == Tok::kName && cur().text == name; }
   [[noreturn]] void error(const Token& at, const std::string& msg) const {
@@ -33,11 +38,16 @@ class Parser {
   }
   std::string describe(const Token& t) const {
     switch (t.type) {
-      case Tok::kEof: return "end of template";
-      case Tok::kBlockEnd: return "end of statement block";
-      case Tok::kVarEnd: return "end of print statement";
-      case Tok::kText: return "template text";
-      default: return "'" + t.text + "'";
+      case Tok::kEof:
+        return "end of template";
+      case Tok::kBlockEnd:
+        return "end of statement block";
+      case Tok::kVarEnd:
+        return "end of print statement";
+      case Tok::kText:
+        return "template text";
+      default:
+        return "'" + t.text + "'";
     }
   }
   void expect_op(const char* op) {
@@ -51,7 +61,8 @@ class Parser {
     return s;
   }
   void expect_block_end() {
-    if (cur().type != Tok::kBlockEnd) error(cur(), "expected end of statement block, got " + describe(cur()));
+    if (cur().type != Tok::kBlockEnd)
+      error(cur(), "expected end of statement block, got " + describe(cur()));
     advance();
   }
   MutExpr node(ExprKind kind, const Token& at) {
@@ -98,7 +109,8 @@ class Parser {
         s->col = t.col;
         advance();
         s->expr = parse_tuple_or_expr();
-        if (cur().type != Tok::kVarEnd) error(cur(), "expected end of print statement, got " + describe(cur()));
+        if (cur().type != Tok::kVarEnd)
+          error(cur(), "expected end of print statement, got " + describe(cur()));
         advance();
         body.push_back(s);
       } else if (t.type == Tok::kBlockBegin) {
@@ -259,28 +271,26 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_or() {
-    ExprPtr e = parse_and();
-    while (is_name("or")) {
+  // One left-associative level: operand (op operand)*, where op is a token of
+  // `type` whose text is one of `ops`. kBinary nodes keep the operator as
+  // their name; kAnd and kOr need none.
+  ExprPtr left_assoc(ExprPtr (Parser::*operand)(), Tok type,
+                     std::initializer_list<std::string_view> ops, ExprKind kind) {
+    ExprPtr e = (this->*operand)();
+    while (cur().type == type && std::find(ops.begin(), ops.end(), cur().text) != ops.end()) {
       const Token at = cur();
       advance();
-      auto n = node(ExprKind::kOr, at);
-      n->args = {e, parse_and()};
+      auto n = node(kind, at);
+      if (kind == ExprKind::kBinary) n->name = at.text;
+      n->args = {e, (this->*operand)()};
       e = n;
     }
     return e;
   }
 
+  ExprPtr parse_or() { return left_assoc(&Parser::parse_and, Tok::kName, {"or"}, ExprKind::kOr); }
   ExprPtr parse_and() {
-    ExprPtr e = parse_not();
-    while (is_name("and")) {
-      const Token at = cur();
-      advance();
-      auto n = node(ExprKind::kAnd, at);
-      n->args = {e, parse_not()};
-      e = n;
-    }
-    return e;
+    return left_assoc(&Parser::parse_not, Tok::kName, {"and"}, ExprKind::kAnd);
   }
 
   ExprPtr parse_not() {
@@ -301,8 +311,9 @@ class Parser {
     MutExpr cmp;
     while (true) {
       std::string op;
-      if (cur().type == Tok::kOp && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
-                                     cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
+      if (cur().type == Tok::kOp &&
+          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
+           cur().text == ">" || cur().text == ">=")) {
         op = cur().text;
         advance();
       } else if (is_name("in")) {
@@ -325,52 +336,19 @@ class Parser {
     return cmp ? cmp : e;
   }
 
-  ExprPtr binary(const Token& at, const std::string& op, ExprPtr a, ExprPtr b) {
-    auto n = node(ExprKind::kBinary, at);
-    n->name = op;
-    n->args = {std::move(a), std::move(b)};
-    return n;
-  }
-
   ExprPtr parse_concat() {
-    ExprPtr e = parse_add();
-    while (is_op("~")) {
-      const Token at = cur();
-      advance();
-      e = binary(at, "~", e, parse_add());
-    }
-    return e;
+    return left_assoc(&Parser::parse_add, Tok::kOp, {"~"}, ExprKind::kBinary);
   }
-
   ExprPtr parse_add() {
-    ExprPtr e = parse_mul();
-    while (is_op("+") || is_op("-")) {
-      const Token at = cur();
-      advance();
-      e = binary(at, at.text, e, parse_mul());
-    }
-    return e;
+    return left_assoc(&Parser::parse_mul, Tok::kOp, {"+", "-"}, ExprKind::kBinary);
   }
-
   ExprPtr parse_mul() {
-    ExprPtr e = parse_pow();
-    while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      const Token at = cur();
-      advance();
-      e = binary(at, at.text, e, parse_pow());
-    }
-    return e;
+    return left_assoc(&Parser::parse_pow, Tok::kOp, {"*", "/", "//", "%"}, ExprKind::kBinary);
   }
-
   ExprPtr parse_pow() {
-    ExprPtr e = parse_unary(true);
-    while (is_op("**")) {
-      const Token at = cur();
-      advance();
-      e = binary(at, "**", e, parse_unary(true));
-    }
-    return e;
+    return left_assoc(&Parser::parse_unary_filtered, Tok::kOp, {"**"}, ExprKind::kBinary);
   }
+  ExprPtr parse_unary_filtered() { return parse_unary(true); }
 
   ExprPtr parse_unary(bool with_filter) {
     DepthGuard guard(this, cur());
