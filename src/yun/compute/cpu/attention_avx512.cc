@@ -19,19 +19,7 @@
 namespace yun::internal {
 namespace {
 
-using V = __m512;
-constexpr int64_t kLanes = 16;
-inline V vzero() { return _mm512_setzero_ps(); }
-inline V vload(const float* p) { return _mm512_loadu_ps(p); }
-inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
-inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-inline V vset1(float f) { return _mm512_set1_ps(f); }
-inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
-inline float vhsum(V v) { return _mm512_reduce_add_ps(v); }
-inline __m256 vfold256(V v) {
-  return _mm256_add_ps(_mm512_castps512_ps256(v),
-                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
+#include "yun/compute/cpu/simd_avx512.inc"
 
 // Ops first, then the body that uses it.
 // clang-format off

@@ -17,8 +17,8 @@
 namespace yun::internal {
 namespace {
 
-using V = __m256;
-constexpr int kLanes = 8;
+#include "yun/compute/cpu/simd_avx2.inc"
+
 constexpr int kNumRegs = 16;
 constexpr int kMaxDotRows = 2;
 constexpr int kSmallM = 4;
@@ -27,18 +27,6 @@ constexpr int kDR = 3;  // mid-M tile: 3 x rows by 3 W rows (9 accumulators)
 constexpr int kDC = 3;
 constexpr int kMidM = 64;
 
-inline V vzero() { return _mm256_setzero_ps(); }
-inline V vload(const float* p) { return _mm256_loadu_ps(p); }
-inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
-inline V vbcast(const float* p) { return _mm256_broadcast_ss(p); }
-inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
-inline float vreduce(V v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 inline V vload_bf16(const uint16_t* p) {
   __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
@@ -52,8 +40,6 @@ inline void vload_bf16_pairs(const uint16_t* p, V& even, V& odd) {
   even = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
   odd = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32(int(0xffff0000u))));
 }
-// A vector's lanes as 8 floats whose sum is the same (here: itself).
-inline __m256 vfold256(V v) { return v; }
 
 #include "yun/compute/cpu/matmul_simd.inc"
 

@@ -38,6 +38,7 @@ namespace yun::internal {
 namespace {
 
 #include "yun/compute/cpu/matmul_hsum8.inc"
+#include "yun/compute/cpu/simd_avx512.inc"
 
 constexpr int kR = 3;          // x rows per tile
 constexpr int kC = 8;          // W rows per tile
@@ -121,10 +122,7 @@ inline void tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t K, i
     float s[C];
     if constexpr (C == 8) {
       __m256 h[8];
-      for (int c = 0; c < 8; ++c)
-        h[c] =
-            _mm256_add_ps(_mm512_castps512_ps256(acc[c][r]),
-                          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c][r]), 1)));
+      for (int c = 0; c < 8; ++c) h[c] = vfold256(acc[c][r]);
       hsum8(h, s);
     } else {
       for (int c = 0; c < C; ++c) s[c] = _mm512_reduce_add_ps(acc[c][r]);
