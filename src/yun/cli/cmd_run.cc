@@ -113,6 +113,15 @@ SamplingParams model_defaults(const ModelConfig& mc) {
   return p;
 }
 
+// An explicit temperature 0 (--temperature 0, "temperature": 0) asks for the
+// most likely token at every step (transformers' greedy ids): the model's
+// default repetition_penalty does not apply then, only one given explicitly
+// (read after this).
+void set_temperature(SamplingParams& p, double t) {
+  p.temperature = t;
+  if (t == 0) p.repetition_penalty = 1.0;
+}
+
 Result<std::vector<int32_t>> parse_id_list(const std::string& s) {
   std::vector<int32_t> ids;
   size_t i = 0;
@@ -143,11 +152,10 @@ Status apply_flags(const Args& a, Item& it) {
     p.max_tokens = static_cast<int32_t>(n);
     it.max_tokens_set = true;
   }
-  YUN_ASSIGN_OR_RETURN(p.temperature, a.get_double("--temperature", p.temperature));
-  // An explicit --temperature 0 asks for the most likely token at every step
-  // (transformers' greedy ids): the model's default repetition_penalty does
-  // not apply then, only one given with --repetition-penalty.
-  if (a.has("--temperature") && p.temperature == 0) p.repetition_penalty = 1.0;
+  if (a.has("--temperature")) {
+    YUN_ASSIGN_OR_RETURN(double t, a.get_double("--temperature", p.temperature));
+    set_temperature(p, t);
+  }
   YUN_ASSIGN_OR_RETURN(p.repetition_penalty,
                        a.get_double("--repetition-penalty", p.repetition_penalty));
   if (!(p.repetition_penalty > 0) || p.repetition_penalty > 1e6)
@@ -172,10 +180,7 @@ Status apply_json(const json& j, Item& it) {
       p.max_tokens = j["max_tokens"].get<int32_t>();
       it.max_tokens_set = true;
     }
-    if (j.contains("temperature")) {
-      p.temperature = j["temperature"].get<double>();
-      if (p.temperature == 0) p.repetition_penalty = 1.0;  // greedy, as --temperature 0
-    }
+    if (j.contains("temperature")) set_temperature(p, j["temperature"].get<double>());
     if (j.contains("repetition_penalty"))
       p.repetition_penalty = j["repetition_penalty"].get<double>();
     if (j.contains("top_p")) p.top_p = j["top_p"].get<double>();
