@@ -38,6 +38,7 @@ namespace yun::internal {
 namespace {
 
 #include "yun/compute/cpu/matmul_hsum8.inc"
+#include "yun/compute/cpu/matmul_scratch.inc"
 #include "yun/compute/cpu/simd_avx512.inc"
 
 constexpr int kR = 3;          // x rows per tile
@@ -52,20 +53,7 @@ inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
 
-struct Bf16Buffer {  // grow-only scratch for x in bf16, one per thread
-  uint16_t* p = nullptr;
-  int64_t cap = 0;
-  ~Bf16Buffer() { delete[] p; }
-  uint16_t* get(int64_t n) {
-    if (n > cap) {
-      delete[] p;
-      p = new uint16_t[size_t(n)];
-      cap = n;
-    }
-    return p;
-  }
-};
-thread_local Bf16Buffer tls_xb;
+thread_local GrowBuffer<uint16_t> tls_xb;  // x in bf16
 
 // xb[m, :] = bf16(x[m, :]) padded with zeros to Kp (a multiple of 32).
 void convert_x(const float* x, int64_t M, int64_t K, int64_t Kp, uint16_t* xb, ThreadPool& pool) {
