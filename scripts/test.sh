@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds yun and runs every test: the GoogleTest suites (ctest) and the
-# end-to-end tests of `yun serve` with the official openai client (node --test).
+# end-to-end tests (node --test) of `yun run` and of `yun serve` with the
+# official openai client.
 # Usage: scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
