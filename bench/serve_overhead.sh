@@ -15,7 +15,7 @@
 # Qwen2.5-0.5B-shaped one of bench/engine.sh: a real model's per-token cost,
 # next to which the HTTP work per token is small), with fewer, shorter
 # requests (WORKLOADS, "name requests tokens concurrency" each).
-# Usage: [CLIENT=node] [REPEATS=3] [SRC=DIR] bench/serve_overhead.sh [BUILD_DIR]
+# Usage: [CLIENT=node] [REPEATS=3] [SRC=DIR] [SERVE_FLAGS=...] bench/serve_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -43,7 +43,8 @@ PORT=${PORT:-18431}
 # HTTP prompts share their chat template and text, which the cache would
 # reuse (a real gain, but not the HTTP path's).
 FLAGS=(--no-prefix-cache)
-"$BUILD/yun" serve --model "$MODEL" --port "$PORT" "${FLAGS[@]}" > /tmp/yun-serve-overhead.log 2>&1 &
+# SERVE_FLAGS: extra `yun serve` flags (e.g. "--http-threads 4").
+"$BUILD/yun" serve --model "$MODEL" --port "$PORT" "${FLAGS[@]}" ${SERVE_FLAGS:-} > /tmp/yun-serve-overhead.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
@@ -55,11 +56,20 @@ for r in $(seq "$REPEATS"); do
   IFS=';' read -ra wl <<< "$WORKLOADS"
   for w in "${wl[@]}"; do
     set -- $w
-    "$BUILD/yun" bench --model "$MODEL" --num-prompts "$2" --input-len 22 --output-len "$3" \
-      --concurrency "$4" --temperature 0 "${FLAGS[@]}" > "/tmp/yun-overhead-bench-$1-$r.json"
-    "${load[@]}" --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
-      --max-tokens "$3" --temperature 0 \
-      --sampling '{"repetition_penalty":1.0}' --json > "/tmp/yun-overhead-serve-$1-$r.json"
+    # Odd repeats run the engine side first, even ones the HTTP side: the
+    # second run of a pair is systematically a little faster or slower here.
+    sides=(bench serve)
+    (( r % 2 )) || sides=(serve bench)
+    for side in "${sides[@]}"; do
+      if [[ $side == bench ]]; then
+        "$BUILD/yun" bench --model "$MODEL" --num-prompts "$2" --input-len 22 --output-len "$3" \
+          --concurrency "$4" --temperature 0 "${FLAGS[@]}" > "/tmp/yun-overhead-bench-$1-$r.json"
+      else
+        "${load[@]}" --url "http://127.0.0.1:$PORT" --requests "$2" --concurrency "$4" \
+          --max-tokens "$3" --temperature 0 \
+          --sampling '{"repetition_penalty":1.0}' --json > "/tmp/yun-overhead-serve-$1-$r.json"
+      fi
+    done
   done
 done
 python3 - "$REPEATS" "$WORKLOADS" <<'PY'
@@ -72,12 +82,18 @@ rows = []
 for w in names:
     b = [json.load(open(f"/tmp/yun-overhead-bench-{w}-{r}.json")) for r in range(1, n + 1)]
     s = [json.load(open(f"/tmp/yun-overhead-serve-{w}-{r}.json")) for r in range(1, n + 1)]
-    bt = st.median(x["generated_tokens_per_s"] for x in b)
-    stp = st.median(x["output_tok_per_s"] for x in s)
-    bttft = st.median(x["ttft_ms"]["p50"] for x in b)
-    sttft = st.median(x["ttft_ms"]["p50"] for x in s)
-    print(f"| {w} | yun bench (engine) | {bt:.0f} | {bttft:.2f} |")
-    print(f"| {w} | yun serve (HTTP+SSE) | {stp:.0f} | {sttft:.2f} |")
-    rows.append(f"| {w} | HTTP overhead | {100*(1-stp/bt):.1f}% throughput | {sttft-bttft:+.2f} ms TTFT |")
+    bt = [x["generated_tokens_per_s"] for x in b]
+    stp = [x["output_tok_per_s"] for x in s]
+    bttft = [x["ttft_ms"]["p50"] for x in b]
+    sttft = [x["ttft_ms"]["p50"] for x in s]
+    print(f"| {w} | yun bench (engine) | {st.median(bt):.0f} | {st.median(bttft):.2f} |")
+    print(f"| {w} | yun serve (HTTP+SSE) | {st.median(stp):.0f} | {st.median(sttft):.2f} |")
+    # Each repeat runs the two sides back to back; the machine's speed drifts
+    # (±30% here) more slowly than that, so the paired ratios are what to read.
+    loss = sorted(100 * (1 - s_ / b_) for s_, b_ in zip(stp, bt))
+    add = sorted(s_ - b_ for s_, b_ in zip(sttft, bttft))
+    rows.append(f"| {w} | HTTP overhead, median of {n} pairs [range] | "
+                f"{st.median(loss):.1f}% throughput [{loss[0]:.1f}, {loss[-1]:.1f}] | "
+                f"{st.median(add):+.2f} ms TTFT [{add[0]:+.2f}, {add[-1]:+.2f}] |")
 print("\n".join(rows))
 PY

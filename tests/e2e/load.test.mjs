@@ -14,7 +14,8 @@ async function metrics(server) {
 
 describe('load', { skip }, () => {
   test('200 concurrent streaming clients all finish with consistent usage', async () => {
-    const server = await startServer();
+    // Several io threads (the default is one per 8 cores): strands under load.
+    const server = await startServer(['--http-threads', '4']);
     try {
       const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'x', maxRetries: 0,
         timeout: 600000 });

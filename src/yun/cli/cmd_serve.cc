@@ -27,7 +27,7 @@ detokenize, health, metrics, version) with a browser playground at /.
   --chat-template FILE      a Jinja chat template overriding the tokenizer's
   --max-waiting N           answer 429 when more than N requests wait (default: no limit)
   --drain-timeout S         on SIGINT/SIGTERM, let requests finish for S seconds (default 30)
-  --http-threads N          io threads (default 4)
+  --http-threads N          io threads (default: one per 8 cores, 1 to 4)
   --max-body-bytes N        larger request bodies get 413 (default 33554432)
   --timeout-keep-alive S    idle keep-alive timeout (default 60)
   --web-dir DIR             playground files (default: web/ near the executable or cwd)
@@ -74,7 +74,7 @@ int run_serve(const std::vector<std::string>& argv) {
   int64_t port, max_waiting, http_threads, body;
   if (geti("--port", 8000, 0, 65535, port) ||
       geti("--max-waiting", -1, -1, INT32_MAX, max_waiting) ||
-      geti("--http-threads", 4, 1, 256, http_threads) ||
+      geti("--http-threads", 0, 0, 256, http_threads) ||
       geti("--max-body-bytes", 32 << 20, 1, INT64_MAX, body)) {
     return 2;
   }

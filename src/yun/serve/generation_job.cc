@@ -117,8 +117,12 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     if (setup_.request.stream) stream_finish(c, static_cast<int>(index));
     // The engine's reason: a reply with tool calls counts as "stop", as in vLLM.
     metrics_->count_finished(finish_reason_name(*ev.finish));
-    if (++finished_ == static_cast<int>(choices_.size())) finalize();
+    if (++finished_ == static_cast<int>(choices_.size())) {
+      finalize();
+      return;
+    }
   }
+  flush();  // one write (one send) for everything this event produced
 }
 
 namespace {
@@ -142,11 +146,23 @@ void append_tool_deltas(std::vector<OJson>& deltas, const ToolStreamDelta& td) {
 
 }  // namespace
 
-void GenerationJob::write_chunk(OJson choice) {
-  OJson chunk = chunk_base();
-  chunk["choices"] = OJson::array({std::move(choice)});
-  if (setup_.request.include_usage) chunk["usage"] = nullptr;
-  writer_->write(sse_event(chunk));
+void GenerationJob::write_chunk(const OJson& choice) {
+  // chunk_base() + "choices" + "usage", in that order, as one SSE event;
+  // the fixed part is dumped once per job.
+  if (chunk_prefix_.empty()) {
+    chunk_prefix_ = dump_json(chunk_base());
+    chunk_prefix_.pop_back();  // the closing '}'
+    chunk_prefix_ = "data: " + chunk_prefix_ + ",\"choices\":[";
+  }
+  pending_ += chunk_prefix_;
+  pending_ += dump_json(choice);
+  pending_ += setup_.request.include_usage ? "],\"usage\":null}\n\n" : "]}\n\n";
+}
+
+void GenerationJob::flush() {
+  if (pending_.empty()) return;
+  writer_->write(std::move(pending_));
+  pending_.clear();
 }
 
 void GenerationJob::send_role(Choice& c, int index) {
@@ -256,9 +272,10 @@ void GenerationJob::finalize() {
       OJson chunk = chunk_base();
       chunk["choices"] = OJson::array();
       chunk["usage"] = usage;
-      writer_->write(sse_event(chunk));
+      pending_ += sse_event(chunk);
     }
-    writer_->write(kSseDone);
+    pending_ += kSseDone;
+    flush();
     writer_->finish();
     return;
   }
@@ -322,8 +339,9 @@ void GenerationJob::fail(const Status& s) {
   ApiError e = error_from_status(s);
   if (stream_started_) {
     OJson err = OJson::parse(e.to_json(), nullptr, false);
-    writer_->write(sse_event(err));
-    writer_->write(kSseDone);
+    pending_ += sse_event(err);
+    pending_ += kSseDone;
+    flush();
     writer_->finish();
   } else {
     send_error(*writer_, e);

@@ -73,7 +73,10 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::vector<OJson> chat_deltas(Choice& c, const std::string& reasoning,
                                  const std::string& content, bool last);
   void send_role(Choice& c, int index);  // the first chunk of a chat choice
-  void write_chunk(OJson choice);        // one SSE chunk holding `choice`
+  // Appends one SSE chunk holding `choice` to pending_; flush() writes what
+  // is pending as one HTTP chunk (one send per engine event, not per chunk).
+  void write_chunk(const OJson& choice);
+  void flush();
   void finalize();
   void fail(const Status& s);
   OJson chunk_base() const;
@@ -95,6 +98,8 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   bool done_ = false;
   bool client_gone_ = false;
   bool stream_started_ = false;
+  std::string chunk_prefix_;  // "data: {...chunk_base...,\"choices\":["
+  std::string pending_;       // SSE text not yet written
 };
 
 }  // namespace yun::serve

@@ -8,8 +8,10 @@
 #include <deque>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "yun/base/log.h"
+#include "yun/base/thread_sched.h"
 #include "yun/base/thread_name.h"
 #include "yun/serve/api_error.h"
 
@@ -110,10 +112,12 @@ class ServerImpl : public HttpServer {
   ServerImpl(const HttpServerOptions& o, HttpHandler h)
       : options_(o),
         handler_(std::move(h)),
-        ioc_(std::max(1, o.threads)),
+        ioc_(num_threads()),
         acceptor_(net::make_strand(ioc_)),
         guard_(net::make_work_guard(ioc_)) {}
   ~ServerImpl() override { stop(); }
+
+  int num_threads() const { return options_.threads > 0 ? options_.threads : default_http_threads(); }
 
   Status listen() {
     try {
@@ -131,9 +135,12 @@ class ServerImpl : public HttpServer {
                          ": " + e.what());
     }
     do_accept();
-    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    for (int i = 0; i < num_threads(); ++i) {
       threads_.emplace_back([this] {
         set_current_thread_name("yun-http");
+        // Short bursts that decide TTFT and inter-token latency: run them
+        // soon after a wake-up rather than after a compute thread's slice.
+        request_short_time_slice(100);
         for (;;) {
           try {
             ioc_.run();
@@ -342,17 +349,22 @@ void Session::enqueue(std::string data) {
 
 void Session::do_write() {
   writing_ = true;
-  net::async_write(socket_, net::buffer(out_.front()),
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
+  // Everything queued goes out in one gathered write (one syscall): a
+  // stream's chunks that piled up while the last write was in flight.
+  std::vector<net::const_buffer> bufs;
+  bufs.reserve(out_.size());
+  for (const auto& o : out_) bufs.push_back(net::buffer(o));
+  net::async_write(socket_, bufs,
+                   [self = shared_from_this(), n = bufs.size()](beast::error_code ec, size_t) {
                      if (ec || self->closed_) {
                        // close() leaves out_ alone while this write is in
-                       // flight (its buffer is out_.front()); drop it now.
+                       // flight (it reads the first n entries); drop it now.
                        self->writing_ = false;
                        self->out_.clear();
                        self->close();
                        return;
                      }
-                     self->out_.pop_front();
+                     self->out_.erase(self->out_.begin(), self->out_.begin() + n);
                      if (!self->out_.empty()) {
                        self->do_write();
                        return;
@@ -399,7 +411,7 @@ void Session::close() {
     writer_.reset();
     if (cb) cb();
   }
-  // An async_write in flight still reads out_.front(); its handler clears
+  // An async_write in flight still reads the front of out_; its handler clears
   // the queue once it runs.
   if (!writing_) out_.clear();
 }
@@ -484,6 +496,11 @@ void WriterImpl::on_close(std::function<void()> fn) {
 }
 
 }  // namespace
+
+int default_http_threads() {
+  int hw = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(hw / 8, 1, 4);
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options,
                                                       HttpHandler handler) {

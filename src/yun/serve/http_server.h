@@ -67,11 +67,17 @@ using HttpHandler = std::function<void(HttpRequest, std::shared_ptr<ResponseWrit
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;  // 0: any free port (see HttpServer::port)
-  int threads = 4;
+  // io threads; 0: default_http_threads(). One thread needs no wake-ups
+  // between io threads: on a small machine every extra one competes with
+  // the engine's compute threads for the same cores.
+  int threads = 0;
   size_t body_limit = 32 << 20;  // bytes; larger bodies get 413
   double header_timeout_s = 30;  // to read a request's headers and body
   double idle_timeout_s = 60;    // keep-alive connection with no request
 };
+
+// One io thread per 8 hardware threads, 1 to 4.
+int default_http_threads();
 
 class HttpServer {
  public:
