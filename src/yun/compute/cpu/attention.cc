@@ -27,6 +27,14 @@ struct Ops {
                      float scale, float* s) {
     for (int64_t t = 0; t < n; ++t) s[t] = dot(q, k + off[t], D) * scale;
   }
+  static float exp_sum(float* s, int64_t n, float mx) {
+    float sum = 0.0f;
+    for (int64_t t = 0; t < n; ++t) {
+      s[t] = std::exp(s[t] - mx);
+      sum += s[t];
+    }
+    return sum;
+  }
   static void weighted_sum(const float* w, const float* v, const int64_t* off, int64_t n, int64_t D,
                            float* o) {
     for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
