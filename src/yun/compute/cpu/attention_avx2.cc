@@ -1,17 +1,13 @@
 // The avx2 attention path (see attention_kernels.h): 8 float lanes.
-// Compiled for avx2 via the pragma below only; chosen at run time.
+// Compiled for avx2 only (isa_begin.inc); chosen at run time.
 #include <immintrin.h>
 
 #include <cstdint>
 
 #include "yun/compute/cpu/attention_kernels.h"
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#define YUN_ISA_TARGET "avx2,fma"
+#include "yun/compute/cpu/isa_begin.inc"
 
 namespace yun::internal {
 namespace {
@@ -31,8 +27,4 @@ void attend_avx2(const AttendUnit& u) { attend_impl(u); }
 
 }  // namespace yun::internal
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "yun/compute/cpu/isa_end.inc"

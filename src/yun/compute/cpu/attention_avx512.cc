@@ -1,17 +1,13 @@
 // The avx512 attention path (see attention_kernels.h): 16 float lanes.
-// Compiled for avx512 via the pragma below only; chosen at run time.
+// Compiled for avx512 only (isa_begin.inc); chosen at run time.
 #include <immintrin.h>
 
 #include <cstdint>
 
 #include "yun/compute/cpu/attention_kernels.h"
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
-#endif
+#define YUN_ISA_TARGET "avx512f,avx2,fma"
+#include "yun/compute/cpu/isa_begin.inc"
 // GCC 12 false positives inside avx512fintrin.h (its undefined-vector idiom).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -34,8 +30,4 @@ void attend_avx512(const AttendUnit& u) { attend_impl(u); }
 
 }  // namespace yun::internal
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "yun/compute/cpu/isa_end.inc"

@@ -1,5 +1,5 @@
 // AVX2 + FMA (+F16C) matmul path: 8 f32 lanes, 16 vector registers.
-// Compiled for avx2 via the pragma below only; chosen at run time.
+// Compiled for avx2 only (isa_begin.inc); chosen at run time.
 // Large-M register tile: 6 rows x 16 columns = 12 ymm accumulators.
 #include <immintrin.h>
 
@@ -7,12 +7,8 @@
 
 #include "yun/compute/cpu/matmul_kernels.h"
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
-#endif
+#define YUN_ISA_TARGET "avx2,fma,f16c"
+#include "yun/compute/cpu/isa_begin.inc"
 
 namespace yun::internal {
 namespace {
@@ -57,8 +53,4 @@ void matmul_multi_avx2(const float* x, int64_t M, const MatmulJob* jobs, int num
 
 }  // namespace yun::internal
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "yun/compute/cpu/isa_end.inc"

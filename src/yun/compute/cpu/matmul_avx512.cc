@@ -1,5 +1,5 @@
 // AVX-512 (F/BW/VL) matmul path: 16 f32 lanes, 32 vector registers.
-// Compiled for avx512 via the pragma below only; chosen at run time.
+// Compiled for avx512 only (isa_begin.inc); chosen at run time.
 // Large-M register tile: 12 rows x 32 columns = 24 zmm accumulators.
 #include <immintrin.h>
 
@@ -7,13 +7,8 @@
 
 #include "yun/compute/cpu/matmul_kernels.h"
 
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))), \
-                             apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
-#endif
+#define YUN_ISA_TARGET "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
+#include "yun/compute/cpu/isa_begin.inc"
 // GCC 12 false positives inside avx512fintrin.h (its undefined-vector idiom).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -60,8 +55,4 @@ void matmul_multi_avx512(const float* x, int64_t M, const MatmulJob* jobs, int n
 
 }  // namespace yun::internal
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "yun/compute/cpu/isa_end.inc"

@@ -3,7 +3,7 @@
 // with BF16 weights by vdpbf16ps, which does 32 bf16 products per 512-bit
 // instruction into 16 float32 sums: twice the multiply-adds of the f32 FMA per
 // instruction, with no bf16 -> f32 widening of W. Accumulation stays float32.
-// Compiled for avx512bf16 via the pragma below only; chosen at run time.
+// Compiled for avx512bf16 only (isa_begin.inc); chosen at run time.
 //
 // One strategy for every M (callers use it for M > 4 only, where the products
 // are compute bound; at M <= 4 the f32 path is already memory bound):
@@ -24,13 +24,8 @@
 
 #include "yun/compute/cpu/matmul_kernels.h"
 
-#if defined(__clang__)
-#pragma clang attribute push( \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")
-#endif
+#define YUN_ISA_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma"
+#include "yun/compute/cpu/isa_begin.inc"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
@@ -244,8 +239,4 @@ void matmul_avx512bf16(const float* x, int64_t M, const WeightMatrix& W, float* 
 
 }  // namespace yun::internal
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "yun/compute/cpu/isa_end.inc"
