@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "yun/base/cpu_features.h"
 #include "yun/compute/cpu/activation_kernels.h"
 
 namespace yun {
@@ -14,25 +13,13 @@ void silu_mul_scalar(float* g, const float* u, int64_t n) {
 }
 
 int available_silu_mul_paths(SiluMulPath* out, int max_out) {
-  const CpuFeatures& f = cpu_features();
-  int n = 0;
-  auto add = [&](const char* name, SiluMulFn fn) {
-    if (n < max_out) out[n++] = {name, fn};
-  };
-  if (f.avx512f) add("avx512", silu_mul_avx512);
-  if (f.avx2 && f.fma) add("avx2", silu_mul_avx2);
-  add("scalar", silu_mul_scalar);
-  return n;
+  return isa_paths<SiluMulFn>(out, max_out, silu_mul_avx512, silu_mul_avx2, silu_mul_scalar);
 }
 
 }  // namespace internal
 
 void silu_mul(float* g, const float* u, int64_t n) {
-  static const internal::SiluMulFn fn = [] {
-    internal::SiluMulPath p[3];
-    internal::available_silu_mul_paths(p, 3);
-    return p[0].fn;
-  }();
+  static const internal::SiluMulFn fn = internal::best_isa_path(internal::available_silu_mul_paths);
   fn(g, u, n);
 }
 

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "yun/compute/cpu/isa_paths.h"
+
 namespace yun::internal {
 
 using SiluMulFn = void (*)(float* g, const float* u, int64_t n);
@@ -14,10 +16,7 @@ void silu_mul_scalar(float* g, const float* u, int64_t n);
 void silu_mul_avx2(float* g, const float* u, int64_t n);    // REQUIRES avx2+fma
 void silu_mul_avx512(float* g, const float* u, int64_t n);  // REQUIRES avx512f
 
-struct SiluMulPath {
-  const char* name;
-  SiluMulFn fn;
-};
+using SiluMulPath = IsaPath<SiluMulFn>;
 // Paths this CPU can run, best first (honours YUN_CPU_LIMIT).
 int available_silu_mul_paths(SiluMulPath* out, int max_out);
 

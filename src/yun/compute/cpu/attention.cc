@@ -6,7 +6,6 @@
 #include <cmath>
 #include <vector>
 
-#include "yun/base/cpu_features.h"
 #include "yun/compute/cpu/attention_kernels.h"
 
 namespace yun::internal {
@@ -56,15 +55,7 @@ struct RowRef {
 void attend_scalar(const AttendUnit& u) { attend_impl(u); }
 
 int available_attend_paths(AttendPath* out, int max_out) {
-  const CpuFeatures& f = cpu_features();
-  int n = 0;
-  auto add = [&](const char* name, AttendFn fn) {
-    if (n < max_out) out[n++] = {name, fn};
-  };
-  if (f.avx512f) add("avx512", attend_avx512);
-  if (f.avx2 && f.fma) add("avx2", attend_avx2);
-  add("scalar", attend_scalar);
-  return n;
+  return isa_paths<AttendFn>(out, max_out, attend_avx512, attend_avx2, attend_scalar);
 }
 
 void paged_attention_with(AttendFn fn, const ForwardBatch& batch, const AttentionShape& s,
@@ -128,11 +119,7 @@ namespace yun {
 
 void paged_attention(const ForwardBatch& batch, const AttentionShape& s, const float* q,
                      const float* k_cache, const float* v_cache, float* out, ThreadPool& pool) {
-  static const internal::AttendFn fn = [] {
-    internal::AttendPath p[3];
-    internal::available_attend_paths(p, 3);
-    return p[0].fn;
-  }();
+  static const internal::AttendFn fn = internal::best_isa_path(internal::available_attend_paths);
   internal::paged_attention_with(fn, batch, s, q, k_cache, v_cache, out, pool);
 }
 

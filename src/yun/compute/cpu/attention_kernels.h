@@ -11,6 +11,7 @@
 
 #include "yun/base/thread_pool.h"
 #include "yun/compute/cpu/attention.h"
+#include "yun/compute/cpu/isa_paths.h"
 
 namespace yun::internal {
 
@@ -23,7 +24,7 @@ struct AttendUnit {
   int64_t n = 0;  // keys 0..n-1 are attended to
   int64_t group = 0, head_dim = 0, block_size = 0, token_stride = 0;
   float scale = 0.0f;
-  float* scores = nullptr;    // scratch of at least n floats
+  float* scores = nullptr;     // scratch of at least n floats
   int64_t* offsets = nullptr;  // scratch of at least n (row offsets in the cache)
 };
 
@@ -33,10 +34,7 @@ void attend_scalar(const AttendUnit& u);
 void attend_avx2(const AttendUnit& u);    // REQUIRES avx2+fma
 void attend_avx512(const AttendUnit& u);  // REQUIRES avx512f
 
-struct AttendPath {
-  const char* name;
-  AttendFn fn;
-};
+using AttendPath = IsaPath<AttendFn>;
 // Paths this CPU can run, best first (honours YUN_CPU_LIMIT).
 int available_attend_paths(AttendPath* out, int max_out);
 
