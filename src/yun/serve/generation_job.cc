@@ -165,6 +165,12 @@ void GenerationJob::flush() {
   pending_.clear();
 }
 
+void GenerationJob::end_stream() {
+  pending_ += kSseDone;
+  flush();
+  writer_->finish();
+}
+
 void GenerationJob::send_role(Choice& c, int index) {
   if (c.sent_role) return;
   c.sent_role = true;
@@ -274,9 +280,7 @@ void GenerationJob::finalize() {
       chunk["usage"] = usage;
       pending_ += sse_event(chunk);
     }
-    pending_ += kSseDone;
-    flush();
-    writer_->finish();
+    end_stream();
     return;
   }
 
@@ -340,9 +344,7 @@ void GenerationJob::fail(const Status& s) {
   if (stream_started_) {
     OJson err = OJson::parse(e.to_json(), nullptr, false);
     pending_ += sse_event(err);
-    pending_ += kSseDone;
-    flush();
-    writer_->finish();
+    end_stream();
   } else {
     send_error(*writer_, e);
   }

@@ -77,6 +77,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   // is pending as one HTTP chunk (one send per engine event, not per chunk).
   void write_chunk(const OJson& choice);
   void flush();
+  void end_stream();  // appends [DONE], flushes, ends the chunked response
   void finalize();
   void fail(const Status& s);
   OJson chunk_base() const;
