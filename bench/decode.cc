@@ -1,4 +1,5 @@
 // yun_bench_decode --model DIR [--threads N] [--tokens 64] [--prompt-len 512] [--bf16]
+//                  [--no-mmap]
 //
 // End-to-end speed of the CPU runner (compute/model_runner.h): loads DIR,
 // runs one prompt-len-token prefill (prefill tokens/s), then `tokens` batch-1
@@ -12,7 +13,8 @@
 // so ~20 tok/s per 20 GB/s. Also reports the time from main's entry to the
 // first generated token (load + prefill + first decode step; run twice so the
 // model files are in the page cache). --bf16: the runner's bf16-activation
-// mode (`--dtype bfloat16`; faster prefill, not exact). Prints one JSON object.
+// mode (`--dtype bfloat16`; faster prefill, not exact). --no-mmap: weights read
+// into huge pages (CpuRunnerOptions::read_weights). Prints one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -56,10 +58,14 @@ int main(int argc, char** argv) {
   const auto t_main = Clock::now();
   std::string model;
   int threads = 0, tokens = 64, prompt_len = 512;
-  bool bf16 = false;
+  bool bf16 = false, read_weights = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--bf16")) {
       bf16 = true;
+      continue;
+    }
+    if (!std::strcmp(argv[i], "--no-mmap")) {
+      read_weights = true;
       continue;
     }
     if (i + 1 >= argc) break;
@@ -76,12 +82,13 @@ int main(int argc, char** argv) {
   if (model.empty() || tokens < 1 || prompt_len < 1) {
     std::fprintf(stderr,
                  "usage: yun_bench_decode --model DIR [--threads N] [--tokens 64] "
-                 "[--prompt-len 512] [--bf16]\n");
+                 "[--prompt-len 512] [--bf16] [--no-mmap]\n");
     return 2;
   }
   yun::CpuRunnerOptions opts;
   opts.num_threads = threads;
   opts.bf16_activations = bf16;
+  opts.read_weights = read_weights;
   auto runner_or = yun::create_cpu_runner(model, opts);
   if (!runner_or.is_ok()) {
     std::fprintf(stderr, "load failed: %s\n", runner_or.status().to_string().c_str());
@@ -160,13 +167,15 @@ int main(int argc, char** argv) {
   const double decode_tps = tokens / decode_total;
   std::printf(
       "{\"bench\":\"decode\",\"model\":\"%s\",\"threads\":%d,\"kernel\":\"%s\",\"bf16\":%s,"
+      "\"no_mmap\":%s,"
       "\"prompt_len\":%d,\"tokens\":%d,\"load_s\":%.3f,\"prefill_s\":%.3f,"
       "\"prefill_tps\":%.1f,\"decode_tps\":%.2f,\"decode_median_ms\":%.2f,"
       "\"decode_tps_median\":%.2f,\"weight_gb_per_token\":%.4f,\"membw_gbs\":%.2f,"
       "\"bound_tps\":%.2f,\"frac_of_bound\":%.3f,\"frac_of_bound_median\":%.3f,"
       "\"time_to_first_token_s\":%.3f}\n",
       model.c_str(), pool.num_threads(), yun::matmul_kernel_name(),
-      bf16 && yun::matmul_bf16_supported() ? "true" : "false", prompt_len, tokens,
+      bf16 && yun::matmul_bf16_supported() ? "true" : "false", read_weights ? "true" : "false",
+      prompt_len, tokens,
       seconds_between(t_main, t_loaded), seconds_between(t_pre0, t_pre1),
       prompt_len / seconds_between(t_pre0, t_pre1), decode_tps, median_step * 1e3,
       1.0 / median_step, bytes_tok / 1e9, bw.median_gbs, bound_tps, decode_tps / bound_tps,

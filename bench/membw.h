@@ -1,11 +1,14 @@
 // Memory read bandwidth of this machine, for judging memory-bound kernels:
 // every thread of the pool sums its share of a large buffer (default 1 GiB,
 // far beyond any cache) with 256-bit loads; the median over repeats is kept.
+// The buffer is advised MADV_HUGEPAGE (2 MiB pages where the kernel gives
+// them), so TLB misses do not lower the limit it measures.
 // Used by yun_bench_membw, yun_bench_matmul and yun_bench_decode so that each
 // reports its speed as a fraction of the bandwidth measured in the same run.
 #pragma once
 
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
@@ -55,7 +58,8 @@ inline MembwResult measure_read_bandwidth(ThreadPool& pool, size_t bytes = size_
                                           int repeats = 7) {
   constexpr size_t kChunkFloats = size_t(4) << 20;  // 16 MiB per work item
   size_t n = std::max(kChunkFloats, bytes / sizeof(float) / kChunkFloats * kChunkFloats);
-  float* buf = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  float* buf = static_cast<float*>(std::aligned_alloc(size_t(2) << 20, n * sizeof(float)));
+  madvise(buf, n * sizeof(float), MADV_HUGEPAGE);
   const int64_t chunks = int64_t(n / kChunkFloats);
   // First touch from the pool (pages land near the threads that read them).
   pool.parallel_for(chunks, [&](int64_t c0, int64_t c1) {

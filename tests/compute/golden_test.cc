@@ -4,6 +4,7 @@
 // ragged multi-sequence batches against single-sequence runs.
 // Run: build/tests/yun_compute_tests --gtest_filter='Golden*'
 #include <cstdio>
+#include <cstring>
 
 #include "golden_util.h"
 #include "yun/compute/cpu/matmul.h"
@@ -35,12 +36,13 @@ struct Golden {
   std::vector<int32_t> ids(int j) const { return read_i32(*get("p" + std::to_string(j) + ".ids")); }
 };
 
-Golden load(const std::string& name, bool bf16_activations = false) {
+Golden load(const std::string& name, bool bf16_activations = false, bool read_weights = false) {
   Golden g;
   g.dir = golden_model(name);
   CpuRunnerOptions opt;
   opt.num_threads = 2;
   opt.bf16_activations = bf16_activations;
+  opt.read_weights = read_weights;
   auto r = create_cpu_runner(g.dir, opt);
   EXPECT_TRUE(r.is_ok()) << r.status().to_string();
   if (!r.is_ok()) return g;
@@ -110,6 +112,21 @@ TEST_P(GoldenTest, PrefillAndGreedyMatchTransformers) {
     }
   }
   std::printf("[golden] %s: worst relative logit error %.3g\n", GetParam().c_str(), worst);
+}
+
+// `--no-mmap`: weights read into (huge-page) memory instead of mapped; the
+// same bytes, so the same logits to the bit.
+TEST_P(GoldenTest, ReadWeightsGiveTheMappedLogits) {
+  Golden mapped = load(GetParam());
+  Golden read = load(GetParam(), false, /*read_weights=*/true);
+  ASSERT_TRUE(mapped.runner && read.runner);
+  std::vector<int32_t> ids = mapped.ids(0);
+  BlockAlloc a1(kNumBlocks), a2(kNumBlocks);
+  SeqState s1, s2;
+  std::vector<float> l1 = run_one(*mapped.runner, s1, ids, a1, /*all_logits=*/true);
+  std::vector<float> l2 = run_one(*read.runner, s2, ids, a2, /*all_logits=*/true);
+  ASSERT_EQ(l1.size(), l2.size());
+  EXPECT_EQ(std::memcmp(l1.data(), l2.data(), l1.size() * sizeof(float)), 0);
 }
 
 // `--dtype bfloat16`: matmul inputs rounded to bf16 (where the CPU has

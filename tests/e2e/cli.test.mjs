@@ -55,6 +55,9 @@ describe('yun run', { skip }, () => {
       assert.deepEqual(res.output_ids, expected[`p${j}.greedy_ids`], `prompt ${j}`);
       assert.equal(res.finish_reason, 'length');
     }
+    // --no-mmap reads the same weights into memory: the same tokens.
+    assert.deepEqual(runJson(expected['p1.ids'], '--no-mmap').output_ids,
+      expected['p1.greedy_ids']);
     // A penalty given explicitly still applies at temperature 0.
     const pen = runJson(expected['p0.ids'], '--repetition-penalty', '1.3');
     assert.notDeepEqual(pen.output_ids, expected['p0.greedy_ids']);

@@ -17,7 +17,7 @@ const std::set<std::string>& engine_value_flags() {
 }
 
 const std::set<std::string>& engine_bool_flags() {
-  static const std::set<std::string> f = {"--no-prefix-cache"};
+  static const std::set<std::string> f = {"--no-prefix-cache", "--no-mmap"};
   return f;
 }
 
@@ -34,6 +34,10 @@ const char* engine_flags_help() {
          "                              max-model-len x max-num-seqs needs, at most 1G)\n"
          "  --no-prefix-cache           never reuse the KV cache of a shared prompt prefix\n"
          "  --threads N                 CPU threads for the model (default: all cores)\n"
+         "  --no-mmap                   read the weights into memory backed by transparent\n"
+         "                              huge pages instead of mapping the files: ~13% faster\n"
+         "                              decode, but the start copies every weight (~0.3 s\n"
+         "                              per GB) and processes no longer share the page cache\n"
          "  --dtype float32|bfloat16    precision of activations in the CPU matrix products.\n"
          "                              float32 (default): logits agree with transformers in\n"
          "                              float32 to ~1e-4. bfloat16: activations rounded to\n"
@@ -97,6 +101,7 @@ Result<EngineFlags> parse_engine_flags(const Args& args) {
   int32_t threads = 0;
   YUN_RETURN_IF_ERROR(int_flag("--threads", 0, 0, threads));
   f.runner.num_threads = threads;
+  f.runner.read_weights = args.has("--no-mmap");
   const std::string dtype = args.get("--dtype").value_or("float32");
   if (dtype == "bfloat16" || dtype == "bf16") {
     f.runner.bf16_activations = true;

@@ -47,9 +47,12 @@ struct CpuRunnerOptions {
   // ~2x faster prefill and batched decode on CPUs with AVX512_BF16, at the cost
   // of the 1e-4 agreement with transformers. Off by default.
   bool bf16_activations = false;
+  // Read the weights into memory backed by transparent huge pages instead of
+  // mapping the files (FileLoad::kReadHugePages): faster decode, slower start.
+  bool read_weights = false;
 };
 
-// Loads DIR (config + safetensors, memory-mapped) for the CPU. The KV cache is
+// Loads DIR (config + safetensors, memory-mapped unless read_weights) for the CPU. The KV cache is
 // not allocated yet: call allocate_kv_cache. Errors as load_model_config /
 // WeightStore::open_dir / load_model_weights.
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,

@@ -131,8 +131,9 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(const uint8_t* d
   return out;
 }
 
-Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path) {
-  auto mf = MappedFile::open(path);
+Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path,
+                                                               FileLoad load) {
+  auto mf = MappedFile::open(path, load);
   if (!mf.is_ok()) return mf.status();
   auto parsed = parse(mf->data(), mf->size(), path);
   if (!parsed.is_ok()) return parsed.status();
@@ -141,7 +142,8 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string
   return std::move(*parsed);
 }
 
-Result<std::shared_ptr<WeightStore>> WeightStore::open_dir(const std::string& model_dir) {
+Result<std::shared_ptr<WeightStore>> WeightStore::open_dir(const std::string& model_dir,
+                                                          FileLoad load) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(model_dir, ec)) return not_found("model directory not found: " + model_dir);
@@ -174,7 +176,7 @@ Result<std::shared_ptr<WeightStore>> WeightStore::open_dir(const std::string& mo
   }
   std::map<std::string, size_t> file_of;  // shard name -> files index
   for (auto& s : shards) {
-    auto f = SafetensorsFile::open(model_dir + "/" + s);
+    auto f = SafetensorsFile::open(model_dir + "/" + s, load);
     if (!f.is_ok()) return f.status();
     file_of[s] = store->files.size();
     store->files.push_back(std::move(*f));

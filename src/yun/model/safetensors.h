@@ -18,7 +18,9 @@ namespace yun {
 // overlapping. Errors: kInvalidArgument naming the file and the problem.
 class SafetensorsFile {
  public:
-  static Result<std::unique_ptr<SafetensorsFile>> open(const std::string& path);
+  // `load`: mapped (default) or read into huge pages (see MappedFile).
+  static Result<std::unique_ptr<SafetensorsFile>> open(const std::string& path,
+                                                       FileLoad load = FileLoad::kMap);
   // Parses from memory (for fuzzing/tests); `data` must outlive the object.
   static Result<std::unique_ptr<SafetensorsFile>> parse(const uint8_t* data, size_t size,
                                                         const std::string& name);
@@ -38,7 +40,8 @@ class WeightStore {
  public:
   // DIR/model.safetensors, or the shards named in DIR/model.safetensors.index.json.
   // Errors: kNotFound when neither exists; file errors as SafetensorsFile::open.
-  static Result<std::shared_ptr<WeightStore>> open_dir(const std::string& model_dir);
+  static Result<std::shared_ptr<WeightStore>> open_dir(const std::string& model_dir,
+                                                       FileLoad load = FileLoad::kMap);
 
   // The tensor named `name`, or nullptr.
   const TensorView* find(const std::string& name) const;
