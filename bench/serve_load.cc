@@ -20,6 +20,8 @@
 // clang-format off
 #include <utility>  // first: Boost 1.74's asio/awaitable.hpp uses std::exchange unincluded
 // clang-format on
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -352,6 +354,12 @@ int main(int argc, char** argv) {
   report["req_per_s"] = round_to(ok / secs, 100);
   report["ttft_ms"] = {{"p50", pct(ttft, 50)}, {"p90", pct(ttft, 90)}, {"p99", pct(ttft, 99)}};
   report["itl_ms"] = {{"p50", pct(itl, 50)}, {"p90", pct(itl, 90)}, {"p99", pct(itl, 99)}};
+  // CPU time this client used (user + system), to tell its share of a
+  // machine it shares with the server.
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+  report["client_cpu_s"] = round_to(sec(ru.ru_utime) + sec(ru.ru_stime), 1000);
   if (o.json_output) {
     std::printf("%s\n", report.dump().c_str());  // NaN percentiles print as null, as in JS
     return 0;

@@ -119,6 +119,9 @@ const report = {
   output_tok_per_s: +(tokens / secs).toFixed(1), req_per_s: +(ok.length / secs).toFixed(2),
   ttft_ms: { p50: pct(ttft, 50), p90: pct(ttft, 90), p99: pct(ttft, 99) },
   itl_ms: { p50: pct(itl, 50), p90: pct(itl, 90), p99: pct(itl, 99) },
+  // CPU time this client used (user + system), to tell its share of a
+  // machine it shares with the server.
+  client_cpu_s: (() => { const u = process.cpuUsage(); return +((u.user + u.system) / 1e6).toFixed(3); })(),
 };
 if (opt.json) {
   console.log(JSON.stringify(report));

@@ -15,6 +15,8 @@
 # Qwen2.5-0.5B-shaped one of bench/engine.sh: a real model's per-token cost,
 # next to which the HTTP work per token is small), with fewer, shorter
 # requests (WORKLOADS, "name requests tokens concurrency" each).
+# The load generator shares the cores with the server; the report gives its
+# CPU share (client_cpu_s over the run's core-seconds) next to the loss.
 # Usage: [CLIENT=node] [REPEATS=3] [SRC=DIR] [SERVE_FLAGS=...] bench/serve_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,9 +75,10 @@ for r in $(seq "$REPEATS"); do
   done
 done
 python3 - "$REPEATS" "$WORKLOADS" <<'PY'
-import json, sys, statistics as st
+import json, os, sys, statistics as st
 n = int(sys.argv[1])
 names = [w.split()[0] for w in sys.argv[2].split(";") if w.strip()]
+cores = os.cpu_count() or 1
 print("| workload | path | generated tok/s (median) | TTFT p50 ms (median) |")
 print("|---|---|---|---|")
 rows = []
@@ -92,8 +95,14 @@ for w in names:
     # (±30% here) more slowly than that, so the paired ratios are what to read.
     loss = sorted(100 * (1 - s_ / b_) for s_, b_ in zip(stp, bt))
     add = sorted(s_ - b_ for s_, b_ in zip(sttft, bttft))
+    # The load generator runs on the same cores as the server (on a real
+    # deployment it is remote): its CPU time over the run's core-seconds is
+    # the share of the machine it took from the engine.
+    client = sorted(100 * x.get("client_cpu_s", 0) / (x["seconds"] * cores) for x in s)
     rows.append(f"| {w} | HTTP overhead, median of {n} pairs [range] | "
                 f"{st.median(loss):.1f}% throughput [{loss[0]:.1f}, {loss[-1]:.1f}] | "
                 f"{st.median(add):+.2f} ms TTFT [{add[0]:+.2f}, {add[-1]:+.2f}] |")
+    rows.append(f"| {w} | of which the load generator's CPU, median [range] | "
+                f"{st.median(client):.1f}% of {cores} cores [{client[0]:.1f}, {client[-1]:.1f}] | |")
 print("\n".join(rows))
 PY

@@ -2,7 +2,8 @@
 # CPU benchmarks: memory bandwidth, matmul kernels, end-to-end decode.
 # The end-to-end rows run in the default exact mode (float32 activations) and,
 # for the first model, also with --bf16 (`--dtype bfloat16`: bf16 activations,
-# reported separately because it is not exact).
+# reported separately because it is not exact) and with --no-mmap (weights read
+# into huge pages instead of mapped).
 # Makes random-weight Qwen2.5-0.5B and Qwen3-1.7B checkpoints in /tmp (once),
 # builds the bench targets, runs them and prints a table (raw JSON lines go to
 # $OUT_DIR/*.jsonl).
@@ -62,6 +63,8 @@ done
 first=$(set -- $MODELS; echo "$1")
 "$BUILD/bench/yun_bench_decode" --model "/tmp/yun-random-$first" "${targs[@]}" --tokens "$tokens" \
   --prompt-len "$prompt_len" --bf16 | tee -a "$OUT_DIR/decode.jsonl"
+"$BUILD/bench/yun_bench_decode" --model "/tmp/yun-random-$first" "${targs[@]}" --tokens "$tokens" \
+  --prompt-len "$prompt_len" --no-mmap | tee -a "$OUT_DIR/decode.jsonl"
 
 python3 - "$OUT_DIR" <<'PY'
 import json, sys, os
@@ -85,11 +88,11 @@ if mb and benv and benv[0]["bf16_peak_gflops"] > 0:
     for r in mb:
         print(f"{r['shape']:22} {r['M']:>4} {r['us']:>10.1f} {r['gflops']:>8.1f}"
               f" {100*r['frac_bf16_peak']:>8.1f}%")
-print(f"\n{'model':32} {'mode':>8} {'prefill tok/s':>13} {'decode tok/s':>12} {'bound tok/s':>11}"
+print(f"\n{'model':32} {'mode':>16} {'prefill tok/s':>13} {'decode tok/s':>12} {'bound tok/s':>11}"
       f" {'%bound':>7} {'TTFT s':>7}")
 for r in rows("decode.jsonl"):
-    mode = "bf16" if r.get("bf16") else "float32"
-    print(f"{os.path.basename(r['model']):32} {mode:>8} {r['prefill_tps']:>13.1f} {r['decode_tps']:>12.2f}"
+    mode = ("bf16" if r.get("bf16") else "float32") + (" no-mmap" if r.get("no_mmap") else "")
+    print(f"{os.path.basename(r['model']):32} {mode:>16} {r['prefill_tps']:>13.1f} {r['decode_tps']:>12.2f}"
           f" {r['bound_tps']:>11.2f} {100*r['frac_of_bound']:>6.1f}% "
           f"{r['time_to_first_token_s']:>7.2f}")
 PY
