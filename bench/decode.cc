@@ -175,8 +175,7 @@ int main(int argc, char** argv) {
       "\"time_to_first_token_s\":%.3f}\n",
       model.c_str(), pool.num_threads(), yun::matmul_kernel_name(),
       bf16 && yun::matmul_bf16_supported() ? "true" : "false", read_weights ? "true" : "false",
-      prompt_len, tokens,
-      seconds_between(t_main, t_loaded), seconds_between(t_pre0, t_pre1),
+      prompt_len, tokens, seconds_between(t_main, t_loaded), seconds_between(t_pre0, t_pre1),
       prompt_len / seconds_between(t_pre0, t_pre1), decode_tps, median_step * 1e3,
       1.0 / median_step, bytes_tok / 1e9, bw.median_gbs, bound_tps, decode_tps / bound_tps,
       (1.0 / median_step) / bound_tps, seconds_between(t_main, t_first_token));

@@ -32,8 +32,8 @@ std::string write_temp(const std::vector<uint8_t>& bytes) {
 TEST(MappedFile, ReadAndMappedGiveTheSameBytes) {
   std::mt19937 rng(7);
   // Odd sizes around page and huge-page boundaries.
-  for (size_t n : {size_t{1}, size_t{4095}, size_t{4097}, (size_t{2} << 20) + 3,
-                   (size_t{5} << 20) - 1}) {
+  for (size_t n :
+       {size_t{1}, size_t{4095}, size_t{4097}, (size_t{2} << 20) + 3, (size_t{5} << 20) - 1}) {
     std::vector<uint8_t> bytes(n);
     for (auto& b : bytes) b = uint8_t(rng());
     const std::string path = write_temp(bytes);

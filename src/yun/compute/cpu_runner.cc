@@ -304,9 +304,8 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options) {
   YUN_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
-  YUN_ASSIGN_OR_RETURN(std::shared_ptr<WeightStore> store, WeightStore::open_dir(model_dir, options.read_weights
-                                                           ? FileLoad::kReadHugePages
-                                                           : FileLoad::kMap));
+  const FileLoad load = options.read_weights ? FileLoad::kReadHugePages : FileLoad::kMap;
+  YUN_ASSIGN_OR_RETURN(std::shared_ptr<WeightStore> store, WeightStore::open_dir(model_dir, load));
   YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(store)));
   return std::unique_ptr<ModelRunner>(
       new CpuRunner(std::move(config), std::move(weights), options));

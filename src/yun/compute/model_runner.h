@@ -52,9 +52,9 @@ struct CpuRunnerOptions {
   bool read_weights = false;
 };
 
-// Loads DIR (config + safetensors, memory-mapped unless read_weights) for the CPU. The KV cache is
-// not allocated yet: call allocate_kv_cache. Errors as load_model_config /
-// WeightStore::open_dir / load_model_weights.
+// Loads DIR (config + safetensors, memory-mapped unless read_weights) for the
+// CPU. The KV cache is not allocated yet: call allocate_kv_cache. Errors as
+// load_model_config / WeightStore::open_dir / load_model_weights.
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options);
 

@@ -143,7 +143,7 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string
 }
 
 Result<std::shared_ptr<WeightStore>> WeightStore::open_dir(const std::string& model_dir,
-                                                          FileLoad load) {
+                                                           FileLoad load) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(model_dir, ec)) return not_found("model directory not found: " + model_dir);
