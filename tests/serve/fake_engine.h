@@ -122,6 +122,7 @@ class FakeEngine : public Engine {
   }
 
   std::atomic<int64_t> waiting{0};
+  std::atomic<bool> paused{false};  // while set, no request makes progress
   std::atomic<int> aborted_count{0};
   std::atomic<int> submitted{0};
   int32_t max_len_ = 4096;
@@ -139,6 +140,7 @@ class FakeEngine : public Engine {
   void loop() {
     while (!stop_) {
       std::this_thread::sleep_for(std::chrono::microseconds(step_us_));
+      if (paused) continue;
       std::lock_guard<std::mutex> lock(mu_);
       for (auto it = reqs_.begin(); it != reqs_.end();) {
         Req& q = *it;

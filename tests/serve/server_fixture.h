@@ -51,6 +51,12 @@ inline std::string make_request(const std::string& method, const std::string& pa
          (close ? "Connection: close\r\n" : "") + "\r\n" + body;
 }
 
+inline std::string to_hex(size_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%zx", n);
+  return buf;
+}
+
 inline std::string dechunk(const std::string& s) {
   std::string out;
   size_t pos = 0;

@@ -1,8 +1,10 @@
 // End-to-end tests of the HTTP layer + OpenAI routes against FakeEngine: real
 // sockets on 127.0.0.1, no model needed (tool calls: server_tools_test.cc).
 #include <cctype>
+#include <thread>
 
 #include "server_fixture.h"
+#include "yun/serve/request_parse.h"
 
 namespace yun::serve {
 namespace {
@@ -160,12 +162,96 @@ TEST_F(ServerTest, Overload429) {
   ServiceOptions o;
   o.max_waiting = 1;
   start("ok", o);
-  engine_->waiting = 5;
+  engine_->paused = true;  // the first request waits for its first token
+  int fd = connect_to(port_);
+  std::string first =
+      make_request("POST", "/v1/completions", R"({"prompt":"x","max_tokens":1})", "", true);
+  ::send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+  for (int i = 0; i < 200 && engine_->submitted == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   auto r = http(port_, "POST", "/v1/completions", R"({"prompt":"x"})");
   EXPECT_EQ(r.status, 429);
   EXPECT_NE(r.headers.find("Retry-After"), std::string::npos);
-  engine_->waiting = 0;
+  EXPECT_EQ(json::parse(r.body)["error"]["type"], "server_overloaded");
+  engine_->paused = false;
+  char buf[4096];
+  std::string raw;
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(parse_reply(raw).status, 200);
+  // The slot is back once the first request produced its token.
   EXPECT_EQ(http(port_, "POST", "/v1/completions", R"({"prompt":"x","max_tokens":1})").status, 200);
+}
+
+// --max-waiting is counted at admission: a burst arriving while nothing
+// progresses gets exactly `max_waiting` admissions and 429 for the rest.
+TEST_F(ServerTest, MaxWaitingHoldsUnderABurst) {
+  ServiceOptions o;
+  o.max_waiting = 5;
+  start("ok", o);
+  engine_->paused = true;
+  constexpr int kBurst = 40;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0}, over{0}, other{0};
+  for (int i = 0; i < kBurst; ++i) {
+    clients.emplace_back([&] {
+      auto r = http(port_, "POST", "/v1/completions",
+                    R"({"prompt":"x","max_tokens":2,"stream":true})");
+      (r.status == 200 ? ok : r.status == 429 ? over : other)++;
+    });
+  }
+  for (int i = 0; i < 400 && over < kBurst - 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(engine_->submitted, 5);
+  EXPECT_EQ(service_->num_waiting_admitted(), 5);
+  engine_->paused = false;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(over, kBurst - 5);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(service_->num_waiting_admitted(), 0);
+}
+
+// Bounded cost per request: prompts, prompts x n and total tokens.
+TEST_F(ServerTest, PerRequestCaps) {
+  ServiceOptions o;
+  o.max_request_tokens = 1000;
+  start("ok", o);
+  std::string many = "[";
+  for (int i = 0; i <= kMaxPrompts; ++i) many += std::string(i ? "," : "") + "\"p\"";
+  many += "]";
+  auto r = http(port_, "POST", "/v1/completions", R"({"max_tokens":1,"prompt":)" + many + "}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("prompts per request"), std::string::npos) << r.body;
+  r = http(port_, "POST", "/v1/completions",
+           R"({"max_tokens":1,"n":128,"prompt":["a","b","c"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["param"], "n");
+  // No max_tokens: the rest of the 4096-token context per sequence, x 2.
+  r = http(port_, "POST", "/v1/completions", R"({"n":2,"prompt":"x"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("--max-request-tokens"), std::string::npos) << r.body;
+  EXPECT_EQ(engine_->submitted, 0);
+  EXPECT_EQ(http(port_, "POST", "/v1/completions", R"({"n":2,"prompt":"x","max_tokens":400})")
+                .status,
+            200);
+}
+
+TEST_F(ServerTest, ResponseFormatIsChecked) {
+  start("ok");
+  auto chat = [&](const std::string& rf) {
+    return http(port_, "POST", "/v1/chat/completions",
+                R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":1,"response_format":)" +
+                    rf + "}");
+  };
+  EXPECT_EQ(chat("\"json\"").status, 400);
+  EXPECT_EQ(chat(R"({"type":"bogus"})").status, 400);
+  EXPECT_EQ(chat(R"({"type":"json_schema"})").status, 400);
+  EXPECT_EQ(chat(R"({})").status, 400);
+  EXPECT_EQ(chat(R"({"type":"text"})").status, 200);
+  EXPECT_EQ(chat(R"({"type":"json_object"})").status, 200);
 }
 
 TEST_F(ServerTest, ReasoningAndTools) {
@@ -225,7 +311,9 @@ TEST_F(ServerTest, KeepAlive) {
 }
 
 TEST_F(ServerTest, DisconnectAborts) {
-  start("abc");
+  ServiceOptions o;
+  o.max_request_tokens = 10000000;
+  start("abc", o);
   int fd = connect_to(port_);
   std::string req = make_request(
       "POST", "/v1/chat/completions",

@@ -25,7 +25,11 @@ detokenize, health, metrics, version) with a browser playground at /.
   --api-key-file FILE       keys, one per line
   --reasoning-parser NAME   qwen3: <think>...</think> -> reasoning_content
   --chat-template FILE      a Jinja chat template overriding the tokenizer's
-  --max-waiting N           answer 429 when more than N requests wait (default: no limit)
+  --max-waiting N           at most N requests wait for their first token at once; each
+                            one over that gets 429 + Retry-After (default: no limit)
+  --max-request-tokens N    most tokens one request may ask for: prompt + max_tokens summed
+                            over its sequences (prompts x n), an unset max_tokens counting as
+                            the rest of the context (default: 16 x max-model-len)
   --drain-timeout S         on SIGINT/SIGTERM, let requests finish for S seconds (default 30)
   --http-threads N          io threads (default: one per 8 cores, 1 to 4)
   --max-body-bytes N        larger request bodies get 413 (default 33554432)
@@ -50,6 +54,7 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--reasoning-parser",
                                        "--chat-template",
                                        "--max-waiting",
+                                       "--max-request-tokens",
                                        "--drain-timeout",
                                        "--http-threads",
                                        "--max-body-bytes",
@@ -71,9 +76,10 @@ int run_serve(const std::vector<std::string>& argv) {
     out = *v;
     return 0;
   };
-  int64_t port, max_waiting, http_threads, body;
+  int64_t port, max_waiting, http_threads, body, max_request_tokens;
   if (geti("--port", 8000, 0, 65535, port) ||
       geti("--max-waiting", -1, -1, INT32_MAX, max_waiting) ||
+      geti("--max-request-tokens", 0, 0, INT64_MAX, max_request_tokens) ||
       geti("--http-threads", 0, 0, 256, http_threads) ||
       geti("--max-body-bytes", 32 << 20, 1, INT64_MAX, body)) {
     return 2;
@@ -111,6 +117,7 @@ int run_serve(const std::vector<std::string>& argv) {
   }
   if (cfg.service.reasoning_parser == "deepseek_r1") cfg.service.reasoning_parser = "qwen3";
   cfg.service.max_waiting = max_waiting;
+  cfg.service.max_request_tokens = max_request_tokens;
   cfg.service.web_dir = serve::find_web_dir(args.get_string("--web-dir", ""));
 #ifdef YUN_VERSION
   cfg.service.version = YUN_VERSION;

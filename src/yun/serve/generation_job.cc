@@ -56,6 +56,7 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
     if (self->done_) return;
     self->client_gone_ = true;
     self->done_ = true;
+    self->setup_.waiting_ticket.release();
     self->abort_all();
     for (auto& c : self->choices_) {
       if (!c.finish) self->metrics_->count_finished("abort");
@@ -91,6 +92,9 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     if (!first_token_seen_[prompt]) {
       first_token_seen_[prompt] = true;
       metrics_->observe_ttft(ev.time_since_submit);
+      if (++prompts_started_ == static_cast<int>(first_token_seen_.size())) {
+        setup_.waiting_ticket.release();
+      }
     }
     if (c.got_token) {
       double dt = std::chrono::duration<double>(now - c.last).count() / ev.token_ids.size();
@@ -263,6 +267,7 @@ void GenerationJob::stream_finish(Choice& c, int index) {
 
 void GenerationJob::finalize() {
   done_ = true;
+  setup_.waiting_ticket.release();
   metrics_->observe_e2e(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   int64_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
@@ -339,6 +344,7 @@ void GenerationJob::finalize() {
 
 void GenerationJob::fail(const Status& s) {
   done_ = true;
+  setup_.waiting_ticket.release();
   abort_all();
   ApiError e = error_from_status(s);
   if (stream_started_) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "yun/engine/engine.h"
+#include "yun/serve/admission_gate.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/metrics.h"
 #include "yun/serve/openai_format.h"
@@ -38,6 +39,9 @@ struct JobSetup {
   // The forced start of the reply (tool_choice.h), already in the prompt;
   // the reply is parsed for tool calls as prefix + generated text.
   std::string tool_reply_prefix;
+  // --max-waiting's slot: released once every prompt has its first token, or
+  // when the job ends.
+  AdmissionGate::Ticket waiting_ticket;
 };
 
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
@@ -96,6 +100,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::vector<bool> first_token_seen_;
   std::chrono::steady_clock::time_point start_;
   int finished_ = 0;
+  int prompts_started_ = 0;
   bool done_ = false;
   bool client_gone_ = false;
   bool stream_started_ = false;

@@ -34,7 +34,12 @@ OpenAiService::OpenAiService(ServiceOptions options, Engine* engine,
       tokenizer_(std::move(tokenizer)),
       chat_template_(std::move(chat_template)),
       metrics_(metrics),
-      created_(unix_time_now()) {
+      created_(unix_time_now()),
+      max_request_tokens_(options_.max_request_tokens > 0
+                              ? options_.max_request_tokens
+                              : int64_t{16} * std::max(engine->max_model_len(), 1)),
+      waiting_gate_(options_.max_waiting),
+      workers_(std::max(options_.request_workers, 1)) {
   if (options_.served_model_names.empty()) options_.served_model_names.push_back("default");
 }
 
@@ -63,6 +68,14 @@ std::string OpenAiService::models_json() const {
 }
 
 void OpenAiService::handle(HttpRequest req, std::shared_ptr<ResponseWriter> w) {
+  if (req.body.size() > kInlineBodyBytes) {
+    workers_.post([this, req = std::move(req), w = std::move(w)] { route(req, w); });
+    return;
+  }
+  route(req, w);
+}
+
+void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w) {
   try {
     const std::string& path = req.path;
     if (!options_.api_keys.empty() && path_requires_auth(path) &&
@@ -132,12 +145,6 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
   if (!model_known(req.model)) {
     return send_error(*w, not_found_error("The model `" + req.model + "` does not exist."));
   }
-  if (options_.max_waiting >= 0 && engine_->stats().num_waiting > options_.max_waiting) {
-    return send_error(
-        *w, overloaded("the server is overloaded (" + std::to_string(options_.max_waiting) +
-                       " requests already waiting); retry later"));
-  }
-
   JobSetup setup;
   setup.model_name = req.model.empty() ? options_.served_model_names[0] : req.model;
   if (chat) {
@@ -186,9 +193,32 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
       return send_error(*w, *e);
     }
   }
+  int64_t requested = 0;
+  for (size_t p = 0; p < setup.prompts.size(); ++p) {
+    requested += (static_cast<int64_t>(setup.prompts[p].size()) + params[p].max_tokens) * req.n;
+  }
+  if (requested > max_request_tokens_) {
+    return send_error(
+        *w, bad_request("this request asks for up to " + std::to_string(requested) +
+                            " tokens (prompt + max_tokens over its " +
+                            std::to_string(setup.prompts.size() * req.n) +
+                            " sequences), more than this server's limit of " +
+                            std::to_string(max_request_tokens_) +
+                            " per request (--max-request-tokens); set a smaller max_tokens or n",
+                        "max_tokens"));
+  }
+  // Counted last, so a request rejected for anything else holds no slot.
+  auto ticket = waiting_gate_.try_admit();
+  if (!ticket) {
+    return send_error(
+        *w, overloaded("the server is overloaded (" + std::to_string(options_.max_waiting) +
+                       " requests already waiting); retry later"));
+  }
+  setup.waiting_ticket = std::move(*ticket);
   setup.request = std::move(req);
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
-  job->start(params);
+  // On the connection's strand, where every later event of the job runs.
+  w->post([job, params = std::move(params)] { job->start(params); });
 }
 
 void OpenAiService::handle_tokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {

@@ -4,9 +4,11 @@
 //   POST /tokenize  POST /detokenize  GET /health  GET /metrics  GET /version
 //   GET / (+ the playground's static files)
 //
-// handle() is an HttpHandler: it validates (request_parse.h), checks the
-// API key (auth.h) and the waiting queue (--max-waiting -> 429 with
-// Retry-After), renders the chat template (then appends the start of a tool
+// handle() is an HttpHandler: requests whose body is larger than
+// kInlineBodyBytes are handled on RequestWorkers, the rest on the io thread.
+// It validates (request_parse.h), checks the API key (auth.h), the cost caps
+// (prompts, sequences, --max-request-tokens) and the waiting queue
+// (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends the start of a tool
 // call when tool_choice forces one, tool_choice.h), tokenizes, submits to the engine
 // and answers as JSON or SSE (generation_job.h). The engine, tokenizer,
 // template and metrics must outlive the service.
@@ -17,9 +19,11 @@
 #include <vector>
 
 #include "yun/engine/engine.h"
+#include "yun/serve/admission_gate.h"
 #include "yun/serve/api_error.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/metrics.h"
+#include "yun/serve/request_workers.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
 
@@ -29,7 +33,11 @@ struct ServiceOptions {
   std::vector<std::string> served_model_names;  // first is the default; non-empty
   std::vector<std::string> api_keys;            // empty: no auth
   std::string reasoning_parser;                 // "" or "qwen3"
-  int64_t max_waiting = -1;                     // -1: unlimited
+  int64_t max_waiting = -1;                     // -1: unlimited (admission_gate.h)
+  // Sum over a request's sequences of prompt + max_tokens (unset max_tokens
+  // counts as the rest of the context); 0: 16 x max_model_len.
+  int64_t max_request_tokens = 0;
+  int request_workers = 2;  // threads for large bodies (request_workers.h)
   std::string web_dir;                          // "" : no playground
   std::string version = "0.0.0";
   std::string model_root;  // the model directory, for /v1/models
@@ -40,9 +48,15 @@ class OpenAiService {
   OpenAiService(ServiceOptions options, Engine* engine, std::shared_ptr<const Tokenizer> tokenizer,
                 std::shared_ptr<const ChatTemplate> chat_template, Metrics* metrics);
 
+  // Bodies above this many bytes are parsed off the io thread.
+  static constexpr size_t kInlineBodyBytes = 64 * 1024;
+
   void handle(HttpRequest req, std::shared_ptr<ResponseWriter> writer);
+  // Requests admitted and not yet producing tokens (--max-waiting).
+  int64_t num_waiting_admitted() const { return waiting_gate_.held(); }
 
  private:
+  void route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_generate(const HttpRequest& req, bool chat, std::shared_ptr<ResponseWriter> w);
   void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
@@ -55,6 +69,9 @@ class OpenAiService {
   std::shared_ptr<const ChatTemplate> chat_template_;
   Metrics* metrics_;
   int64_t created_;
+  int64_t max_request_tokens_;
+  AdmissionGate waiting_gate_;
+  RequestWorkers workers_;
 };
 
 // Sends an ApiError as a complete JSON response.

@@ -161,6 +161,45 @@ std::optional<ApiError> parse_common(const Json& o, OpenAiRequest& r) {
     YUN_TRY(read_bool(*it, "include_usage", r.include_usage));
   }
   YUN_TRY(read_string(o, "user", r.user));
+  if (auto it = o.find("response_format"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return type_error("response_format", "an object", *it);
+    auto type = it->find("type");
+    if (type == it->end() || !type->is_string()) {
+      return bad_request("'response_format' needs a string 'type'", "response_format");
+    }
+    std::string t = type->get<std::string>();
+    if (t != "text" && t != "json_object" && t != "json_schema") {
+      return bad_request("'response_format.type' must be text, json_object or json_schema, got '" +
+                             t + "'",
+                         "response_format");
+    }
+    if (t == "json_schema") {
+      auto js = it->find("json_schema");
+      if (js == it->end() || !js->is_object()) {
+        return bad_request("'response_format' of type json_schema needs a 'json_schema' object",
+                           "response_format");
+      }
+      if (auto sc = js->find("schema"); sc != js->end() && !sc->is_object() && !sc->is_boolean()) {
+        return type_error("response_format.json_schema.schema", "an object", *sc);
+      }
+    }
+    r.response_format = t;
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> check_sequence_count(const OpenAiRequest& r, size_t prompts) {
+  if (prompts > static_cast<size_t>(kMaxPrompts)) {
+    return bad_request("at most " + std::to_string(kMaxPrompts) + " prompts per request, got " +
+                           std::to_string(prompts),
+                       "prompt");
+  }
+  if (prompts * r.n > static_cast<size_t>(kMaxSequencesPerRequest)) {
+    return bad_request("prompts x n must be at most " + std::to_string(kMaxSequencesPerRequest) +
+                           " per request, got " + std::to_string(prompts) + " x " +
+                           std::to_string(r.n),
+                       "n");
+  }
   return std::nullopt;
 }
 
@@ -377,6 +416,8 @@ std::optional<ApiError> parse_completion_request(std::string_view body, OpenAiRe
     r.kind = OpenAiRequest::Kind::kCompletion;
     YUN_TRY(parse_common(o, r));
     YUN_TRY(parse_prompt(o, r));
+    YUN_TRY(check_sequence_count(
+        r, r.prompt_is_ids ? r.prompt_ids.size() : r.prompt_texts.size()));
     std::optional<int64_t> lp;
     YUN_TRY(read_int(o, "logprobs", lp, 0, kMaxLogprobs));
     if (lp) r.logprobs = static_cast<int32_t>(*lp);

@@ -54,12 +54,21 @@ struct OpenAiRequest {
   bool ignore_eos = false;
   bool skip_special_tokens = true;
 
+  // response_format.type: "text", "json_object" or "json_schema" (checked;
+  // not yet enforced during generation).
+  std::string response_format = "text";
+
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   std::string user;
 };
 
 constexpr int32_t kMaxN = 128;
+// Prompts in one /v1/completions request, and prompts x n: sequences one
+// request may start (vLLM's default max_num_seqs; more would only queue
+// behind each other and hold the server for everyone else).
+constexpr int32_t kMaxPrompts = 256;
+constexpr int32_t kMaxSequencesPerRequest = 256;
 constexpr int32_t kMaxLogprobs = 20;
 
 // Parses a /v1/chat/completions body. Returns nullopt on success.

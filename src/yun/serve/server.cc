@@ -41,12 +41,13 @@ int run_server(ServerConfig cfg) {
   signal(SIGPIPE, SIG_IGN);
 
   std::shared_ptr<Tokenizer> tokenizer;
+  bool no_tokenizer = false;  // said once the model itself has loaded
   {
     auto tok = Tokenizer::load(cfg.model_dir);
     if (tok.is_ok()) {
       tokenizer = *tok;
     } else if (tok.status().code() == StatusCode::kNotFound) {
-      YUN_LOG(kWarn, "no tokenizer.json in " + cfg.model_dir + ": only token-id prompts work");
+      no_tokenizer = true;
     } else {
       return fail(2, "tokenizer: " + tok.status().message());
     }
@@ -74,6 +75,9 @@ int run_server(ServerConfig cfg) {
   auto engine_r = cfg.make_engine(tokenizer);
   if (!engine_r.is_ok()) return fail(exit_code_for(engine_r.status()), engine_r.status().message());
   std::unique_ptr<Engine> engine = std::move(*engine_r);
+  if (no_tokenizer) {
+    YUN_LOG(kWarn, "no tokenizer.json in " + cfg.model_dir + ": only token-id prompts work");
+  }
 
   if (cfg.service.served_model_names.empty()) {
     std::string dir = cfg.model_dir;
