@@ -24,21 +24,26 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-bool path_requires_auth(const std::string& path) {
-  return path.rfind("/v1/", 0) == 0 || path == "/v1" || path == "/tokenize" ||
-         path == "/detokenize";
+bool check_bearer(const std::string& authorization, const std::vector<std::string>& keys) {
+  return authenticate_bearer(authorization, keys).has_value();
 }
 
-bool check_bearer(const std::string& authorization, const std::vector<std::string>& keys) {
+std::optional<Principal> authenticate_bearer(const std::string& authorization,
+                                             const std::vector<std::string>& keys) {
   std::string h = trim(authorization);
-  if (h.size() < 7) return false;
+  if (h.size() < 7) return std::nullopt;
   std::string scheme = h.substr(0, 7);
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return false;
+  if (scheme != "bearer ") return std::nullopt;
   std::string token = trim(h.substr(7));
-  bool ok = false;
-  for (const auto& k : keys) ok |= equal_const_time(token, k);
-  return ok;
+  int found = -1;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (equal_const_time(token, keys[i])) found = static_cast<int>(i);
+  }
+  if (found < 0) return std::nullopt;
+  Principal p;
+  p.key_id = "key-" + std::to_string(found);
+  return p;
 }
 
 bool read_key_file(const std::string& path, std::vector<std::string>& keys) {

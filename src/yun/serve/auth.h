@@ -1,18 +1,23 @@
-// API-key checks. When keys are configured, /v1/*, /tokenize and /detokenize
-// need "Authorization: Bearer <key>"; /health, /metrics, /version and the
-// playground's static files stay open (as vLLM leaves them).
+// API-key checks. Which paths need a key is the route table's access rule
+// (route_table.h); this file only reads "Authorization: Bearer <key>".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "yun/serve/principal.h"
+
 namespace yun::serve {
 
-// True when `path` needs a key (when any key is configured).
-bool path_requires_auth(const std::string& path);
 // True when `authorization` (the header value) carries one of `keys`.
 // Compares in time independent of where the strings differ.
 bool check_bearer(const std::string& authorization, const std::vector<std::string>& keys);
+// The principal of the key `authorization` carries: tenant "default",
+// key_id "key-<index in keys>"; nullopt when it carries none of `keys`.
+// Compares every key in time independent of where the strings differ.
+std::optional<Principal> authenticate_bearer(const std::string& authorization,
+                                             const std::vector<std::string>& keys);
 // Reads FILE: one key per line; blank lines and '#' comments skipped.
 bool read_key_file(const std::string& path, std::vector<std::string>& keys);
 

@@ -1,14 +1,17 @@
 #include "yun/serve/metrics.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace yun::serve {
 namespace {
 
+// The shortest text that reads back as `v` ("0.005", as vLLM's Python
+// client writes bucket bounds, not "0.0050000000000000001").
 std::string fmt(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 std::string escape_label(const std::string& s) {

@@ -41,6 +41,7 @@ OpenAiService::OpenAiService(ServiceOptions options, Engine* engine,
       waiting_gate_(options_.max_waiting),
       workers_(std::max(options_.request_workers, 1)) {
   if (options_.served_model_names.empty()) options_.served_model_names.push_back("default");
+  build_routes();
 }
 
 bool OpenAiService::model_known(const std::string& name) const {
@@ -75,59 +76,81 @@ void OpenAiService::handle(HttpRequest req, std::shared_ptr<ResponseWriter> w) {
   route(req, w);
 }
 
+void OpenAiService::build_routes() {
+  auto json_route = [](std::function<std::string()> body) {
+    return [body = std::move(body)](const HttpRequest&, const RequestContext&,
+                                    std::shared_ptr<ResponseWriter> w) {
+      w->send(HttpResponse{200, "application/json", body(), {}});
+    };
+  };
+  using A = Access;
+  auto gen = [this](bool chat) {
+    return [this, chat](const HttpRequest& r, const RequestContext&,
+                        std::shared_ptr<ResponseWriter> w) { handle_generate(r, chat, w); };
+  };
+  routes_.add({"POST", "/v1/chat/completions", A::kTenant, gen(true)});
+  routes_.add({"POST", "/v1/completions", A::kTenant, gen(false)});
+  routes_.add({"GET", "/v1/models", A::kTenant, json_route([this] { return models_json(); })});
+  routes_.add({"GET", "/v1/models/", A::kTenant,
+               [this](const HttpRequest& r, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
+                 std::string name = r.path.substr(11);
+                 if (!model_known(name)) {
+                   return send_error(*w, not_found_error("The model `" + name + "` does not exist."));
+                 }
+                 send_json(*w, OJson{{"id", name},
+                                     {"object", "model"},
+                                     {"created", created_},
+                                     {"owned_by", "yun"}});
+               }});
+  routes_.add({"POST", "/tokenize", A::kTenant,
+               [this](const HttpRequest& r, const RequestContext&,
+                      std::shared_ptr<ResponseWriter> w) { handle_tokenize(r, w); }});
+  routes_.add({"POST", "/detokenize", A::kTenant,
+               [this](const HttpRequest& r, const RequestContext&,
+                      std::shared_ptr<ResponseWriter> w) { handle_detokenize(r, w); }});
+  routes_.add({"GET", "/health", A::kPublic, json_route([] { return std::string(); })});
+  routes_.add({"GET", "/metrics", A::kPublic,
+               [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
+                 w->send(HttpResponse{200,
+                                      "text/plain; version=0.0.4; charset=utf-8",
+                                      metrics_->render(engine_->stats()),
+                                      {}});
+               }});
+  routes_.add({"GET", "/version", A::kPublic,
+               json_route([this] { return dump_json(OJson{{"version", options_.version}}); })});
+}
+
 void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w) {
   try {
     const std::string& path = req.path;
-    if (!options_.api_keys.empty() && path_requires_auth(path) &&
-        !check_bearer(req.header("authorization"), options_.api_keys)) {
-      send_error(*w, unauthorized("missing or invalid API key (send Authorization: Bearer KEY)"));
-      return;
-    }
-    bool get = req.method == "GET";
-    bool post = req.method == "POST";
-    if (path == "/v1/chat/completions" && post) return handle_generate(req, true, w);
-    if (path == "/v1/completions" && post) return handle_generate(req, false, w);
-    if (path == "/v1/models" && get) {
-      w->send(HttpResponse{200, "application/json", models_json(), {}});
-      return;
-    }
-    if (path.rfind("/v1/models/", 0) == 0 && get) {
-      std::string name = path.substr(11);
-      if (!model_known(name) || name.empty()) {
-        send_error(*w, not_found_error("The model `" + name + "` does not exist."));
-        return;
+    RouteTable::Match m = routes_.find(req.method, path);
+    // Unknown paths under /v1/ need a key too: no route listing for strangers.
+    Access access = routes_.access_for(path);
+    if (!m.route && m.allowed.empty() && path.rfind("/v1/", 0) == 0) access = Access::kTenant;
+    RequestContext ctx;
+    if (access != Access::kPublic && !options_.api_keys.empty()) {
+      auto who = authenticate_bearer(req.header("authorization"), options_.api_keys);
+      if (!who) {
+        return send_error(
+            *w, unauthorized("missing or invalid API key (send Authorization: Bearer KEY)"));
       }
-      OJson m = {{"id", name}, {"object", "model"}, {"created", created_}, {"owned_by", "yun"}};
-      send_json(*w, m);
-      return;
+      ctx.principal = std::move(*who);
     }
-    if (path == "/tokenize" && post) return handle_tokenize(req, w);
-    if (path == "/detokenize" && post) return handle_detokenize(req, w);
-    if (path == "/health" && get) {
-      w->send(HttpResponse{200, "application/json", "", {}});
-      return;
-    }
-    if (path == "/metrics" && get) {
-      w->send(HttpResponse{
-          200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(engine_->stats()), {}});
-      return;
-    }
-    if (path == "/version" && get) {
-      send_json(*w, OJson{{"version", options_.version}});
-      return;
-    }
-    if (get) {
+    if (m.route) return m.route->handler(req, ctx, w);
+    if (req.method == "GET" && m.allowed.empty()) {
       if (auto f = read_static_file(options_.web_dir, path)) {
         w->send(HttpResponse{200, f->content_type, std::move(f->body), {}});
         return;
       }
     }
-    bool known = path == "/v1/chat/completions" || path == "/v1/completions" ||
-                 path == "/v1/models" || path == "/tokenize" || path == "/detokenize" ||
-                 path == "/health" || path == "/metrics" || path == "/version";
-    if (known) {
-      send_error(*w, ApiError{405, "method " + req.method + " not allowed for " + path,
-                              "invalid_request_error", "", ""});
+    if (!m.allowed.empty()) {
+      HttpResponse r{405,
+                     "application/json",
+                     ApiError{405, "method " + req.method + " not allowed for " + path,
+                              "invalid_request_error", "", ""}
+                         .to_json(),
+                     {{"Allow", m.allowed}}};
+      w->send(std::move(r));
     } else {
       send_error(*w, ApiError{404, "no route for " + req.method + " " + path,
                               "invalid_request_error", "", ""});

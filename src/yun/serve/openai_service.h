@@ -24,6 +24,7 @@
 #include "yun/serve/http_server.h"
 #include "yun/serve/metrics.h"
 #include "yun/serve/request_workers.h"
+#include "yun/serve/route_table.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
 
@@ -56,6 +57,7 @@ class OpenAiService {
   int64_t num_waiting_admitted() const { return waiting_gate_.held(); }
 
  private:
+  void build_routes();  // the one route list (route_table.h)
   void route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_generate(const HttpRequest& req, bool chat, std::shared_ptr<ResponseWriter> w);
   void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
@@ -70,6 +72,7 @@ class OpenAiService {
   Metrics* metrics_;
   int64_t created_;
   int64_t max_request_tokens_;
+  RouteTable routes_;
   AdmissionGate waiting_gate_;
   RequestWorkers workers_;
 };
