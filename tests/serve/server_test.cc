@@ -1,6 +1,7 @@
 // End-to-end tests of the HTTP layer + OpenAI routes against FakeEngine: real
 // sockets on 127.0.0.1, no model needed (tool calls: server_tools_test.cc).
 #include <cctype>
+#include <mutex>
 #include <thread>
 
 #include "server_fixture.h"
@@ -371,6 +372,64 @@ TEST_F(ServerTest, ManyConcurrentStreams) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, 50);
+}
+
+}  // namespace
+}  // namespace yun::serve
+
+namespace yun::serve {
+namespace {
+
+// One terminal path: every generation request hands exactly one JobOutcome
+// with the engine's counts to on_job_complete: finished (streamed or not,
+// n > 1) and client gone alike.
+TEST_F(ServerTest, EveryRequestCompletesOnceWithItsUsage) {
+  std::mutex mu;
+  std::vector<JobOutcome> seen;
+  ServiceOptions o;
+  o.max_request_tokens = 10000000;
+  o.on_job_complete = [&](const JobOutcome& j) {
+    std::lock_guard<std::mutex> lk(mu);
+    seen.push_back(j);
+  };
+  start("abcdef", o);
+  auto r = testing::http(port_, "POST", "/v1/completions",
+                         R"({"prompt":"xy","max_tokens":3,"n":2})");
+  ASSERT_EQ(r.status, 200);
+  auto usage = nlohmann::json::parse(r.body)["usage"];
+  r = testing::http(port_, "POST", "/v1/completions",
+                    R"({"prompt":"xyz","max_tokens":4,"stream":true})");
+  ASSERT_EQ(r.status, 200);
+  // A client that leaves mid-stream: its request still completes, aborted.
+  engine_->max_len_ = 2000000;
+  int fd = testing::connect_to(port_);
+  std::string req = testing::make_request(
+      "POST", "/v1/completions",
+      R"({"prompt":"q","stream":true,"max_tokens":1000000,"ignore_eos":true})", "", false);
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[512];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::close(fd);
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (seen.size() >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::lock_guard<std::mutex> lk(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].kind, JobOutcome::kFinished);
+  EXPECT_EQ(seen[0].prompt_tokens, usage["prompt_tokens"]);
+  EXPECT_EQ(seen[0].completion_tokens, usage["completion_tokens"]);
+  EXPECT_EQ(seen[0].completion_tokens, 6);
+  EXPECT_EQ(seen[1].kind, JobOutcome::kFinished);
+  EXPECT_EQ(seen[1].completion_tokens, 4);
+  EXPECT_EQ(seen[2].kind, JobOutcome::kAborted);
+  EXPECT_GT(seen[2].completion_tokens, 0);
+  EXPECT_EQ(seen[2].prompt_tokens, 1);
 }
 
 }  // namespace

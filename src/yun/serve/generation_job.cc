@@ -47,20 +47,28 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
     };
     auto id = engine_->submit(std::move(r));
     if (!id.is_ok()) {
-      fail(id.status());
+      // Prompts never submitted end here; the submitted ones end through
+      // the engine's abort events, and the job completes with the last.
+      failure_ = id.status();
+      for (auto& c : choices_) {
+        if (c.prompt >= static_cast<int>(p) && !c.finish) {
+          c.finish = FinishReason::kError;
+          ++finished_;
+        }
+      }
+      abort_all();
+      respond_error();
+      if (finished_ == static_cast<int>(choices_.size())) complete();
       return;
     }
     engine_ids_.push_back(*id);
   }
   writer_->on_close([self] {
-    if (self->done_) return;
+    if (self->completed_) return;
+    // The engine still sends each sample's final event (kAbort) with its
+    // counts; the job completes, and records its usage, with the last one.
     self->client_gone_ = true;
-    self->done_ = true;
-    self->setup_.waiting_ticket.release();
     self->abort_all();
-    for (auto& c : self->choices_) {
-      if (!c.finish) self->metrics_->count_finished("abort");
-    }
   });
   if (setup_.request.stream) {
     stream_started_ = true;
@@ -82,11 +90,12 @@ OJson GenerationJob::chunk_base() const {
 }
 
 void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
-  if (done_) return;
+  if (completed_) return;
   size_t index = static_cast<size_t>(prompt) * setup_.request.n + ev.index;
   if (index >= choices_.size()) return;
   Choice& c = choices_[index];
   if (c.finish) return;
+  c.usage = ev.usage;
   auto now = std::chrono::steady_clock::now();
   if (!ev.token_ids.empty()) {
     if (!first_token_seen_[prompt]) {
@@ -103,30 +112,61 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     c.got_token = true;
     c.last = now;
   }
-  c.usage = ev.usage;
   if (ev.finish && *ev.finish == FinishReason::kError) {
     c.finish = FinishReason::kError;
     metrics_->count_finished("error");
-    fail(ev.error.is_ok() ? internal_error("generation failed") : ev.error);
+    if (failure_.is_ok()) failure_ = ev.error.is_ok() ? internal_error("generation failed") : ev.error;
+    abort_all();
+    respond_error();
+    if (++finished_ == static_cast<int>(choices_.size())) complete();
     return;
   }
+  const bool answering = !responded_ && !client_gone_;
   c.text += ev.text;
   if (setup_.request.logprobs >= 0) {
     c.logprobs.insert(c.logprobs.end(), ev.logprobs.begin(), ev.logprobs.end());
   }
-  if (setup_.request.stream) stream_delta(c, static_cast<int>(index), ev);
+  if (answering && setup_.request.stream) stream_delta(c, static_cast<int>(index), ev);
   if (ev.finish) {
     c.finish = ev.finish;
     c.stop_reason = ev.stop_reason;
-    if (setup_.request.stream) stream_finish(c, static_cast<int>(index));
+    if (answering && setup_.request.stream) stream_finish(c, static_cast<int>(index));
     // The engine's reason: a reply with tool calls counts as "stop", as in vLLM.
     metrics_->count_finished(finish_reason_name(*ev.finish));
     if (++finished_ == static_cast<int>(choices_.size())) {
-      finalize();
+      complete();
       return;
     }
   }
-  flush();  // one write (one send) for everything this event produced
+  if (answering) flush();  // one write (one send) for everything this event produced
+}
+
+void GenerationJob::complete() {
+  if (completed_) return;
+  completed_ = true;
+  setup_.waiting_ticket.release();
+  metrics_->observe_e2e(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  JobOutcome out;
+  out.request_id = id_;
+  out.model = setup_.model_name;
+  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
+    out.prompt_tokens += static_cast<int64_t>(setup_.prompts[p].size());
+    out.cached_prompt_tokens += choices_[p * setup_.request.n].usage.cached_prompt_tokens;
+  }
+  bool any_abort = false;
+  for (const auto& c : choices_) {
+    out.completion_tokens += c.usage.completion_tokens;
+    any_abort |= c.finish == FinishReason::kAbort;
+  }
+  if (!failure_.is_ok()) {
+    out.kind = JobOutcome::kFailed;
+    out.error = failure_;
+  } else if (client_gone_ || any_abort) {
+    out.kind = JobOutcome::kAborted;  // the client left, or the engine drained
+  }
+  if (setup_.on_complete) setup_.on_complete(out);
+  if (!responded_ && !client_gone_) finalize(out);
 }
 
 namespace {
@@ -265,18 +305,9 @@ void GenerationJob::stream_finish(Choice& c, int index) {
   write_chunk(std::move(choice));
 }
 
-void GenerationJob::finalize() {
-  done_ = true;
-  setup_.waiting_ticket.release();
-  metrics_->observe_e2e(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-  int64_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
-  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
-    prompt_tokens += static_cast<int64_t>(setup_.prompts[p].size());
-    cached += choices_[p * setup_.request.n].usage.cached_prompt_tokens;
-  }
-  for (const auto& c : choices_) completion_tokens += c.usage.completion_tokens;
-  OJson usage = usage_json(prompt_tokens, completion_tokens, cached);
+void GenerationJob::finalize(const JobOutcome& out) {
+  responded_ = true;
+  OJson usage = usage_json(out.prompt_tokens, out.completion_tokens, out.cached_prompt_tokens);
 
   if (setup_.request.stream) {
     if (setup_.request.include_usage) {
@@ -342,11 +373,10 @@ void GenerationJob::finalize() {
   writer_->send(HttpResponse{200, "application/json", dump_json(body), {}});
 }
 
-void GenerationJob::fail(const Status& s) {
-  done_ = true;
-  setup_.waiting_ticket.release();
-  abort_all();
-  ApiError e = error_from_status(s);
+void GenerationJob::respond_error() {
+  if (responded_ || client_gone_) return;
+  responded_ = true;
+  ApiError e = error_from_status(failure_);
   if (stream_started_) {
     OJson err = OJson::parse(e.to_json(), nullptr, false);
     pending_ += sse_event(err);

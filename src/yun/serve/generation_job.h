@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "yun/engine/engine.h"
 #include "yun/serve/admission_gate.h"
+#include "yun/serve/job_outcome.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/metrics.h"
 #include "yun/serve/openai_format.h"
@@ -42,6 +44,9 @@ struct JobSetup {
   // --max-waiting's slot: released once every prompt has its first token, or
   // when the job ends.
   AdmissionGate::Ticket waiting_ticket;
+  // Called once, on the strand, when the last engine event of the job has
+  // arrived: finished, failed, aborted (client gone) and drained alike.
+  std::function<void(const JobOutcome&)> on_complete;
 };
 
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
@@ -82,8 +87,10 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   void write_chunk(const OJson& choice);
   void flush();
   void end_stream();  // appends [DONE], flushes, ends the chunked response
-  void finalize();
-  void fail(const Status& s);
+  // The one terminal path: runs once, after every sample's final event.
+  void complete();
+  void finalize(const JobOutcome& out);  // the success response (body or stream end)
+  void respond_error();                  // failure_ as the response, at most once
   OJson chunk_base() const;
   void abort_all();
 
@@ -101,8 +108,10 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::chrono::steady_clock::time_point start_;
   int finished_ = 0;
   int prompts_started_ = 0;
-  bool done_ = false;
+  bool completed_ = false;  // complete() ran
+  bool responded_ = false;  // the response is finished (or failed)
   bool client_gone_ = false;
+  Status failure_;
   bool stream_started_ = false;
   std::string chunk_prefix_;  // "data: {...chunk_base...,\"choices\":["
   std::string pending_;       // SSE text not yet written

@@ -238,6 +238,7 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
                        " requests already waiting); retry later"));
   }
   setup.waiting_ticket = std::move(*ticket);
+  setup.on_complete = options_.on_job_complete;
   setup.request = std::move(req);
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
   // On the connection's strand, where every later event of the job runs.

@@ -22,6 +22,7 @@
 #include "yun/serve/admission_gate.h"
 #include "yun/serve/api_error.h"
 #include "yun/serve/http_server.h"
+#include "yun/serve/job_outcome.h"
 #include "yun/serve/metrics.h"
 #include "yun/serve/request_workers.h"
 #include "yun/serve/route_table.h"
@@ -39,6 +40,9 @@ struct ServiceOptions {
   // counts as the rest of the context); 0: 16 x max_model_len.
   int64_t max_request_tokens = 0;
   int request_workers = 2;  // threads for large bodies (request_workers.h)
+  // Called once per generation request when it ends (job_outcome.h), on the
+  // connection's strand; must be quick. Empty: nothing recorded.
+  std::function<void(const JobOutcome&)> on_job_complete;
   std::string web_dir;                          // "" : no playground
   std::string version = "0.0.0";
   std::string model_root;  // the model directory, for /v1/models
