@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -99,6 +100,8 @@ TEST(EngineFairnessTest, ShortRequestIsNotStarvedByHog) {
   ASSERT_TRUE(short_req.wait(1, std::chrono::seconds(60)));
   // The step in flight at submission, then at most the scheduler's bound.
   const int64_t steps = short_req.first_token_step.load() - submitted_at;
+  std::printf("[ fairness ] short request's first token %lld engine steps after its submission\n",
+              static_cast<long long>(steps));
   EXPECT_GE(steps, 1);
   EXPECT_LE(steps, 1 + Scheduler::kResumeGraceSteps + 1);
   EXPECT_EQ(short_req.ids[0], fake_greedy(make_prompt(10, 2), 8, kVocab));

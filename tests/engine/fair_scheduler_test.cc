@@ -122,6 +122,22 @@ TEST(FairSchedulerTest, OnlySequenceOfARequestIsNotAFairVictim) {
   EXPECT_TRUE(h.output_matches(b));
 }
 
+// One-sequence requests only: no hog, so a preemption for growth still stops
+// admission for the step (C would fit in the blocks B just gave up, but it
+// would be preempted again right away).
+TEST(FairSchedulerTest, NoAdmissionRightAfterPreemptionWithoutHog) {
+  SchedulerHarness h(4, 4, /*max_num_seqs=*/2, 64, /*prefix_cache=*/false);
+  Sequence* a = h.add('A', SchedulerHarness::prompt(6, 1), 8);
+  Sequence* b = h.add('B', SchedulerHarness::prompt(6, 2), 8);
+  Sequence* c = h.add('C', SchedulerHarness::prompt(2, 3), 2);
+  // Step 4: B is preempted for A's 3rd block; C (1 block, 1 free) stays out.
+  // Then FIFO: B first, C behind it (as without fairness).
+  EXPECT_EQ(h.run(), (Steps{"A/6* B/6*", "A/1* B/1*", "A/1* B/1*", "A/1* preempt:B", "A/1*", "A/1*",
+                            "A/1*", "A/1*", "B/9* C/2*", "B/1* C/1*", "B/1*", "B/1*", "B/1*"}));
+  EXPECT_EQ(h.sched.num_fair_preemptions(), 0);
+  for (Sequence* s : {a, b, c}) EXPECT_TRUE(h.output_matches(s));
+}
+
 TEST(FairSchedulerTest, AdmissionPolicyIsPluggable) {
   SchedulerHarness h(64, 4, /*max_num_seqs=*/1, 100);
   h.add('A', SchedulerHarness::prompt(4, 1), 1);

@@ -52,7 +52,7 @@ bool Scheduler::is_oldest(const Sequence& seq) const {
 
 void Scheduler::compute_shares() {
   shares_.clear();
-  starved_ = false;
+  starved_ = hog_ = false;
   fair_ = num_seqs_.size() >= 2;
   if (!fair_) return;
   fair_share_ = static_cast<double>(blocks_.pool().num_blocks()) / num_seqs_.size();
@@ -70,6 +70,9 @@ void Scheduler::compute_shares() {
     if (a->request_id != b->request_id) return a->request_id < b->request_id;
     return a->arrival < b->arrival;
   });
+  for (const auto& [id, sh] : shares_) {
+    if (sh.running >= 2 && sh.blocks > fair_share_) hog_ = true;
+  }
   for (const Sequence* w : waiting_) {
     if (under_share(w->request_id)) {
       starved_ = true;
@@ -186,10 +189,12 @@ SchedulerOutput Scheduler::schedule() {
 }
 
 void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool pressed) {
-  if (pressed && !starved_) return;
+  // After a preemption for growth only the starved may come in, and only
+  // when the pressure comes from a hog whose extra sequences can make room.
+  if (pressed && !(starved_ && hog_)) return;
   const std::function<bool(const Sequence&)> eligible = [&](const Sequence& s) {
     if (s.preempted_step == step_) return false;
-    if (under_share(s.request_id)) return true;
+    if (under_share(s.request_id)) return !pressed || hog_;
     return !pressed && !starved_;
   };
   while (!waiting_.empty() && budget > 0) {

@@ -37,7 +37,10 @@
 // 3. Admission: the AdmissionPolicy (FIFO by default) picks the next
 //    eligible waiting sequence; if it does not fit, admission stops for the
 //    step (no overtaking). Eligible: a sequence preempted this step never is;
-//    one of an under-share request always is; any other only when nothing was
+//    one of an under-share request is, unless something was preempted in 1.
+//    while no request over its share runs two or more sequences (then, as
+//    for everyone else, admission waits: no admit-then-preempt thrash among
+//    one-sequence requests); any other sequence only when nothing was
 //    preempted in 1. and nothing is starved (so a request at or above its
 //    share does not grow, not even by resuming, while others wait).
 // 4. Fair preemption: an under-share sequence that does not fit (KV blocks or
@@ -182,6 +185,7 @@ class Scheduler {
   bool fair_ = false;  // >= 2 requests
   double fair_share_ = 0;
   bool starved_ = false;
+  bool hog_ = false;  // some request over its share runs >= 2 sequences
   int64_t num_preemptions_ = 0, num_fair_preemptions_ = 0;
   int64_t prefix_queries_ = 0, prefix_hits_ = 0;
 };
