@@ -55,6 +55,27 @@ TEST(FairSchedulerTest, HogYieldsToNewcomerTable) {
   EXPECT_TRUE(h.pool.check_invariants());
 }
 
+// Sequences admitted fewer than kResumeGraceSteps steps ago are no fair
+// victims: S, queued right after H filled the pool, waits for the grace
+// window of H's samples (admitted in step 1) to close, then comes in.
+TEST(FairSchedulerTest, NewcomerWaitsOutTheResumeGrace) {
+  SchedulerHarness h(8, 4, 8, 64, /*prefix_cache=*/false);
+  auto hog = h.add_request('H', SchedulerHarness::prompt(4, 1), 12, 4);
+  EXPECT_EQ(h.run(2), (Steps{"H/4* H/4* H/4* H/4*", "H/1* H/1* H/1* H/1*"}));
+  EXPECT_EQ(h.pool.num_free(), 0);
+  Sequence* s = h.add('S', SchedulerHarness::prompt(3, 2), 2);
+  // Steps 3, 4: H's samples are within the grace (3 - 1, 4 - 1 < 4); step 5:
+  // H's newest is taken (rule 4) and S samples.
+  EXPECT_EQ(h.run(3),
+            (Steps{"H/1* H/1* H/1* H/1*", "H/1* H/1* H/1* H/1*", "H/1* H/1* H/1* S/3* preempt:H"}));
+  EXPECT_EQ(Scheduler::kResumeGraceSteps, 4);
+  EXPECT_EQ(h.sched.num_fair_preemptions(), 1);
+  EXPECT_EQ(s->num_output(), 1);
+  h.run(10000);
+  for (Sequence* x : hog) EXPECT_TRUE(h.output_matches(x) && x->num_output() == 12);
+  EXPECT_TRUE(h.output_matches(s));
+}
+
 // The attack: one request with n = 64 and 1000-token outputs over a
 // 128-block pool of 16 (the hog needs 64 x 64 blocks; it preempts and
 // recomputes itself all along). A short request arriving mid-way gets its

@@ -51,15 +51,20 @@
 //    sequence always makes progress first). The newcomer may do so only while
 //    it has no running sequence or while the admission keeps it within its
 //    share, so two requests never take blocks back and forth.
-// Progress: every request's oldest running sequence is never a victim of 4.,
-// so every request advances each step and sequences finish; a sequence that
-// cannot fit even with every other sequence preempted lands in out.failed
-// (the engine ends it), so no deadlock.
-// Bound: a newcomer whose prompt fits in its share and in half the token
-// budget, arriving while one request with several sequences hogs the pool,
-// is admitted and samples its first token within kResumeGraceSteps + 1 steps
-// of being queued (in its first step unless the hog's sequences were all
-// admitted within the last kResumeGraceSteps steps).
+// Progress: a request's oldest running sequence is never a victim of 4. and
+// is preempted by 1. only when every request runs one sequence, so a request
+// that runs keeps running (the hog too finishes sample after sample); one
+// with nothing running holds 0 blocks, is under its share and is first in
+// line. A sequence that cannot fit even with every other sequence preempted
+// lands in out.failed (the engine ends it), so no deadlock.
+// Bound: a new request arriving while one other request with several
+// running sequences holds the pool, whose prompt fits in its share (and the
+// hog's oldest sequence within the hog's), and in the token budget left by
+// rule 2 (half of max_num_batched_tokens, less the hog's oldest sequence's
+// tokens: 1 when it decodes), is admitted and samples its first token in the
+// first step it is queued for, or within kResumeGraceSteps + 1 steps when the
+// hog's sequences were all (re)admitted within the last kResumeGraceSteps
+// steps (a capped hog admits nothing meanwhile, so that window only closes).
 // Cost: with >= 2 requests, one pass over the running sequences' block
 // tables per step (blocks in use), plus a sort of the running set.
 //
