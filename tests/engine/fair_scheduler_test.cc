@@ -76,6 +76,21 @@ TEST(FairSchedulerTest, NewcomerWaitsOutTheResumeGrace) {
   EXPECT_TRUE(h.output_matches(s));
 }
 
+// The batch is shared too: H's samples fill every max_num_seqs slot (with
+// blocks to spare); S takes the slot of H's newest sample (rule 4).
+TEST(FairSchedulerTest, HogOfBatchSlotsYieldsASlot) {
+  SchedulerHarness h(64, 4, /*max_num_seqs=*/4, 64, /*prefix_cache=*/false);
+  auto hog = h.add_request('H', SchedulerHarness::prompt(4, 1), 10, 6);
+  EXPECT_EQ(h.run(4), (Steps{"H/4* H/4* H/4* H/4*", "H/1* H/1* H/1* H/1*", "H/1* H/1* H/1* H/1*",
+                             "H/1* H/1* H/1* H/1*"}));
+  Sequence* s = h.add('S', SchedulerHarness::prompt(3, 2), 2);
+  EXPECT_EQ(h.step(), "H/1* H/1* H/1* S/3* preempt:H");
+  EXPECT_EQ(h.sched.num_fair_preemptions(), 1);
+  h.run(10000);
+  for (Sequence* x : hog) EXPECT_TRUE(h.output_matches(x) && x->num_output() == 10);
+  EXPECT_TRUE(h.output_matches(s));
+}
+
 // The attack: one request with n = 64 and 1000-token outputs over a
 // 128-block pool of 16 (the hog needs 64 x 64 blocks; it preempts and
 // recomputes itself all along). A short request arriving mid-way gets its

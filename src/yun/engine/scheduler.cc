@@ -45,6 +45,11 @@ double Scheduler::held(uint64_t request_id) const {
   return it == shares_.end() ? 0.0 : it->second.blocks;
 }
 
+int32_t Scheduler::num_running_of(uint64_t request_id) const {
+  auto it = shares_.find(request_id);
+  return it == shares_.end() ? 0 : it->second.running;
+}
+
 bool Scheduler::is_oldest(const Sequence& seq) const {
   auto it = shares_.find(seq.request_id);
   return it != shares_.end() && it->second.running > 0 && it->second.oldest == seq.arrival;
@@ -56,6 +61,7 @@ void Scheduler::compute_shares() {
   fair_ = num_seqs_.size() >= 2;
   if (!fair_) return;
   fair_share_ = static_cast<double>(blocks_.pool().num_blocks()) / num_seqs_.size();
+  slot_share_ = static_cast<double>(config_.max_num_seqs) / num_seqs_.size();
   for (const Sequence* s : running_) {
     Share& sh = shares_[s->request_id];
     sh.blocks += charge(*s);
@@ -71,7 +77,7 @@ void Scheduler::compute_shares() {
     return a->arrival < b->arrival;
   });
   for (const auto& [id, sh] : shares_) {
-    if (sh.running >= 2 && sh.blocks > fair_share_) hog_ = true;
+    if (sh.running >= 2 && over_share(id)) hog_ = true;
   }
   for (const Sequence* w : waiting_) {
     if (under_share(w->request_id)) {
@@ -105,8 +111,8 @@ bool Scheduler::preempt_for(const Sequence& seq, SchedulerOutput& out, int32_t& 
   for (Sequence* r : running_) {
     if (r->request_id == seq.request_id || is_oldest(*r)) continue;
     if (step_ - r->admitted_step < kResumeGraceSteps) continue;
+    if (!over_share(r->request_id)) continue;
     const double h = held(r->request_id);
-    if (h <= fair_share_) continue;
     if (!victim || h > victim_held || (h == victim_held && r->arrival > victim->arrival)) {
       victim = r;
       victim_held = h;
@@ -209,7 +215,8 @@ void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool presse
       const bool first = sh == shares_.end() || sh->second.running == 0;
       const int32_t est =
           blocks_.blocks_for(s->num_computed + std::min(s->num_tokens() - s->num_computed, budget));
-      may_take = first || held(s->request_id) + est <= fair_share_;
+      may_take = first || (held(s->request_id) + est <= fair_share_ &&
+                           sh->second.running + 1 <= slot_share_);
     }
     while (static_cast<int32_t>(running_.size()) >= config_.max_num_seqs) {
       if (!may_take || !preempt_for(*s, out, budget)) return;

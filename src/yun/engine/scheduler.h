@@ -14,11 +14,14 @@
 // Terms, computed at the start of every step and adjusted as sequences are
 // admitted or preempted during it:
 //   R        = requests with a sequence in the scheduler (running or waiting);
-//   share    = num_blocks / |R|, the fair share of the KV pool;
+//   share    = num_blocks / |R| KV blocks and max_num_seqs / |R| running
+//              sequences: a request's fair share of the pool and the batch;
 //   held(r)  = KV blocks r's running sequences hold, a block shared by k
 //              sequences counting 1/k to each (so forks sharing a prompt pay
 //              for it once);
-//   under(r) = |R| >= 2 and held(r) < share;  starved = some waiting sequence's
+//   under(r) = |R| >= 2, held(r) below the block share and r's running
+//              sequences below the sequence share; over(r) = |R| >= 2 and
+//              either one above its share; starved = some waiting sequence's
 //              request is under its share.
 // With one request in the scheduler every rule below reduces to the plain
 // policy (FIFO admission, newest-running preemption).
@@ -171,8 +174,13 @@ class Scheduler {
   void compute_shares();
   double charge(const Sequence& seq) const;  // seq's part of held()
   double held(uint64_t request_id) const;
-  bool under_share(uint64_t request_id) const { return fair_ && held(request_id) < fair_share_; }
-  bool over_share(uint64_t request_id) const { return fair_ && held(request_id) > fair_share_; }
+  int32_t num_running_of(uint64_t request_id) const;
+  bool under_share(uint64_t request_id) const {
+    return fair_ && held(request_id) < fair_share_ && num_running_of(request_id) < slot_share_;
+  }
+  bool over_share(uint64_t request_id) const {
+    return fair_ && (held(request_id) > fair_share_ || num_running_of(request_id) > slot_share_);
+  }
   bool is_oldest(const Sequence& seq) const;
   void count_in(const Sequence& seq) { ++num_seqs_[seq.request_id]; }
   void count_out(const Sequence& seq);
@@ -189,7 +197,7 @@ class Scheduler {
   // This step's view (rules 1-4).
   std::unordered_map<uint64_t, Share> shares_;
   bool fair_ = false;  // >= 2 requests
-  double fair_share_ = 0;
+  double fair_share_ = 0, slot_share_ = 0;
   bool starved_ = false;
   bool hog_ = false;  // some request over its share runs >= 2 sequences
   int64_t num_preemptions_ = 0, num_fair_preemptions_ = 0;
