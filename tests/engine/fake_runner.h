@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -61,6 +62,7 @@ class FakeRunner : public ModelRunner {
 
   Status forward(const ForwardBatch& b, std::vector<float>& logits) override {
     { std::lock_guard<std::mutex> hold(gate); }  // tests hold `gate` to pile up requests
+    num_forwards.fetch_add(1);
     if (record) batches.push_back(b);
     if (step_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(step_delay_us));
     if (fail_next) {
@@ -111,6 +113,7 @@ class FakeRunner : public ModelRunner {
     return Status::ok();
   }
 
+  std::atomic<int64_t> num_forwards{0};  // forward() calls (engine steps)
   bool record = false;
   bool fail_next = false;
   int step_delay_us = 0;

@@ -38,6 +38,16 @@ struct SchedulerHarness {
     sched.add(seqs.back().get());
     return seqs.back().get();
   }
+  // `n` sequences of one request (all named `name`), queued at the back.
+  std::vector<Sequence*> add_request(char name, const std::vector<int32_t>& prompt, int32_t max_out,
+                                     int32_t n) {
+    std::vector<Sequence*> r;
+    for (int32_t i = 0; i < n; ++i) {
+      r.push_back(add(name, prompt, max_out));
+      r.back()->index = i;
+    }
+    return r;
+  }
   static std::vector<int32_t> prompt(int32_t len, int32_t salt = 0) {
     std::vector<int32_t> p;
     for (int32_t i = 0; i < len; ++i) p.push_back((i * 7 + salt * 13 + 3) % 101);

@@ -3,7 +3,17 @@
 //   out = scheduler.schedule(); runner.forward(build_batch(out));
 //   sample; scheduler.update(out, sampled); stop checks; events.
 // Everything below `engine thread state` is touched by the engine thread only.
+//
+// Memory grows with the work, never with a limit: a sequence's token vector
+// grows as it generates (nothing is reserved for max_tokens), and samples
+// 1..n-1 of a request (Sequence with its RNG state, StopChecker) are created
+// only when it forks after its first token (or when it ends unforked, to send
+// their final events). When the engine goes idle after work it drops its
+// logits buffer and calls malloc_trim(0) to hand freed heap back to the OS,
+// at most once per kTrimInterval (EngineStats::memory_trims counts them).
 #include "yun/engine/engine.h"
+
+#include <malloc.h>  // malloc_trim (glibc)
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +21,7 @@
 #include <limits>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -37,10 +48,14 @@ struct RequestState {
   std::vector<std::unique_ptr<StopChecker>> stops;  // one per sample
   std::vector<bool> ended;                          // per sample: its final event was sent
   int32_t num_finished = 0;
+  uint64_t seed = 0;    // sample i's RNG seed: mix_seed(seed, i)
   bool forked = false;  // samples 1..n-1 have been started
 };
 
 namespace {
+
+// At most one malloc_trim per this interval (trimming walks the whole heap).
+constexpr std::chrono::seconds kTrimInterval{1};
 
 struct Command {
   enum Kind { kSubmit, kAbort, kShutdown } kind = kSubmit;
@@ -104,6 +119,14 @@ class EngineImpl final : public Engine {
   void step();
   void on_token(Sequence* seq, const SampleResult& r);
   void fork(RequestState& req);
+  // Appends sample req.seqs.size() of `req` (its Sequence and StopChecker),
+  // not yet scheduled. Any thread (touches only `req`).
+  void add_sample(RequestState& req, std::span<const int32_t> prompt) const;
+  // Creates the samples an unforked request has not created yet.
+  void create_samples(RequestState& req) const;
+  // Idle: returns freed memory to the OS (rate-limited), then waits for the
+  // next command.
+  std::optional<Command> wait_idle();
   // Ends every unfinished sample of `req` with `reason`.
   void end_request(RequestState& req, FinishReason reason, const Status& error);
   void end_seq(Sequence* seq, FinishReason reason, const Status& error);
@@ -132,6 +155,9 @@ class EngineImpl final : public Engine {
   std::vector<uint64_t> done_;  // requests to erase at the end of a step
   std::vector<float> logits_;
   int64_t prompt_tokens_total_ = 0, generation_tokens_total_ = 0, steps_ = 0;
+  bool trim_pending_ = false;  // work ran since the last trim
+  Clock::time_point last_trim_{};
+  int64_t memory_trims_ = 0;
 };
 
 Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
@@ -169,21 +195,8 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   // (a std::random_device per request cost ~0.1 ms on the submit path).
   thread_local std::mt19937_64 seeder{(uint64_t(std::random_device{}()) << 32) ^
                                       std::random_device{}()};
-  uint64_t seed = p.seed ? *p.seed : seeder();
-  for (int32_t i = 0; i < p.n; ++i) {
-    auto s = std::make_unique<Sequence>();
-    s->request_id = req->id;
-    s->index = i;
-    s->params = req->params;
-    s->tokens = request.prompt_ids;
-    s->tokens.reserve(len + p.max_tokens);
-    s->num_prompt_tokens = len;
-    s->rng.seed(mix_seed(seed, i));
-    s->request = req.get();
-    req->seqs.push_back(std::move(s));
-    req->stops.push_back(std::make_unique<StopChecker>(req->params, config_.eos_token_ids,
-                                                       tokenizer_, max_model_len_));
-  }
+  req->seed = p.seed ? *p.seed : seeder();
+  add_sample(*req, request.prompt_ids);  // samples 1..n-1: at the fork
   req->ended.assign(p.n, false);
   const uint64_t id = req->id;
   std::lock_guard<std::mutex> lk(submit_mu_);
@@ -195,10 +208,49 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   return id;
 }
 
+void EngineImpl::add_sample(RequestState& req, std::span<const int32_t> prompt) const {
+  const int32_t i = static_cast<int32_t>(req.seqs.size());
+  auto s = std::make_unique<Sequence>();
+  s->request_id = req.id;
+  s->index = i;
+  s->params = req.params;
+  s->tokens.assign(prompt.begin(), prompt.end());  // grows as it generates
+  s->num_prompt_tokens = static_cast<int32_t>(prompt.size());
+  s->rng.seed(mix_seed(req.seed, i));
+  s->request = &req;
+  req.seqs.push_back(std::move(s));
+  req.stops.push_back(
+      std::make_unique<StopChecker>(req.params, config_.eos_token_ids, tokenizer_, max_model_len_));
+}
+
+void EngineImpl::create_samples(RequestState& req) const {
+  const Sequence& first = *req.seqs[0];
+  std::span<const int32_t> prompt(first.tokens.data(), first.num_prompt_tokens);
+  while (static_cast<int32_t>(req.seqs.size()) < req.params->n) add_sample(req, prompt);
+}
+
+std::optional<Command> EngineImpl::wait_idle() {
+  if (trim_pending_) {
+    const Clock::time_point now = Clock::now();
+    if (now - last_trim_ < kTrimInterval) {
+      // Trimmed recently: trim when the interval is over, unless work comes.
+      if (auto c = queue_.pop_for(last_trim_ + kTrimInterval - now)) return c;
+    }
+    trim_pending_ = false;
+    logits_ = std::vector<float>();  // up to max_num_seqs x vocab floats
+    if (requests_.empty()) requests_ = decltype(requests_)();  // its bucket array
+    malloc_trim(0);
+    last_trim_ = Clock::now();
+    ++memory_trims_;
+    publish_stats();
+  }
+  return queue_.pop();
+}
+
 void EngineImpl::loop() {
   bool stop = false;
   while (!stop) {
-    std::optional<Command> cmd = sched_.has_work() ? queue_.try_pop() : queue_.pop();
+    std::optional<Command> cmd = sched_.has_work() ? queue_.try_pop() : wait_idle();
     while (cmd) {
       if (cmd->kind == Command::kShutdown)
         stop = true;
@@ -209,6 +261,7 @@ void EngineImpl::loop() {
     if (stop) break;
     step();
     publish_stats();
+    trim_pending_ = true;
   }
   // Abort what is left (and anything submitted concurrently with shutdown).
   while (auto c = queue_.try_pop()) {
@@ -261,11 +314,13 @@ void EngineImpl::end_seq(Sequence* seq, FinishReason reason, const Status& error
 }
 
 void EngineImpl::end_request(RequestState& req, FinishReason reason, const Status& error) {
+  if (!req.forked) create_samples(req);  // every sample gets its final event
   for (auto& s : req.seqs) end_seq(s.get(), reason, error);
 }
 
 void EngineImpl::fork(RequestState& req) {
   req.forked = true;
+  create_samples(req);
   Sequence* parent = req.seqs[0].get();
   for (size_t i = req.seqs.size(); i-- > 1;) {
     Sequence* child = req.seqs[i].get();
@@ -361,6 +416,7 @@ void EngineImpl::publish_stats() {
   stats_.generation_tokens_total = generation_tokens_total_;
   stats_.num_preemptions = sched_.num_preemptions();
   stats_.steps = steps_;
+  stats_.memory_trims = memory_trims_;
 }
 
 }  // namespace

@@ -4,6 +4,10 @@
 // loops schedule -> execute -> update and reports progress to each request's
 // sink. Sinks run on the engine thread: they must be quick and never block
 // (post the event to your own queue/strand).
+//
+// Memory: per-request memory grows with the tokens generated, never with
+// max_tokens; when the engine thread goes idle after work it returns freed
+// heap to the OS (malloc_trim, at most once a second).
 #pragma once
 
 #include <cstdint>
@@ -78,6 +82,7 @@ struct EngineStats {
   int64_t prompt_tokens_total = 0, generation_tokens_total = 0;
   int64_t num_preemptions = 0;
   int64_t steps = 0;
+  int64_t memory_trims = 0;  // malloc_trim calls when idle (see engine.cc)
 };
 
 class Engine {

@@ -29,6 +29,8 @@ struct Sequence {
   uint64_t request_id = 0;
   int32_t index = 0;     // sample index within the request (< n)
   uint64_t arrival = 0;  // admission order key: larger is newer
+  // Scheduler steps of the last admission / preemption (-1: never).
+  int64_t admitted_step = -1, preempted_step = -1;
   std::shared_ptr<const SamplingParams> params;
 
   std::vector<int32_t> tokens;  // prompt + generated
