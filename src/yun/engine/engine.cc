@@ -1,7 +1,9 @@
 // EngineImpl: the engine thread. Each loop iteration drains the command queue
 // (submit/abort/shutdown), then runs one step:
-//   out = scheduler.schedule(); runner.forward(build_batch(out));
-//   sample; scheduler.update(out, sampled); stop checks; events.
+//   out = scheduler.schedule();
+//   sampled = runner.forward(build_batch(out), one RowSampling per logit row);
+//   scheduler.update(out, sampled); stop checks; events.
+// The runner samples (on its device when it can); the engine only says how.
 // Everything below `engine thread state` is touched by the engine thread only.
 #include "yun/engine/engine.h"
 
