@@ -10,7 +10,7 @@
 #include "yun/compute/cuda/moe.cuh"
 #include "yun/compute/cuda/rms_norm.cuh"
 #include "yun/compute/cuda/rope.cuh"
-#include "yun/compute/cuda/rope_table.h"
+#include "yun/compute/rope_freqs.h"
 #include "yun/compute/cuda/silu_mul.cuh"
 
 namespace yun::cuda_test {
@@ -134,7 +134,7 @@ TEST(CudaOps, RopeQk) {
     std::vector<int32_t> pos(c.T);
     for (auto& p : pos) p = rng.randint(0, 4000);
     auto qn = rng.bf16_values(size_t(c.hd), 0.5f, 1.5f), kn = rng.bf16_values(size_t(c.hd), 0.5f, 1.5f);
-    cuda::RopeTable table = cuda::compute_rope_table(rope_config(c.hd, c.yarn));
+    RopeFreqs table = compute_rope_freqs(rope_config(c.hd, c.yarn));
     DeviceArray<uint16_t> d_qkv(qkv.size()), d_qn(qn.size()), d_kn(kn.size());
     DeviceArray<int32_t> d_pos(pos.size());
     DeviceArray<float> d_inv(table.inv_freq.size());
@@ -145,7 +145,7 @@ TEST(CudaOps, RopeQk) {
     d_inv.upload(table.inv_freq);
     auto run = [&] {
       return cuda::rope_qk(d_qkv.as<bf16>(), c.T, stride, c.nq, c.nkv, c.hd, d_pos.get(), d_inv.get(),
-                           table.attention_scaling, c.norm ? d_qn.as<bf16>() : nullptr,
+                           table.attention_scale, c.norm ? d_qn.as<bf16>() : nullptr,
                            c.norm ? d_kn.as<bf16>() : nullptr, 1e-6f, nullptr);
     };
     ASSERT_STATUS_OK(run());
@@ -163,7 +163,7 @@ TEST(CudaOps, RopeQk) {
         }
         for (int i = 0; i < half; ++i) {
           const double ang = double(float(pos[t]) * table.inv_freq[i]);  // float angle, as HF
-          const double cs = std::cos(ang) * table.attention_scaling, sn = std::sin(ang) * table.attention_scaling;
+          const double cs = std::cos(ang) * table.attention_scale, sn = std::sin(ang) * table.attention_scale;
           const double x1 = x[i], x2 = x[i + half];
           x[i] = x1 * cs - x2 * sn;
           x[i + half] = x2 * cs + x1 * sn;
@@ -178,15 +178,15 @@ TEST(CudaOps, RopeQk) {
   }
 }
 
-TEST(CudaOps, RopeTableDefaultMatchesFormula) {
+TEST(CudaOps, RopeFreqsDefaultMatchesFormula) {
   // Host-only: no GPU needed.
-  cuda::RopeTable t = cuda::compute_rope_table(rope_config(64, false));
+  RopeFreqs t = compute_rope_freqs(rope_config(64, false));
   ASSERT_EQ(t.inv_freq.size(), 32u);
   EXPECT_FLOAT_EQ(t.inv_freq[0], 1.f);
   EXPECT_NEAR(t.inv_freq[31], 1.0 / std::pow(10000.0, 62.0 / 64), 1e-9);
-  EXPECT_EQ(t.attention_scaling, 1.f);
-  cuda::RopeTable y = cuda::compute_rope_table(rope_config(16, true));
-  EXPECT_NEAR(y.attention_scaling, 0.1 * std::log(4.0) + 1.0, 1e-6);
+  EXPECT_EQ(t.attention_scale, 1.f);
+  RopeFreqs y = compute_rope_freqs(rope_config(16, true));
+  EXPECT_NEAR(y.attention_scale, 0.1 * std::log(4.0) + 1.0, 1e-6);
   EXPECT_FLOAT_EQ(y.inv_freq[0], 1.f);  // high frequencies extrapolate
 }
 

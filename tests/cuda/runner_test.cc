@@ -8,6 +8,7 @@
 
 #include "cuda/cuda_test_util.h"
 #include "test_util.h"
+#include "yun/compute/cpu/sampler.h"
 #include "yun/compute/cuda/cuda_runner.h"
 #include "yun/model/safetensors.h"
 
@@ -248,6 +249,84 @@ TEST(CudaRunnerGoldenE2e, TopLogitsAndGreedy) {
       ASSERT_STATUS_OK(runner.forward(d, logits));
     }
   }
+}
+
+// forward(batch, sampling): device-sampled rows (greedy, seeded top-k) and
+// host-fallback rows (logprobs, top-p without top-k, a penalty) give the
+// tokens CpuSampler draws from forward()'s logits of the same batch.
+TEST(CudaRunner, DeviceSamplingMatchesHost) {
+  YUN_SKIP_WITHOUT_GPU();
+  CudaRunnerOptions opts;
+  opts.max_num_tokens = 256;
+  opts.auto_allocate_kv_cache = false;
+  opts.device_sampling = true;
+  auto r = create_cuda_runner(yun::test::golden_model("qwen3-e2e"), opts);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ModelRunner& runner = **r;
+  ASSERT_STATUS_OK(runner.allocate_kv_cache({64, 16}));
+  ForwardBatch b;
+  for (int s = 0; s < 6; ++s) {
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 9 + s; ++i) ids.push_back(1000 + 37 * i + 101 * s);
+    add_seq(b, ids, int32_t(ids.size()), 2 * s, 16);
+    b.logit_rows.push_back(b.total_tokens() - 1);
+  }
+  std::vector<float> logits;
+  ASSERT_STATUS_OK(runner.forward(b, logits));
+  const int64_t V = runner.config().vocab_size;
+  std::vector<RowSampling> rows(6);
+  std::vector<std::mt19937_64> rngs, ref_rngs;
+  for (int s = 0; s < 6; ++s) rngs.emplace_back(100 + s);
+  ref_rngs = rngs;
+  rows[0].options.temperature = 0;                                    // device greedy
+  rows[1].options.top_k = 20, rows[1].options.temperature = 0.8;      // device top-k
+  rows[2].options.top_k = 50, rows[2].options.top_p = 0.9;            // device top-k + top-p
+  rows[2].options.min_p = 0.02;
+  rows[3].options.temperature = 0, rows[3].options.logprobs = 2;     // host: logprobs
+  rows[4].options.top_p = 0.9;                                        // host: top-p alone
+  rows[5].options.temperature = 0, rows[5].options.repetition_penalty = 1.3;  // host
+  const std::vector<int32_t> seen = {1000, 1037};
+  rows[5].tokens = seen;
+  rows[5].num_prompt = 2;
+  for (int s = 0; s < 6; ++s) rows[size_t(s)].rng = &rngs[size_t(s)];
+  std::vector<SampleResult> got;
+  ASSERT_STATUS_OK(runner.forward(b, rows, got));  // the same batch again: same K/V, same logits
+  ASSERT_EQ(got.size(), 6u);
+  CpuSampler cpu;
+  for (int s = 0; s < 6; ++s) {
+    RowSampling ref = rows[size_t(s)];
+    ref.rng = &ref_rngs[size_t(s)];
+    const SampleResult want =
+        cpu.sample(std::span<const float>(logits.data() + s * V, size_t(V)), ref);
+    EXPECT_EQ(got[size_t(s)].token, want.token) << "row " << s;
+    EXPECT_EQ(got[size_t(s)].logprob.top.size(), want.logprob.top.size()) << "row " << s;
+  }
+}
+
+TEST(CudaRunner, PlansKvCacheUnderGpuMemoryUtilization) {
+  YUN_SKIP_WITHOUT_GPU();
+  CudaRunnerOptions opts;
+  opts.max_num_tokens = 64;
+  opts.auto_allocate_kv_cache = false;
+  opts.gpu_memory_utilization = 0.5;
+  auto r = create_cuda_runner(yun::test::golden_model("qwen2-tiny"), opts);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  KvCacheBudget b;
+  b.max_model_len = 4096;
+  b.max_num_seqs = 8;
+  auto want = (*r)->plan_kv_cache(b);  // tiny model: what the engine can use
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  EXPECT_EQ(want->num_blocks, 4096 * 8 / 16);
+  b.max_num_seqs = 1 << 20;  // more than the device: capped by the budget
+  auto capped = (*r)->plan_kv_cache(b);
+  ASSERT_TRUE(capped.is_ok());
+  size_t free_b = 0, total_b = 0;
+  ASSERT_CUDA_OK(cudaMemGetInfo(&free_b, &total_b));
+  const double bytes = double(capped->num_blocks) * 16 * double((*r)->kv_bytes_per_token());
+  EXPECT_LE(bytes, 0.5 * double(total_b));
+  EXPECT_GT(capped->num_blocks, want->num_blocks);
+  ASSERT_STATUS_OK((*r)->allocate_kv_cache(*want));
+  EXPECT_EQ((*r)->kv_cache_spec().num_blocks, want->num_blocks);
 }
 
 TEST(CudaRunner, RejectsMalformedBatch) {

@@ -1,4 +1,4 @@
-// `yun run`: offline generation with the engine on the CPU, for one prompt
+// `yun run`: offline generation with the engine (CPU or GPU, --device), for one prompt
 // (streamed as it is generated, or one JSON object with --json) or a JSONL
 // file of requests (all submitted at once; one JSON line per request, in input
 // order). Exit 2 with a one-line error for bad flags, a missing or corrupt
@@ -32,7 +32,8 @@ constexpr const char* kRunHelp =
     "Usage: yun run --model DIR [PROMPT] [options]\n"
     "\n"
     "Generates a continuation of PROMPT with the model in DIR (a Hugging Face\n"
-    "directory: config.json, *.safetensors, tokenizer.json) on the CPU.\n"
+    "directory: config.json, *.safetensors, tokenizer.json) on the CPU or a GPU\n"
+    "(--device).\n"
     "\n"
     "Examples:\n"
     "  yun run --model ./Qwen2.5-0.5B-Instruct \"The capital of France is\"\n"

@@ -12,17 +12,24 @@ namespace yun::cli {
 const std::set<std::string>& engine_value_flags() {
   static const std::set<std::string> f = {
       "--max-num-seqs",  "--max-num-batched-tokens", "--max-model-len", "--block-size",
-      "--num-kv-blocks", "--kv-cache-memory",        "--threads",       "--dtype"};
+      "--num-kv-blocks", "--kv-cache-memory",        "--threads",       "--dtype",
+      "--device",        "--gpu-memory-utilization"};
   return f;
 }
 
 const std::set<std::string>& engine_bool_flags() {
-  static const std::set<std::string> f = {"--no-prefix-cache", "--no-mmap"};
+  static const std::set<std::string> f = {"--no-prefix-cache", "--no-mmap", "--no-cuda-graphs"};
   return f;
 }
 
 const char* engine_flags_help() {
   return "Engine options:\n"
+         "  --device cpu|cuda[:N]       where the model runs (default: cuda:0 when this yun\n"
+         "                              has the CUDA backend and a GPU is present, else cpu)\n"
+         "  --gpu-memory-utilization F  share of the GPU's total memory this process may use\n"
+         "                              for weights, activations and the KV cache, which\n"
+         "                              gets what is left (as vLLM; default 0.9)\n"
+         "  --no-cuda-graphs            run GPU decode steps without CUDA graphs\n"
          "  --max-num-seqs N            most sequences in one batch (default 256)\n"
          "  --max-num-batched-tokens N  most tokens per step; longer prompts are split into\n"
          "                              chunks (default 2048)\n"
@@ -31,7 +38,9 @@ const char* engine_flags_help() {
          "  --block-size N              tokens per KV cache block (default 16)\n"
          "  --num-kv-blocks N           KV cache size in blocks (overrides --kv-cache-memory)\n"
          "  --kv-cache-memory SIZE      KV cache size in bytes: 512M, 4G, ... (default: what\n"
-         "                              max-model-len x max-num-seqs needs, at most 1G)\n"
+         "                              max-model-len x max-num-seqs needs, at most 1G on\n"
+         "                              the CPU, at most what --gpu-memory-utilization\n"
+         "                              leaves on a GPU)\n"
          "  --no-prefix-cache           never reuse the KV cache of a shared prompt prefix\n"
          "  --threads N                 CPU threads for the model (default: all cores)\n"
          "  --no-mmap                   read the weights into memory backed by transparent\n"
@@ -101,14 +110,23 @@ Result<EngineFlags> parse_engine_flags(const Args& args) {
   e.enable_prefix_cache = !args.has("--no-prefix-cache");
   int32_t threads = 0;
   YUN_RETURN_IF_ERROR(int_flag("--threads", 0, 0, threads));
-  f.runner.num_threads = threads;
-  f.runner.read_weights = args.has("--no-mmap");
+  f.runner.cpu.num_threads = threads;
+  f.runner.cpu.read_weights = args.has("--no-mmap");
   const std::string dtype = args.get("--dtype").value_or("float32");
   if (dtype == "bfloat16" || dtype == "bf16") {
-    f.runner.bf16_activations = true;
+    f.runner.cpu.bf16_activations = true;
   } else if (dtype != "float32" && dtype != "fp32") {
     return invalid_argument("--dtype must be float32 or bfloat16, not '" + dtype + "'");
   }
+  YUN_ASSIGN_OR_RETURN(
+      f.runner.gpu_memory_utilization,
+      args.get_double("--gpu-memory-utilization", f.runner.gpu_memory_utilization));
+  if (!(f.runner.gpu_memory_utilization > 0.0 && f.runner.gpu_memory_utilization <= 1.0)) {
+    return invalid_argument("--gpu-memory-utilization must be in (0, 1]");
+  }
+  f.runner.cuda_graphs = !args.has("--no-cuda-graphs");
+  YUN_ASSIGN_OR_RETURN(Device device, resolve_device(args.get("--device").value_or("")));
+  f.runner.device = device.name();
   return f;
 }
 
@@ -119,13 +137,13 @@ Result<std::unique_ptr<Engine>> create_engine_for_model(
   if (!std::filesystem::is_directory(model_dir, ec)) {
     return not_found("model directory '" + model_dir + "' does not exist");
   }
-  if (flags.runner.bf16_activations && !matmul_bf16_supported()) {
+  const bool on_cpu = flags.runner.device.empty() || flags.runner.device == "cpu";
+  if (on_cpu && flags.runner.cpu.bf16_activations && !matmul_bf16_supported()) {
     std::fprintf(stderr,
                  "yun: warning: --dtype bfloat16 needs AVX512_BF16, which this CPU "
                  "lacks; computing in float32\n");
   }
-  YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
-                       create_cpu_runner(model_dir, flags.runner));
+  YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner, create_runner(model_dir, flags.runner));
   EngineConfig cfg = flags.engine;
   if (cfg.eos_token_ids.empty()) {
     for (int64_t id : runner->config().eos_token_ids)

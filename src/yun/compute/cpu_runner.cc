@@ -118,6 +118,7 @@ class CpuRunner final : public ModelRunner {
 
   KvCacheSpec kv_cache_spec() const override { return spec_; }
 
+  using ModelRunner::forward;  // (batch, sampling, results): the host default
   Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
 
  private:

@@ -1,23 +1,26 @@
 // ModelRunner: a loaded model on some device plus its paged KV cache; runs
-// one forward pass per engine step. The engine owns one and calls it from the
-// engine thread only, so implementations need no locks.
+// one forward pass per engine step and samples its logit rows. The engine
+// owns one and calls it from the engine thread only, so implementations need
+// no locks. Runners are made by create_runner (compute/runner_factory.h).
+//
+// Per engine: plan_kv_cache(budget) -> allocate_kv_cache(spec) once, then
+// forward(batch, sampling, results) per step.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "yun/base/status.h"
+#include "yun/compute/cpu/sampler.h"
 #include "yun/compute/forward_batch.h"
+#include "yun/compute/kv_cache_plan.h"
+#include "yun/compute/sampling.h"
 #include "yun/model/config.h"
 
 namespace yun {
-
-struct KvCacheSpec {
-  int32_t num_blocks = 0;
-  int32_t block_size = 16;
-};
 
 class ModelRunner {
  public:
@@ -29,8 +32,16 @@ class ModelRunner {
 
   // Bytes of KV cache one token takes (all layers, K and V).
   virtual size_t kv_bytes_per_token() const = 0;
+  // How many blocks this runner's KV cache gets for `budget` (the rules in
+  // compute/kv_cache_plan.h with this backend's default: 1 GiB here, the
+  // device memory left under gpu_memory_utilization on a GPU). Allocates
+  // nothing. Errors: as plan_kv_blocks.
+  virtual Result<KvCacheSpec> plan_kv_cache(const KvCacheBudget& budget) const {
+    return plan_kv_blocks(budget, kv_bytes_per_token(), kDefaultKvCacheCap);
+  }
   // (Re)allocates the KV cache. Previous contents are lost.
   virtual Status allocate_kv_cache(const KvCacheSpec& spec) = 0;
+  // The cache as allocated (num_blocks 0 before allocate_kv_cache).
   virtual KvCacheSpec kv_cache_spec() const = 0;
 
   // Runs the batch: writes each sequence's new K/V into its blocks, and returns
@@ -39,6 +50,27 @@ class ModelRunner {
   // REQUIRES: block tables cover context_len; block ids < num_blocks.
   // Errors: kInvalidArgument for a malformed batch (checked, never UB).
   virtual Status forward(const ForwardBatch& batch, std::vector<float>& logits) = 0;
+
+  // Runs the batch and samples: results[i] is the token drawn from logit row
+  // i (batch.logit_rows[i]) under sampling[i] (compute/sampling.h), with its
+  // logprobs when asked. The same tokens as CpuSampler over forward()'s
+  // logits; this default does exactly that on the host. A device runner
+  // overrides it to sample where the logits are.
+  // Errors: as forward; kInvalidArgument when sampling.size() !=
+  // batch.logit_rows.size() or a non-greedy row has no RNG.
+  virtual Status forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,
+                         std::vector<SampleResult>& results);
+
+ protected:
+  // forward() + CpuSampler over the host logits: the default above, and a
+  // device runner's fallback for rows its device sampler does not handle.
+  Status forward_then_sample_on_host(const ForwardBatch& batch,
+                                     std::span<const RowSampling> sampling,
+                                     std::vector<SampleResult>& results);
+
+ private:
+  std::vector<float> host_logits_;
+  CpuSampler host_sampler_;
 };
 
 struct CpuRunnerOptions {

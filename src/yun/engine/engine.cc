@@ -1,7 +1,9 @@
 // EngineImpl: the engine thread. Each loop iteration drains the command queue
 // (submit/abort/shutdown), then runs one step:
-//   out = scheduler.schedule(); runner.forward(build_batch(out));
-//   sample; scheduler.update(out, sampled); stop checks; events.
+//   out = scheduler.schedule();
+//   sampled = runner.forward(build_batch(out), one RowSampling per logit row);
+//   scheduler.update(out, sampled); stop checks; events.
+// The runner samples (on its device when it can); the engine only says how.
 // Everything below `engine thread state` is touched by the engine thread only.
 //
 // Memory grows with the work, never with a limit: a sequence's token vector
@@ -29,8 +31,6 @@
 #include "yun/base/thread_name.h"
 #include "yun/engine/block_manager.h"
 #include "yun/engine/block_pool.h"
-#include "yun/engine/kv_cache_sizing.h"
-#include "yun/engine/sampler.h"
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
 #include "yun/engine/stop_checker.h"
@@ -150,10 +150,10 @@ class EngineImpl final : public Engine {
   BlockPool pool_;
   BlockManager blocks_;
   Scheduler sched_;
-  Sampler sampler_;
   std::unordered_map<uint64_t, std::unique_ptr<RequestState>> requests_;
   std::vector<uint64_t> done_;  // requests to erase at the end of a step
-  std::vector<float> logits_;
+  std::vector<RowSampling> rows_;       // this step's sampling, one per logit row
+  std::vector<SampleResult> results_;  // what the runner drew for rows_
   int64_t prompt_tokens_total_ = 0, generation_tokens_total_ = 0, steps_ = 0;
   bool trim_pending_ = false;  // work ran since the last trim
   Clock::time_point last_trim_{};
@@ -369,10 +369,23 @@ void EngineImpl::step() {
             std::min(ss.num_tokens, ss.seq->num_prompt_tokens - ss.seq->num_computed);
       }
     }
-    Status st = runner_->forward(batch, logits_);
-    const size_t vocab = batch.logit_rows.empty() ? 0 : logits_.size() / batch.logit_rows.size();
-    if (!st.is_ok() || logits_.size() != vocab * batch.logit_rows.size()) {
-      if (st.is_ok()) st = internal_error("runner returned logits of the wrong size");
+    static const std::vector<int32_t> kNone;
+    rows_.clear();
+    for (const ScheduledSeq& ss : out.seqs) {
+      if (!ss.sample) continue;
+      Sequence* s = ss.seq;
+      const StopChecker& stop = *s->request->stops[s->index];
+      RowSampling row;
+      row.options = s->params->sampling_options();
+      row.tokens = s->tokens;
+      row.num_prompt = s->num_prompt_tokens;
+      row.banned = s->num_output() < s->params->min_tokens ? stop.min_tokens_banned() : kNone;
+      row.rng = &s->rng;
+      rows_.push_back(row);
+    }
+    Status st = runner_->forward(batch, rows_, results_);
+    if (!st.is_ok() || results_.size() != rows_.size()) {
+      if (st.is_ok()) st = internal_error("runner returned the wrong number of samples");
       for (const ScheduledSeq& ss : out.seqs) {
         RequestState& req = *ss.seq->request;
         if (req.num_finished < req.params->n) end_request(req, FinishReason::kError, st);
@@ -380,23 +393,12 @@ void EngineImpl::step() {
       }
     } else {
       std::vector<int32_t> sampled;
-      std::vector<SampleResult> results;
-      static const std::vector<int32_t> kNone;
-      for (const ScheduledSeq& ss : out.seqs) {
-        if (!ss.sample) continue;
-        Sequence* s = ss.seq;
-        const StopChecker& stop = *s->request->stops[s->index];
-        std::span<const float> row(logits_.data() + results.size() * vocab, vocab);
-        const auto& banned =
-            s->num_output() < s->params->min_tokens ? stop.min_tokens_banned() : kNone;
-        results.push_back(
-            sampler_.sample(row, *s->params, s->tokens, s->num_prompt_tokens, banned, s->rng));
-        sampled.push_back(results.back().token);
-      }
+      sampled.reserve(results_.size());
+      for (const SampleResult& r : results_) sampled.push_back(r.token);
       sched_.update(out, sampled);
       size_t k = 0;
       for (const ScheduledSeq& ss : out.seqs) {
-        if (ss.sample) on_token(ss.seq, results[k++]);
+        if (ss.sample) on_token(ss.seq, results_[k++]);
       }
     }
   }
@@ -442,10 +444,24 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   }
   if (max_len <= 0) return invalid_argument("max_model_len unknown: set it explicitly");
   max_len = std::min<int64_t>(max_len, std::numeric_limits<int32_t>::max() / 2);
-  YUN_ASSIGN_OR_RETURN(
-      int32_t num_blocks,
-      compute_num_kv_blocks(config, runner->kv_bytes_per_token(), static_cast<int32_t>(max_len)));
-  YUN_RETURN_IF_ERROR(runner->allocate_kv_cache({num_blocks, config.block_size}));
+  // The runner plans its KV cache (its backend's default size, e.g. what the
+  // GPU has left); the pool gets exactly what it allocated.
+  KvCacheBudget budget;
+  budget.block_size = config.block_size;
+  budget.num_blocks = config.num_kv_blocks;
+  budget.memory_bytes = config.kv_cache_memory;
+  budget.max_model_len = max_len;
+  budget.max_num_seqs = config.max_num_seqs;
+  YUN_ASSIGN_OR_RETURN(KvCacheSpec spec, runner->plan_kv_cache(budget));
+  YUN_RETURN_IF_ERROR(runner->allocate_kv_cache(spec));
+  const KvCacheSpec got = runner->kv_cache_spec();
+  if (got.block_size != config.block_size || got.num_blocks < 1) {
+    return internal_error("runner allocated a KV cache of " + std::to_string(got.num_blocks) +
+                          " blocks of " + std::to_string(got.block_size) + " tokens, planned " +
+                          std::to_string(spec.num_blocks) + " of " +
+                          std::to_string(spec.block_size));
+  }
+  const int32_t num_blocks = got.num_blocks;
   return std::unique_ptr<Engine>(new EngineImpl(config, std::move(runner), std::move(tokenizer),
                                                 num_blocks, static_cast<int32_t>(max_len)));
 }

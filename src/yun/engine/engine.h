@@ -27,11 +27,7 @@ namespace yun {
 enum class FinishReason { kStop, kLength, kAbort, kError };
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "abort", "error"
 
-struct TokenLogprob {
-  int32_t token_id = 0;
-  float logprob = 0;
-  std::vector<std::pair<int32_t, float>> top;  // top-N (id, logprob), best first
-};
+// TokenLogprob (per generated token) is compute's: compute/sampling.h.
 
 struct Usage {
   int32_t prompt_tokens = 0;

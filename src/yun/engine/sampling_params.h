@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "yun/base/status.h"
+#include "yun/compute/sampling.h"
 
 namespace yun {
 
@@ -34,6 +35,8 @@ struct SamplingParams {
   // Checks ranges. Errors: kInvalidArgument naming the field.
   Status validate() const;
   bool greedy() const { return temperature <= 0.0; }
+  // The numeric settings the runner samples with (compute/sampling.h).
+  SamplingOptions sampling_options() const;
 };
 
 }  // namespace yun

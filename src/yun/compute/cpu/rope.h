@@ -1,26 +1,14 @@
 // Rotary position embedding as Hugging Face Qwen2/Qwen3/Llama apply it
-// ("rotate_half" / neox style: element i pairs with i + head_dim/2).
-//
-// inv_freq follows transformers' ROPE_INIT_FUNCTIONS for default, linear,
-// dynamic (NTK), yarn and llama3; `attention_scale` (yarn's attention factor)
-// multiplies cos and sin.
+// ("rotate_half" / neox style: element i pairs with i + head_dim/2), on the
+// CPU. The frequency table comes from compute/rope_freqs.h.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "yun/model/config.h"
+#include "yun/compute/rope_freqs.h"
 
 namespace yun {
-
-struct RopeFreqs {
-  std::vector<float> inv_freq;  // [head_dim / 2]
-  float attention_scale = 1.0f;
-};
-
-// inv_freq for `config`. `seq_len` only matters for dynamic scaling (the
-// sequence length seen so far; 0 = not past max_position_embeddings).
-RopeFreqs compute_rope_freqs(const ModelConfig& config, int64_t seq_len = 0);
 
 // cos/sin of one position: cos_out/sin_out hold head_dim/2 floats each,
 // already multiplied by attention_scale. The angle is pos * inv_freq in

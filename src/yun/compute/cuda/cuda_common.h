@@ -26,6 +26,8 @@ namespace yun {
 // True when a CUDA driver and at least one device can be used. Never aborts:
 // false (with a debug log) on machines without a driver or GPU.
 bool cuda_device_available();
+// Devices the runtime sees (0 without a driver or GPU; never aborts).
+int cuda_visible_device_count();
 // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)" or an error.
 Result<std::string> cuda_device_description(int device = 0);
 }  // namespace yun

@@ -17,7 +17,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <random>
 #include <type_traits>
 
 #include "yun/base/log.h"
@@ -31,8 +33,9 @@
 #include "yun/compute/cuda/prefill_attention.cuh"
 #include "yun/compute/cuda/rms_norm.cuh"
 #include "yun/compute/cuda/rope.cuh"
-#include "yun/compute/cuda/rope_table.h"
+#include "yun/compute/cuda/sampling.cuh"
 #include "yun/compute/cuda/silu_mul.cuh"
+#include "yun/compute/rope_freqs.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -41,7 +44,8 @@ namespace {
 
 using cuda::bf16;
 
-
+// Device memory kept out of the KV cache: cuBLAS workspaces, graphs, fragmentation.
+constexpr size_t kKvReserveBytes = size_t(256) << 20;
 
 // A capture of one decode bucket.
 struct DecodeGraph {
@@ -61,15 +65,24 @@ class CudaRunner final : public ModelRunner {
   size_t kv_bytes_per_token() const override {
     return size_t(cfg_.num_hidden_layers) * 2 * size_t(cfg_.kv_size()) * sizeof(bf16);
   }
+  Result<KvCacheSpec> plan_kv_cache(const KvCacheBudget& budget) const override;
   Status allocate_kv_cache(const KvCacheSpec& spec) override;
   KvCacheSpec kv_cache_spec() const override { return kv_spec_; }
   Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
+  Status forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,
+                 std::vector<SampleResult>& results) override;
 
  private:
   Status ensure_capacity(int64_t tokens, int64_t seqs, int64_t rows, int64_t bt_stride);
   Status alloc_activations(int64_t tok_cap, int64_t seq_cap, int64_t row_cap, int64_t bt_cap);
   void destroy_graphs();
   Status validate(const ForwardBatch& b) const;
+  // KV cache bytes the device can give under gpu_memory_utilization, counting
+  // the cache this runner holds now (freed before a new one is allocated).
+  Result<int64_t> kv_budget_bytes() const;
+  // Runs the batch up to the logits (logits_ on the device, [R, vocab]); no
+  // host synchronization at the end.
+  Status run_forward(const ForwardBatch& batch);
   int choose_splits(int64_t T, int64_t max_ctx, bool for_graph) const;
   Status upload_meta(int64_t T, int64_t S, int64_t R, int64_t num_tiles);
   // num_tiles > 0: prefill rows through prefill_attention over those tiles.
@@ -107,6 +120,13 @@ class CudaRunner final : public ModelRunner {
   int32_t* meta_h_ = nullptr;  // pinned mirror
   int32_t* moe_h_ = nullptr;   // pinned: topk ids then upload of moe_idx
   int64_t attn_ws_floats_ = 0;
+  // Device sampling (row_cap_ rows): parameters and tokens, device + pinned.
+  cuda::DeviceSampleRow* samp_rows_d_ = nullptr;
+  int32_t* samp_out_d_ = nullptr;
+  void* samp_h_ = nullptr;  // pinned: [row_cap] DeviceSampleRow then [row_cap] int32
+  CpuSampler sampler_;      // rows the device sampler does not take
+  std::vector<float> host_rows_;
+  std::vector<char> on_device_;
 
   std::map<int64_t, DecodeGraph> graphs_;
 };
@@ -117,6 +137,7 @@ CudaRunner::~CudaRunner() {
   for (void* p : act_) cudaFree(p);
   if (meta_h_) cudaFreeHost(meta_h_);
   if (moe_h_) cudaFreeHost(moe_h_);
+  if (samp_h_) cudaFreeHost(samp_h_);
   if (kv_) cudaFree(kv_);
   for (void* p : allocs_) cudaFree(p);
   if (stream_) cudaStreamDestroy(stream_);
@@ -130,6 +151,10 @@ Status CudaRunner::init(const std::string& model_dir, const CudaRunnerOptions& o
   YUN_CUDA_CHECK(cudaGetDeviceProperties(&prop, opts.device));
   sm_count_ = prop.multiProcessorCount;
   if (const char* e = std::getenv("YUN_CUDA_PREFILL")) tiled_prefill_ = std::string(e) != "generic";
+  if (const char* e = std::getenv("YUN_CUDA_SAMPLING")) {
+    if (std::string(e) == "device") opts_.device_sampling = true;
+    if (std::string(e) == "host") opts_.device_sampling = false;
+  }
   YUN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   YUN_RETURN_IF_ERROR(mm_.init());
 
@@ -147,8 +172,10 @@ Status CudaRunner::init(const std::string& model_dir, const CudaRunnerOptions& o
 
   YUN_RETURN_IF_ERROR(cuda::upload_weights(cfg_, w, &w_));
 
-  cuda::RopeTable rope = cuda::compute_rope_table(cfg_);
-  attn_scaling_ = rope.attention_scaling;
+  // One table for the whole run: for dynamic NTK it is exact up to
+  // max_position_embeddings, and validate() refuses longer contexts.
+  RopeFreqs rope = compute_rope_freqs(cfg_);
+  attn_scaling_ = rope.attention_scale;
   void* f = nullptr;
   YUN_CUDA_CHECK(cudaMalloc(&f, rope.inv_freq.size() * sizeof(float)));
   allocs_.push_back(f);
@@ -172,6 +199,27 @@ Status CudaRunner::init(const std::string& model_dir, const CudaRunnerOptions& o
   return Status::ok();
 }
 
+Result<int64_t> CudaRunner::kv_budget_bytes() const {
+  YUN_CUDA_CHECK(cudaSetDevice(opts_.device));
+  size_t free_b = 0, total_b = 0;
+  YUN_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const size_t held = kv_ ? kv_bytes_per_token() * size_t(kv_spec_.block_size) *
+                                size_t(kv_spec_.num_blocks)
+                          : 0;
+  return gpu_kv_cache_bytes(total_b, std::min(total_b, free_b + held),
+                            opts_.gpu_memory_utilization, kKvReserveBytes);
+}
+
+Result<KvCacheSpec> CudaRunner::plan_kv_cache(const KvCacheBudget& budget) const {
+  YUN_ASSIGN_OR_RETURN(int64_t bytes, kv_budget_bytes());
+  if (bytes <= 0 && budget.num_blocks == 0 && budget.memory_bytes == 0) {
+    return resource_exhausted("cuda: no device memory left for the KV cache under "
+                              "--gpu-memory-utilization " +
+                              std::to_string(opts_.gpu_memory_utilization));
+  }
+  return plan_kv_blocks(budget, kv_bytes_per_token(), bytes);
+}
+
 Status CudaRunner::allocate_kv_cache(const KvCacheSpec& spec) {
   if (spec.block_size <= 0 || spec.num_blocks < 0) return invalid_argument("cuda: bad KvCacheSpec");
   // The engine re-requests the size it read from kv_cache_spec(): keep it.
@@ -187,12 +235,9 @@ Status CudaRunner::allocate_kv_cache(const KvCacheSpec& spec) {
   }
   const size_t per_block = kv_bytes_per_token() * size_t(spec.block_size);
   int64_t blocks = spec.num_blocks;
-  if (blocks == 0) {
-    size_t free_b = 0, total_b = 0;
-    YUN_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    const size_t reserve = size_t(256) << 20;  // graphs, cuBLAS, fragmentation
-    const double avail = double(free_b > reserve ? free_b - reserve : 0) * opts_.gpu_memory_utilization;
-    blocks = int64_t(avail / double(per_block));
+  if (blocks == 0) {  // all the device gives (kv_ is already freed here)
+    YUN_ASSIGN_OR_RETURN(int64_t avail, kv_budget_bytes());
+    blocks = std::min<int64_t>(avail / int64_t(per_block), INT32_MAX);
     if (blocks < 1) return resource_exhausted("cuda: no memory left for the KV cache");
   }
   void* p = nullptr;
@@ -222,6 +267,7 @@ Status CudaRunner::ensure_capacity(int64_t tokens, int64_t seqs, int64_t rows, i
   act_.clear();
   if (meta_h_) cudaFreeHost(meta_h_), meta_h_ = nullptr;
   if (moe_h_) cudaFreeHost(moe_h_), moe_h_ = nullptr;
+  if (samp_h_) cudaFreeHost(samp_h_), samp_h_ = nullptr;
   auto grow = [](int64_t need, int64_t have) { return need <= have ? have : std::max(need, have * 2); };
   const int64_t tok = grow(tokens, tok_cap_), seq = grow(seqs, seq_cap_);
   const int64_t row = grow(rows, row_cap_), bt = grow(bt_stride, bt_cap_);
@@ -263,6 +309,9 @@ Status CudaRunner::alloc_activations(int64_t tok_cap, int64_t seq_cap, int64_t r
   YUN_RETURN_IF_ERROR(alloc(&fadd_, row_cap * H, 2));
   YUN_RETURN_IF_ERROR(alloc(&fx_, row_cap * H, 2));
   YUN_RETURN_IF_ERROR(alloc(&logits_, row_cap * V, 4));
+  YUN_RETURN_IF_ERROR(alloc(&samp_rows_d_, row_cap, sizeof(cuda::DeviceSampleRow)));
+  YUN_RETURN_IF_ERROR(alloc(&samp_out_d_, row_cap, 4));
+  YUN_CUDA_CHECK(cudaMallocHost(&samp_h_, size_t(row_cap) * (sizeof(cuda::DeviceSampleRow) + 4)));
   // Split-K runs only for <= 64 rows, at most 16 splits.
   attn_ws_floats_ = cuda::attention_workspace_floats(std::min<int64_t>(C, 64), int(cfg_.num_attention_heads),
                                                      int(cfg_.head_dim), 16);
@@ -288,6 +337,8 @@ Status CudaRunner::validate(const ForwardBatch& b) const {
     if (s.num_tokens < 1 || s.token_start < 0 || int64_t(s.token_start) + s.num_tokens > T)
       return invalid_argument("forward: sequence rows out of range");
     if (s.context_len < s.num_tokens) return invalid_argument("forward: context_len < num_tokens");
+    if (rope_depends_on_length(cfg_) && s.context_len > cfg_.max_position_embeddings)
+      return unimplemented("cuda: dynamic NTK RoPE past max_position_embeddings");
     if (int64_t(s.block_table.size()) * bs < s.context_len)
       return invalid_argument("forward: block table does not cover context_len");
     for (int64_t i = 0; i < cuda::ceil_div(s.context_len, bs); ++i) {
@@ -337,12 +388,94 @@ Status CudaRunner::upload_meta(int64_t T, int64_t S, int64_t R, int64_t num_tile
 }
 
 Status CudaRunner::forward(const ForwardBatch& batch, std::vector<float>& logits) {
+  YUN_RETURN_IF_ERROR(run_forward(batch));
+  const int64_t R = int64_t(batch.logit_rows.size()), V = cfg_.vocab_size;
+  logits.resize(size_t(R * V));
+  if (R > 0)
+    YUN_CUDA_CHECK(cudaMemcpyAsync(logits.data(), logits_, size_t(R * V) * 4, cudaMemcpyDeviceToHost, stream_));
+  YUN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return Status::ok();
+}
+
+// Rows the device sampler takes: greedy without extras, or top-k (k <=
+// kMaxDeviceTopK) sampling with temperature / top-p / min-p and nothing else.
+bool device_can_sample(const RowSampling& r) {
+  if (r.plain_greedy()) return true;
+  const SamplingOptions& o = r.options;
+  return !o.greedy() && r.rng != nullptr && o.top_k >= 1 && o.top_k <= cuda::kMaxDeviceTopK &&
+         o.repetition_penalty == 1.0 && o.frequency_penalty == 0.0 && o.presence_penalty == 0.0 &&
+         r.banned.empty() && o.logprobs < 0;
+}
+
+Status CudaRunner::forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,
+                           std::vector<SampleResult>& results) {
+  const int64_t R = int64_t(batch.logit_rows.size()), V = cfg_.vocab_size;
+  if (!opts_.device_sampling || int64_t(sampling.size()) != R || R == 0)
+    return forward_then_sample_on_host(batch, sampling, results);
+  on_device_.assign(size_t(R), 0);
+  int64_t nd = 0;
+  for (int64_t i = 0; i < R; ++i) {
+    const RowSampling& s = sampling[size_t(i)];
+    if (!s.options.greedy() && s.rng == nullptr)
+      return invalid_argument("forward: a non-greedy row has no RNG");
+    on_device_[size_t(i)] = device_can_sample(s);
+    nd += on_device_[size_t(i)];
+  }
+  if (nd == 0) return forward_then_sample_on_host(batch, sampling, results);
+  YUN_RETURN_IF_ERROR(run_forward(batch));
+  auto* hrows = static_cast<cuda::DeviceSampleRow*>(samp_h_);
+  auto* hout = reinterpret_cast<int32_t*>(hrows + row_cap_);
+  int64_t k = 0;
+  for (int64_t i = 0; i < R; ++i) {
+    if (!on_device_[size_t(i)]) continue;
+    const RowSampling& s = sampling[size_t(i)];
+    cuda::DeviceSampleRow d;
+    d.logit_row = int32_t(i);
+    d.greedy = s.options.greedy() ? 1 : 0;
+    if (!d.greedy) {
+      d.top_k = s.options.top_k;
+      d.inv_temperature = float(1.0 / s.options.temperature);
+      d.top_p = s.options.top_p;
+      d.min_p = s.options.min_p;
+      d.u = std::generate_canonical<double, std::numeric_limits<double>::digits>(*s.rng);
+    }
+    hrows[k++] = d;
+  }
+  YUN_CUDA_CHECK(cudaMemcpyAsync(samp_rows_d_, hrows, size_t(nd) * sizeof(cuda::DeviceSampleRow),
+                                 cudaMemcpyHostToDevice, stream_));
+  YUN_RETURN_IF_ERROR(cuda::sample_rows(logits_, R, V, samp_rows_d_, nd, samp_out_d_, stream_));
+  YUN_CUDA_CHECK(cudaMemcpyAsync(hout, samp_out_d_, size_t(nd) * 4, cudaMemcpyDeviceToHost, stream_));
+  host_rows_.resize(size_t((R - nd) * V));
+  int64_t m = 0;
+  for (int64_t i = 0; i < R; ++i) {
+    if (on_device_[size_t(i)]) continue;
+    YUN_CUDA_CHECK(cudaMemcpyAsync(host_rows_.data() + m * V, logits_ + i * V, size_t(V) * 4,
+                                   cudaMemcpyDeviceToHost, stream_));
+    ++m;
+  }
+  YUN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  results.assign(size_t(R), SampleResult{});
+  k = 0, m = 0;
+  for (int64_t i = 0; i < R; ++i) {
+    if (on_device_[size_t(i)]) {
+      const int32_t tok = hout[k++];
+      if (tok < 0 || tok >= V) return internal_error("cuda: device sampler returned " + std::to_string(tok));
+      results[size_t(i)].token = tok;
+    } else {
+      results[size_t(i)] = sampler_.sample(
+          std::span<const float>(host_rows_.data() + m * V, size_t(V)), sampling[size_t(i)]);
+      ++m;
+    }
+  }
+  return Status::ok();
+}
+
+Status CudaRunner::run_forward(const ForwardBatch& batch) {
   YUN_CUDA_CHECK(cudaSetDevice(opts_.device));
   YUN_RETURN_IF_ERROR(validate(batch));
   const int64_t T = batch.total_tokens();
   const int64_t S = int64_t(batch.seqs.size());
   const int64_t R = int64_t(batch.logit_rows.size());
-  const int64_t V = cfg_.vocab_size;
   const int64_t bs = kv_spec_.block_size;
   int64_t max_blocks = 1, max_ctx = 1;
   bool decode = T == S;
@@ -430,10 +563,6 @@ Status CudaRunner::forward(const ForwardBatch& batch, std::vector<float>& logits
       }
     }
   }
-  logits.resize(size_t(R * V));
-  if (R > 0)
-    YUN_CUDA_CHECK(cudaMemcpyAsync(logits.data(), logits_, size_t(R * V) * 4, cudaMemcpyDeviceToHost, stream_));
-  YUN_CUDA_CHECK(cudaStreamSynchronize(stream_));
   return Status::ok();
 }
 

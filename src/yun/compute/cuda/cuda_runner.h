@@ -13,13 +13,15 @@ namespace yun {
 
 struct CudaRunnerOptions {
   int device = 0;
-  // Fraction of the device memory still free after weights and activation
-  // buffers that the KV cache takes when it is sized automatically.
+  // vLLM's meaning: the share of the device's TOTAL memory this process may
+  // use for weights, activations and the KV cache; the cache gets what is
+  // left (compute/kv_cache_plan.h gpu_kv_cache_bytes), capped by what the
+  // engine can use (plan_kv_cache).
   double gpu_memory_utilization = 0.9;
-  // Allocate the KV cache at creation (auto-sized, kv_block_size tokens per
-  // block). kv_cache_spec() then tells the engine how many blocks there are;
-  // allocate_kv_cache() with that same spec keeps the allocation, and
-  // allocate_kv_cache({0, block_size}) auto-sizes again.
+  // Allocate the KV cache at creation (all the device gives, kv_block_size
+  // tokens per block). create_runner turns it off: the engine plans with
+  // plan_kv_cache() and allocates. allocate_kv_cache() with the current spec
+  // keeps the allocation, and allocate_kv_cache({0, block_size}) auto-sizes again.
   bool auto_allocate_kv_cache = true;
   int kv_block_size = 16;
   // Capture decode steps (every sequence with one new token) in CUDA graphs,
@@ -27,6 +29,12 @@ struct CudaRunnerOptions {
   // (MoE routing synchronizes with the host).
   bool cuda_graphs = true;
   int max_graph_batch = 64;
+  // Sample on the device (compute/cuda/sampling.cuh) the rows it can take
+  // (greedy, or top-k <= 64 with temperature/top-p/min-p, without penalties,
+  // banned ids or logprobs); the rest copy their logits row to the host for
+  // CpuSampler. Off until scripts/gpu-check.sh has compared it with the host
+  // path on a GPU; YUN_CUDA_SAMPLING=device|host overrides.
+  bool device_sampling = false;
   // Initial activation capacity in tokens per step; grows on demand.
   int64_t max_num_tokens = 8192;
 };

@@ -18,16 +18,18 @@ Status cuda_error(cudaError_t err, const char* expr, const char* file, int line)
 
 namespace yun {
 
-bool cuda_device_available() {
+int cuda_visible_device_count() {
   int n = 0;
   cudaError_t err = cudaGetDeviceCount(&n);
   if (err != cudaSuccess) {
     (void)cudaGetLastError();  // clear the sticky-free error state
     YUN_LOG(kDebug, std::string("cuda: no device: ") + cudaGetErrorString(err));
-    return false;
+    return 0;
   }
-  return n > 0;
+  return n;
 }
+
+bool cuda_device_available() { return cuda_visible_device_count() > 0; }
 
 Result<std::string> cuda_device_description(int device) {
   if (!cuda_device_available()) return unavailable("no CUDA device");

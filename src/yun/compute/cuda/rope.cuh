@@ -14,7 +14,7 @@ namespace yun::cuda {
 //   x[i], x[i+d/2] = x[i]*c - x[i+d/2]*s, x[i+d/2]*c + x[i]*s
 // where c, s = cos, sin(angle_i) * attn_scaling (YaRN's attention factor; 1 else).
 // inv_freq (device, [head_dim/2] float) holds the default / linear / YaRN /
-// Llama-3 frequencies (rope_table.h). Bytes: T*(nq+nkv)*head_dim*4.
+// Llama-3 frequencies (compute/rope_freqs.h). Bytes: T*(nq+nkv)*head_dim*4.
 // REQUIRES: head_dim even, stride >= (nq+nkv)*head_dim.
 Status rope_qk(bf16* qkv, int64_t T, int64_t stride, int nq, int nkv, int head_dim,
                const int32_t* positions, const float* inv_freq, float attn_scaling,

@@ -1,4 +1,4 @@
-#include "yun/engine/sampler.h"
+#include "yun/compute/cpu/sampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,13 +27,12 @@ void log_softmax(const std::vector<float>& x, std::vector<float>& out) {
 
 }  // namespace
 
-SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams& p,
-                             std::span<const int32_t> tokens, int32_t num_prompt,
-                             std::span<const int32_t> banned, std::mt19937_64& rng) {
+SampleResult CpuSampler::sample(std::span<const float> logits, const SamplingOptions& p,
+                                std::span<const int32_t> tokens, int32_t num_prompt,
+                                std::span<const int32_t> banned, std::mt19937_64& rng) {
   const int32_t V = static_cast<int32_t>(logits.size());
   SampleResult r;
-  if (p.greedy() && p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
-      p.presence_penalty == 0.0 && banned.empty() && p.logprobs < 0) {
+  if (RowSampling{p, tokens, num_prompt, banned, nullptr}.plain_greedy()) {
     // Plain greedy: argmax of the raw row, no copy.
     r.token = static_cast<int32_t>(argmax_f32(logits.data(), V));
     return r;
@@ -128,8 +127,10 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
       weights_[k] = std::exp(static_cast<double>(x_[idx_[k]]) - mx);
       sum += weights_[k];
     }
-    std::uniform_real_distribution<double> u(0.0, sum);
-    double target = u(rng), acc = 0;
+    // = std::uniform_real_distribution<double>(0, sum)(rng), spelled out so
+    // that a device sampler can take the same u from the same RNG.
+    const double u = std::generate_canonical<double, std::numeric_limits<double>::digits>(rng);
+    double target = u * sum, acc = 0;
     r.token = idx_.back();
     for (size_t k = 0; k < idx_.size(); ++k) {
       acc += weights_[k];
@@ -154,6 +155,27 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
     }
   }
   return r;
+}
+
+SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling& row) {
+  static std::mt19937_64 unused;  // greedy rows never draw
+  return sample(logits, row.options, row.tokens, row.num_prompt, row.banned,
+                row.rng ? *row.rng : unused);
+}
+
+Status CpuSampler::sample_rows(std::span<const float> logits, int64_t vocab,
+                               std::span<const RowSampling> rows, std::vector<SampleResult>& out) {
+  if (vocab <= 0 || logits.size() != rows.size() * size_t(vocab))
+    return invalid_argument("sample: " + std::to_string(logits.size()) + " logits for " +
+                            std::to_string(rows.size()) + " rows of vocab " +
+                            std::to_string(vocab));
+  for (const RowSampling& r : rows)
+    if (!r.options.greedy() && r.rng == nullptr)
+      return invalid_argument("sample: a non-greedy row has no RNG");
+  out.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i)
+    out[i] = sample(logits.subspan(i * size_t(vocab), size_t(vocab)), rows[i]);
+  return Status::ok();
 }
 
 }  // namespace yun

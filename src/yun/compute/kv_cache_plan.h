@@ -1,0 +1,52 @@
+// KV cache planning: how many blocks of block_size tokens a runner's KV cache
+// gets, from the engine's budget. The runner owns the decision
+// (ModelRunner::plan_kv_cache); these are the rules, as pure functions so
+// they are tested without a model or a device.
+//
+//   budget.num_blocks > 0:    exactly that many;
+//   budget.memory_bytes > 0:  memory_bytes / (bytes_per_token * block_size);
+//   both 0 (default):         min(default_bytes, max_model_len * max_num_seqs *
+//                             bytes_per_token) worth of blocks, at least one
+//                             block unless default_bytes is 0.
+// default_bytes is the backend's: kDefaultKvCacheCap (1 GiB) on the CPU; on a
+// GPU what gpu_kv_cache_bytes() leaves under --gpu-memory-utilization.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "yun/base/status.h"
+
+namespace yun {
+
+constexpr int64_t kDefaultKvCacheCap = int64_t{1} << 30;  // 1 GiB
+
+struct KvCacheSpec {
+  int32_t num_blocks = 0;
+  int32_t block_size = 16;
+};
+
+// What the engine asks for (EngineConfig's KV knobs plus the context it serves).
+struct KvCacheBudget {
+  int32_t block_size = 16;
+  int32_t num_blocks = 0;     // > 0: exactly this many blocks
+  int64_t memory_bytes = 0;   // > 0: this many bytes of blocks
+  int64_t max_model_len = 0;  // with max_num_seqs: the most the engine can use
+  int32_t max_num_seqs = 1;
+};
+
+// The rule above. Errors: kInvalidArgument for negative sizes or block_size
+// <= 0; kResourceExhausted when the result is not even one block (an explicit
+// memory_bytes below one block, or default_bytes 0).
+Result<KvCacheSpec> plan_kv_blocks(const KvCacheBudget& budget, size_t bytes_per_token,
+                                   int64_t default_bytes);
+
+// vLLM's --gpu-memory-utilization: the process may use `utilization` of the
+// device's total memory, for everything. Given the device's total and free
+// bytes after the weights and activation buffers are in place, returns what
+// is left for the KV cache: total * utilization - (total - free) - reserve
+// (reserve: cuBLAS workspaces, graphs, fragmentation), or 0 when nothing is.
+// REQUIRES: 0 < utilization <= 1, free <= total.
+int64_t gpu_kv_cache_bytes(size_t total, size_t free, double utilization, size_t reserve);
+
+}  // namespace yun
