@@ -61,6 +61,11 @@ class ModelRunner {
   virtual Status forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,
                          std::vector<SampleResult>& results);
 
+  // Frees per-step scratch that grew with the largest batch (the host logits:
+  // up to max_num_seqs x vocab floats); the engine calls it when it goes
+  // idle. The next step allocates again. Overrides call this one too.
+  virtual void release_scratch() { host_logits_ = std::vector<float>(); }
+
  protected:
   // forward() + CpuSampler over the host logits: the default above, and a
   // device runner's fallback for rows its device sampler does not handle.

@@ -237,7 +237,7 @@ std::optional<Command> EngineImpl::wait_idle() {
       if (auto c = queue_.pop_for(last_trim_ + kTrimInterval - now)) return c;
     }
     trim_pending_ = false;
-    logits_ = std::vector<float>();  // up to max_num_seqs x vocab floats
+    runner_->release_scratch();  // up to max_num_seqs x vocab floats of logits
     if (requests_.empty()) requests_ = decltype(requests_)();  // its bucket array
     malloc_trim(0);
     last_trim_ = Clock::now();
