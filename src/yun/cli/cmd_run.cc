@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "yun/base/blocking_queue.h"
+#include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/cli/engine_flags.h"
@@ -82,18 +83,6 @@ struct Item {
   bool done = false;
 };
 
-int exit_code_for(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kUnimplemented:
-    case StatusCode::kOutOfRange:
-    case StatusCode::kResourceExhausted:  // e.g. a KV cache too small for one block
-      return 2;
-    default:
-      return 1;
-  }
-}
 
 // Sampling defaults like vLLM: the model's generation_config.json; greedy
 // when it has no sampling settings or says do_sample = false.

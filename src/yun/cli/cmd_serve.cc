@@ -35,7 +35,6 @@ detokenize, health, metrics, version) with a browser playground at /.
   --max-body-bytes N        larger request bodies get 413 (default 33554432)
   --timeout-keep-alive S    idle keep-alive timeout (default 60)
   --web-dir DIR             playground files (default: web/ near the executable or cwd)
-Engine options:
 )";
 
 int run_serve(const std::vector<std::string>& argv) {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "yun/base/exit_code.h"
 #include "yun/base/log.h"
 
 namespace yun::serve {
@@ -20,13 +21,6 @@ namespace {
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "yun serve: %s\n", msg.c_str());
   return code;
-}
-
-int exit_code_for(const Status& s) {
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
-                 s.code() == StatusCode::kUnimplemented
-             ? 2
-             : 1;
 }
 
 }  // namespace
