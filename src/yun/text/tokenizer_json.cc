@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "yun/base/json_limits.h"
 #include "yun/base/utf8.h"
 
 namespace yun::text {
@@ -243,6 +244,12 @@ bool parse_model(Scanner& sc, TokenizerSpec& spec) {
 }  // namespace
 
 Result<TokenizerSpec> parse_tokenizer_json(std::string_view text) {
+  // The one bound on nesting and size, before anything below builds a value.
+  // On a syntax error the scanner below reports it in its own words: the text
+  // before the error is within the limits and the scanner, as strict about
+  // structure, stops there too; it never succeeds where the pre-scan failed.
+  Status bounds = check_json_limits(text, JsonLimits::model_file());
+  if (is_json_limit_error(bounds)) return bounds.with_context("tokenizer.json");
   try {
     TokenizerSpec spec;
     Scanner sc(text);
@@ -264,6 +271,7 @@ Result<TokenizerSpec> parse_tokenizer_json(std::string_view text) {
       sc.fail("trailing characters after the JSON object");
       return sc.status();
     }
+    if (!bounds.is_ok()) return bounds.with_context("tokenizer.json");
     return spec;
   } catch (const std::exception& e) {
     return invalid_argument(std::string("tokenizer.json: ") + e.what());
