@@ -78,6 +78,17 @@ TEST(JsonBounds, TokenizerConfigDepthBombsAndTrailingBytes) {
   expect_error(Tokenizer::from_json(tok + std::string(1, '\0'), ""), "trailing");
 }
 
+TEST(JsonBounds, TokenizerJsonNulInsideASectionIsAnErrorNotAHang) {
+  // Found by fuzz_model_dir (fuzz/corpus/model_dir/crash-tokenizer-json-nul-in-section-hang):
+  // the section scanner looped forever on a NUL byte where a value was due.
+  const std::string nul(1, '\0');
+  for (const std::string& section : {nul, "[1, " + nul + "]", R"({"a": )" + nul + "}"}) {
+    auto r = Tokenizer::from_json(tiny_tokenizer(section), "");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find("tokenizer.json"), std::string::npos);
+  }
+}
+
 TEST(JsonBounds, RealQwenTokenizerStillLoads) {
   auto t0 = std::chrono::steady_clock::now();
   auto tok = Tokenizer::load(test::tokenizer_dir());

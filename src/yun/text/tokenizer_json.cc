@@ -134,7 +134,10 @@ class Scanner {
       } else if (c == ',' || c == ':') {
         ++p_;
       } else {
-        while (p_ < end_ && !std::strchr(",:]} \n\r\t", *p_)) ++p_;
+        // (strchr matches a NUL byte too: test it first, or this never advances.)
+        const char* q = p_;
+        while (p_ < end_ && *p_ != '\0' && !std::strchr(",:]} \n\r\t", *p_)) ++p_;
+        if (p_ == q) return fail("unexpected character");
       }
     } while (depth > 0);
     *raw = std::string_view(start, size_t(p_ - start));
