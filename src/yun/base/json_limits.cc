@@ -6,14 +6,7 @@
 
 namespace yun {
 
-JsonLimits JsonLimits::request() {
-  JsonLimits l;
-  l.max_depth = 64;
-  l.max_string_bytes = size_t(32) << 20;
-  l.max_elements = size_t(1) << 20;
-  l.max_nodes = size_t(4) << 20;
-  return l;
-}
+JsonLimits JsonLimits::request() { return JsonLimits(); }
 
 JsonLimits JsonLimits::model_file() {
   JsonLimits l;

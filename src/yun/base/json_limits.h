@@ -20,15 +20,18 @@
 
 namespace yun {
 
+// The defaults are request()'s.
 struct JsonLimits {
-  int max_depth = 64;              // arrays/objects open at once; a scalar document has depth 0
-  size_t max_string_bytes = 0;     // bytes between the quotes (as written) of any string or key
-  size_t max_elements = 0;         // items of one array, members of one object
-  size_t max_nodes = 0;            // values in the whole document (containers and scalars)
+  int max_depth = 64;                         // arrays/objects open at once (a scalar: 0)
+  size_t max_string_bytes = size_t(32) << 20;  // bytes between the quotes (as written), keys too
+  size_t max_elements = size_t(1) << 20;       // items of one array, members of one object
+  size_t max_nodes = size_t(4) << 20;          // values in the document (containers, scalars)
 
-  // An HTTP request body (at most 32 MiB): depth 64; a string may fill the body
-  // (a base64 image); 1M elements per container and 4M values in all, which keeps
-  // the DOM nlohmann builds (16 bytes a value plus its container) under ~200 MiB.
+  // An HTTP request body (at most 32 MiB): depth 64 (OpenAI's own schemas nest
+  // well under 20; JSON Schema tool parameters a few levels more); a string may
+  // fill the body (a base64 image); 1M elements per container (a 128k-token
+  // prompt as ids is 128k) and 4M values in all, which bounds the DOM nlohmann
+  // builds to a few hundred MiB however the 32 MiB are spent.
   static JsonLimits request();
   // A model file (tokenizer.json, tokenizer_config.json, config.json,
   // generation_config.json, a safetensors header): depth 256; 64 MiB strings;
