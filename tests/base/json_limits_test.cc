@@ -51,8 +51,7 @@ TEST(JsonLimits, DepthAtTheBoundaryPassesOneOverFails) {
 
 TEST(JsonLimits, DepthBombsFailWithoutRecursion) {
   for (const std::string& bomb :
-       {std::string(100000, '['), nested_arrays(100000), nested_objects(100000),
-        [] {
+       {std::string(100000, '['), nested_arrays(100000), nested_objects(100000), [] {
           std::string s;
           for (int k = 0; k < 100000; ++k) s += "{\"a\":";
           return s;
@@ -113,8 +112,8 @@ TEST(JsonLimits, TrailingBytesAreRejected) {
 }
 
 TEST(JsonLimits, StructuralErrors) {
-  for (const char* bad : {"", "   ", "[", "[1,", "{\"a\"", "{\"a\":}", "[1 2]", "{1:2}", "[}",
-                          "{]", "]", "\"abc", "[,]", "{,}", "@"}) {
+  for (const char* bad : {"", "   ", "[", "[1,", "{\"a\"", "{\"a\":}", "[1 2]", "{1:2}", "[}", "{]",
+                          "]", "\"abc", "[,]", "{,}", "@"}) {
     Status s = check_json_limits(bad, JsonLimits::request());
     EXPECT_FALSE(s.is_ok()) << bad;
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);

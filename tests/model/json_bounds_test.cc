@@ -6,10 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "yun/model/config.h"
@@ -26,13 +25,19 @@ std::string open_objects(size_t depth) {
 }
 
 std::string config_with(const std::string& extra) {
-  std::string c = nlohmann::json{{"architectures", {"Qwen2ForCausalLM"}}, {"vocab_size", 1000},
-                                 {"hidden_size", 64}, {"intermediate_size", 128},
-                                 {"num_hidden_layers", 2}, {"num_attention_heads", 4},
-                                 {"num_key_value_heads", 2}, {"rope_theta", 1e6},
-                                 {"rms_norm_eps", 1e-6}, {"max_position_embeddings", 4096},
-                                 {"eos_token_id", 2}}
-                      .dump();
+  std::string c = nlohmann::json{
+      {"architectures", {"Qwen2ForCausalLM"}},
+      {"vocab_size", 1000},
+      {"hidden_size", 64},
+      {"intermediate_size", 128},
+      {"num_hidden_layers", 2},
+      {"num_attention_heads", 4},
+      {"num_key_value_heads", 2},
+      {"rope_theta", 1e6},
+      {"rms_norm_eps", 1e-6},
+      {"max_position_embeddings", 4096},
+      {"eos_token_id",
+       2}}.dump();
   c.pop_back();
   return c + R"(,"x":)" + extra + "}";
 }
@@ -47,7 +52,8 @@ TEST(JsonBounds, ConfigDepthBombs) {
   ASSERT_TRUE(parse_model_config(config_with("1"), "").is_ok());
   for (const std::string& bomb :
        {std::string(100000, '['), deep_arrays(100000), open_objects(100000)}) {
-    expect_error(parse_model_config(bomb, "").status(), "config.json: JSON nesting deeper than 256");
+    expect_error(parse_model_config(bomb, "").status(),
+                 "config.json: JSON nesting deeper than 256");
     expect_error(parse_model_config(config_with(bomb), "").status(), "deeper than 256");
     expect_error(parse_model_config(config_with("1"), bomb).status(),
                  "generation_config.json: JSON nesting deeper than 256");
@@ -80,8 +86,7 @@ TEST(JsonBounds, SafetensorsHeader) {
   EXPECT_TRUE(parse_header(R"({"__metadata__":{"format":"pt"}})").is_ok());
   EXPECT_TRUE(parse_header(R"({"__metadata__":{"format":"pt"}}    )").is_ok());  // padding
   for (const std::string& bomb : {std::string(100000, '['), open_objects(100000)}) {
-    expect_error(parse_header(R"({"__metadata__":)" + bomb + "}"),
-                 "JSON nesting deeper than 256");
+    expect_error(parse_header(R"({"__metadata__":)" + bomb + "}"), "JSON nesting deeper than 256");
     expect_error(parse_header(bomb), "JSON nesting deeper than 256");
   }
   expect_error(parse_header(R"({"__metadata__":)" + deep_arrays(256) + "}"), "deeper than 256");

@@ -5,13 +5,11 @@
 // the nesting of values.
 // Run: build/tests/yun_text_tests --gtest_filter='JsonBounds*'
 #include <gtest/gtest.h>
-
 #include <pthread.h>
 
 #include <chrono>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "test_util.h"
 #include "yun/text/chat_template.h"
@@ -92,7 +90,8 @@ TEST(JsonBounds, TokenizerJsonNulInsideASectionIsAnErrorNotAHang) {
 TEST(JsonBounds, RealQwenTokenizerStillLoads) {
   auto t0 = std::chrono::steady_clock::now();
   auto tok = Tokenizer::load(test::tokenizer_dir());
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
   EXPECT_GT((*tok)->vocab_size(), 150000);
   EXPECT_FALSE((*tok)->chat_template().empty());
@@ -177,8 +176,9 @@ TEST(JsonBounds, JinjaValuesBuiltDeepByATemplateAreBounded) {
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("recursion too deep"), std::string::npos);
   // So does an expression nested 100,000 deep in the template text.
-  EXPECT_FALSE(jinja::parse("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') +
-                            " }}").is_ok());
+  EXPECT_FALSE(
+      jinja::parse("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}")
+          .is_ok());
   EXPECT_FALSE(jinja::parse("{{ " + std::string(100000, '[') + " }}").is_ok());
 }
 

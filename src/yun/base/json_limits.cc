@@ -108,9 +108,8 @@ class Scan {
   Status count_element(size_t at) {
     if (stack_.empty()) return Status::ok();
     if (++stack_.back().count > lim_.max_elements) {
-      return invalid_argument(kElementsPrefix +
-                              std::to_string(lim_.max_elements) + " elements at byte " +
-                              std::to_string(at));
+      return invalid_argument(kElementsPrefix + std::to_string(lim_.max_elements) +
+                              " elements at byte " + std::to_string(at));
     }
     return Status::ok();
   }
@@ -118,15 +117,15 @@ class Scan {
   // A value starting at s_[i]; advances i past scalars and opening brackets.
   Status value(size_t& i) {
     if (++nodes_ > lim_.max_nodes) {
-      return invalid_argument(kNodesPrefix + std::to_string(lim_.max_nodes) +
-                              " values at byte " + std::to_string(i));
+      return invalid_argument(kNodesPrefix + std::to_string(lim_.max_nodes) + " values at byte " +
+                              std::to_string(i));
     }
     if (!stack_.empty() && !stack_.back().is_object) YUN_RETURN_IF_ERROR(count_element(i));
     const char c = s_[i];
     if (c == '{' || c == '[') {
       if (stack_.size() >= size_t(lim_.max_depth)) {
-        return invalid_argument(kDepthPrefix + std::to_string(lim_.max_depth) +
-                                " at byte " + std::to_string(i));
+        return invalid_argument(kDepthPrefix + std::to_string(lim_.max_depth) + " at byte " +
+                                std::to_string(i));
       }
       stack_.push_back({c == '{', 0});
       expect_ = c == '{' ? Expect::kKeyOrEnd : Expect::kValueOrEnd;

@@ -12,9 +12,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "yun/base/status.h"
 
@@ -22,7 +21,7 @@ namespace yun {
 
 // The defaults are request()'s.
 struct JsonLimits {
-  int max_depth = 64;                         // arrays/objects open at once (a scalar: 0)
+  int max_depth = 64;                          // arrays/objects open at once (a scalar: 0)
   size_t max_string_bytes = size_t(32) << 20;  // bytes between the quotes (as written), keys too
   size_t max_elements = size_t(1) << 20;       // items of one array, members of one object
   size_t max_nodes = size_t(4) << 20;          // values in the document (containers, scalars)
