@@ -9,6 +9,7 @@ SUDO=""
 pkgs="build-essential cmake pkg-config nlohmann-json3-dev libpcre2-dev libutf8proc-dev libboost-dev"
 if [ $need_test = 1 ]; then
   pkgs="$pkgs googletest libgtest-dev libgmock-dev python3 python3-jinja2 chromium"
+  pkgs="$pkgs clang-14 libclang-rt-14-dev ccache"  # scripts/fuzz.sh (libFuzzer runtime in -rt-)
   # node and npm may come from elsewhere (e.g. nodesource, which bundles npm):
   # only ask Debian for them when the commands are missing.
   command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"

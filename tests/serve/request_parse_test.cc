@@ -181,5 +181,93 @@ TEST(RequestParse, ErrorJsonShape) {
   EXPECT_EQ(j["error"]["type"], "invalid_request_error");
 }
 
+// --- JSON bounds (base/json_limits.h, JsonLimits::request()) ---
+
+std::string deep_arrays(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string deep_objects(size_t depth) {
+  std::string s;
+  for (size_t k = 0; k < depth; ++k) s += R"({"a":)";
+  return s + "1" + std::string(depth, '}');
+}
+// A chat body with `value` under chat_template_kwargs.x: value's depth + 2.
+std::string chat_with_kwargs(const std::string& value) {
+  return "{" + kMsgs + R"(,"chat_template_kwargs":{"x":)" + value + "}}";
+}
+
+TEST(RequestParse, DepthBombsAreRejectedNamingTheLimit) {
+  const std::string open_only(100000, '[');
+  std::string open_objects;
+  for (int k = 0; k < 100000; ++k) open_objects += R"({"a":)";
+  const std::string params_bomb =
+      "{" + kMsgs + R"(,"tools":[{"type":"function","function":{"name":"f","parameters":)" +
+      deep_objects(100000) + "}}]}";
+  const std::string content_bomb =
+      R"({"messages":[{"role":"user","content":)" + deep_arrays(100000) + "}]}";
+  for (const std::string& body : {open_only, open_objects, deep_arrays(100000),
+                                  deep_objects(100000), params_bomb, content_bomb,
+                                  chat_with_kwargs(deep_arrays(100000))}) {
+    OpenAiRequest r;
+    auto err = parse_chat_request(body, r);
+    ASSERT_TRUE(err.has_value());
+    EXPECT_EQ(err->http_status, 400);
+    EXPECT_NE(err->message.find("JSON nesting deeper than 64"), std::string::npos) << err->message;
+    nlohmann::ordered_json out;
+    EXPECT_TRUE(parse_json_object(body, out).has_value());  // /tokenize, /detokenize bodies
+    EXPECT_TRUE(parse_completion_request(body, r).has_value());
+  }
+}
+
+TEST(RequestParse, DepthLimitBoundary) {
+  OpenAiRequest r;
+  EXPECT_FALSE(parse_chat_request(chat_with_kwargs(deep_arrays(62)), r).has_value());
+  EXPECT_EQ(r.chat_template_kwargs["x"].dump(), deep_arrays(62));
+  auto err = parse_chat_request(chat_with_kwargs(deep_arrays(63)), r);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->message.find("deeper than 64"), std::string::npos) << err->message;
+  nlohmann::ordered_json out;
+  EXPECT_FALSE(parse_json_object("{\"a\":" + deep_arrays(63) + "}", out).has_value());
+  EXPECT_TRUE(parse_json_object("{\"a\":" + deep_arrays(64) + "}", out).has_value());
+}
+
+TEST(RequestParse, TrailingBytesAfterTheBodyAreRejected) {
+  const std::string ok = "{" + kMsgs + "}";
+  for (const std::string& body : {ok + std::string(1, '\0'), ok + " garbage", ok + "{}",
+                                  ok + std::string("\0\0\0", 3)}) {
+    OpenAiRequest r;
+    auto err = parse_chat_request(body, r);
+    ASSERT_TRUE(err.has_value());
+    EXPECT_EQ(err->http_status, 400);
+    EXPECT_NE(err->message.find("trailing bytes"), std::string::npos) << err->message;
+  }
+  OpenAiRequest r;
+  EXPECT_FALSE(parse_chat_request(ok + " \r\n", r).has_value());
+}
+
+TEST(RequestParse, ToolCallArgumentsAreBounded) {
+  auto body = [](const std::string& args) {
+    return R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,)"
+           R"("tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":)" +
+           nlohmann::json(args).dump() + "}}]}]}";
+  };
+  OpenAiRequest r;
+  // Arguments as a JSON string are parsed into a value for the template...
+  ASSERT_FALSE(parse_chat_request(body(R"({"a":[1]})"), r).has_value());
+  EXPECT_TRUE(r.messages[1]["tool_calls"][0]["function"]["arguments"].is_object());
+  // ...malformed ones stay a string...
+  ASSERT_FALSE(parse_chat_request(body(R"({"a":)"), r).has_value());
+  EXPECT_TRUE(r.messages[1]["tool_calls"][0]["function"]["arguments"].is_string());
+  ASSERT_FALSE(parse_chat_request(body(std::string("{}") + '\0'), r).has_value());
+  EXPECT_TRUE(r.messages[1]["tool_calls"][0]["function"]["arguments"].is_string());
+  // ...and a bomb inside the string is an error naming the limit.
+  for (const std::string& bomb : {deep_objects(100000), std::string(100000, '['), deep_arrays(65)}) {
+    auto err = parse_chat_request(body(bomb), r);
+    ASSERT_TRUE(err.has_value());
+    EXPECT_EQ(err->http_status, 400);
+    EXPECT_NE(err->message.find("JSON nesting deeper than 64"), std::string::npos) << err->message;
+    EXPECT_NE(err->message.find("arguments"), std::string::npos) << err->message;
+  }
+  EXPECT_FALSE(parse_chat_request(body(deep_arrays(64)), r).has_value());
+}
+
 }  // namespace
 }  // namespace yun::serve

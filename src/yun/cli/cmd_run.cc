@@ -15,6 +15,7 @@
 
 #include "yun/base/blocking_queue.h"
 #include "yun/base/exit_code.h"
+#include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/cli/engine_flags.h"
@@ -227,12 +228,9 @@ Status read_prompts_file(const std::string& path, const Args& args, const Sampli
     auto where = [&](const Status& s) {
       return invalid_argument(path + " line " + std::to_string(lineno) + ": " + s.message());
     };
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const std::exception& e) {
-      return where(invalid_argument(std::string("bad JSON: ") + e.what()));
-    }
+    auto parsed = parse_json_bounded<json>(line, JsonLimits::request());
+    if (!parsed.is_ok()) return where(invalid_argument("bad JSON: " + parsed.status().message()));
+    json j = std::move(parsed).value();
     if (!j.is_object()) return where(invalid_argument("expected a JSON object"));
     Item it;
     it.params = defaults;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/json_limits.h"
 #include "yun/base/mapped_file.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
@@ -49,8 +50,10 @@ constexpr const char* kTemplateHelp =
     "exits with status 2; the prompts of earlier lines have already been written.\n";
 
 Result<ChatTemplateInputs> parse_request(const std::string& line) {
-  Json req = Json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) return invalid_argument("input line is not a JSON object");
+  auto parsed = parse_json_bounded(line, JsonLimits::request());
+  if (!parsed.is_ok()) return invalid_argument("input line: " + parsed.status().message());
+  Json req = std::move(parsed).value();
+  if (!req.is_object()) return invalid_argument("input line is not a JSON object");
   ChatTemplateInputs in;
   if (!req.contains("messages") || !req["messages"].is_array()) {
     return invalid_argument("\"messages\" must be an array");

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/text/tokenizer.h"
@@ -69,10 +70,11 @@ int run_tokenize(const std::vector<std::string>& argv) {
   while (std::getline(std::cin, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) {
+    auto parsed = parse_json_bounded<nlohmann::json>(line, JsonLimits::request());
+    if (!parsed.is_ok() || !parsed->is_object()) {
       return fail(2, "tokenize: stdin line " + std::to_string(line_no) + " is not a JSON object");
     }
+    const nlohmann::json& j = *parsed;
     auto it = j.find("text");
     if (it == j.end() || !it->is_string()) {
       return fail(2, "tokenize: stdin line " + std::to_string(line_no) +

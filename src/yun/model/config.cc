@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/json_limits.h"
 #include "yun/base/mapped_file.h"
 
 namespace yun {
@@ -276,9 +277,9 @@ ModelConfig parse_config_object(const json& j) {
 }
 
 json parse_json(const std::string& text, const char* what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw FieldError{invalid_argument(std::string(what) + ": invalid JSON")};
-  return j;
+  auto j = parse_json_bounded<json>(text, JsonLimits::model_file());
+  if (!j.is_ok()) throw FieldError{j.status().with_context(what)};
+  return std::move(j).value();
 }
 
 }  // namespace

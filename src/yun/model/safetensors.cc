@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/json_limits.h"
+
 namespace yun {
 
 using json = nlohmann::json;
@@ -56,8 +58,9 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(const uint8_t* d
     return bad(name, "header length " + std::to_string(n) + " past end of file (" +
                          std::to_string(size) + " bytes)");
   const char* hbegin = reinterpret_cast<const char*>(data + 8);
-  json header = json::parse(hbegin, hbegin + n, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded()) return bad(name, "header is not valid JSON");
+  auto parsed = parse_json_bounded<json>(std::string_view(hbegin, n), JsonLimits::model_file());
+  if (!parsed.is_ok()) return bad(name, "header: " + parsed.status().message());
+  const json& header = *parsed;
   if (!header.is_object()) return bad(name, "header is not a JSON object");
 
   const uint8_t* base = data + 8 + n;
@@ -157,8 +160,10 @@ Result<std::shared_ptr<WeightStore>> WeightStore::open_dir(const std::string& mo
   } else if (fs::exists(index_path, ec)) {
     auto text = read_file(index_path);
     if (!text.is_ok()) return text.status();
-    json j = json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return bad(index_path, "invalid JSON");
+    auto parsed = parse_json_bounded<json>(*text, JsonLimits::model_file());
+    if (!parsed.is_ok()) return bad(index_path, parsed.status().message());
+    const json& j = *parsed;
+    if (!j.is_object()) return bad(index_path, "invalid JSON");
     auto wm = j.find("weight_map");
     if (wm == j.end() || !wm->is_object()) return bad(index_path, "no weight_map object");
     std::set<std::string> seen;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "yun/base/json_limits.h"
 #include "yun/base/utf8.h"
 
 namespace yun::serve {
@@ -262,8 +263,14 @@ std::optional<ApiError> parse_messages(const Json& o, OpenAiRequest& r) {
         if (fn == call.end() || !fn->is_object()) continue;
         auto args = fn->find("arguments");
         if (args != fn->end() && args->is_string()) {
-          Json parsed = Json::parse(args->get<std::string>(), nullptr, false);
-          if (!parsed.is_discarded()) *args = std::move(parsed);
+          // Malformed arguments stay a string; arguments over the limits are an error.
+          auto parsed = parse_json_bounded(args->get<std::string>(), JsonLimits::request());
+          if (parsed.is_ok()) {
+            *args = std::move(parsed).value();
+          } else if (is_json_limit_error(parsed.status())) {
+            return bad_request(p + ".tool_calls[].function.arguments: " + parsed.status().message(),
+                               p + ".tool_calls");
+          }
         }
       }
     }
@@ -374,8 +381,11 @@ std::optional<ApiError> parse_prompt(const Json& o, OpenAiRequest& r) {
 
 std::optional<ApiError> parse_json_object(std::string_view body, Json& out) {
   if (!is_valid_utf8(body)) return bad_request("request body is not valid UTF-8");
-  out = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded()) return bad_request("request body is not valid JSON");
+  auto parsed = parse_json_bounded(body, JsonLimits::request());
+  if (!parsed.is_ok()) {
+    return bad_request("request body is not valid JSON: " + parsed.status().message());
+  }
+  out = std::move(parsed).value();
   if (!out.is_object()) return bad_request("request body must be a JSON object");
   return std::nullopt;
 }

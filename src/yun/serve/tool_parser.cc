@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "yun/base/json_limits.h"
 #include "yun/serve/json_prefix.h"
 
 namespace yun::serve {
@@ -67,8 +68,9 @@ ToolCallHead match_tool_call_head(std::string_view body) {
     escaped = !escaped && c == '\\';
   }
   if (!closed) return {Match::kNeedMore, "", 0};
-  auto name = nlohmann::json::parse(body.substr(start, i - start), nullptr, false);
-  if (name.is_discarded() || !name.is_string()) return {Match::kNo, "", 0};
+  auto name = parse_json_bounded<nlohmann::json>(body.substr(start, i - start),
+                                                 JsonLimits::request());
+  if (!name.is_ok() || !name->is_string()) return {Match::kNo, "", 0};
   h.match = expect(body, i, ",");
   if (h.match != Match::kYes) return h;
   Match args = expect(body, i, "\"arguments\"");
@@ -84,15 +86,16 @@ ToolCallHead match_tool_call_head(std::string_view body) {
   if (h.match != Match::kYes) return h;
   while (i < body.size() && is_ws(body[i])) ++i;
   if (i == body.size()) return {Match::kNeedMore, "", 0};
-  h.name = name.get<std::string>();
+  h.name = name->get<std::string>();
   h.value_pos = i;
   return h;
 }
 
 std::optional<ToolCall> parse_tool_call_block(std::string_view body) {
   body = trim(body);
-  auto j = nlohmann::ordered_json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto parsed = parse_json_bounded(body, JsonLimits::request());  // JSON the model wrote
+  if (!parsed.is_ok() || !parsed->is_object()) return std::nullopt;
+  const nlohmann::ordered_json& j = *parsed;
   auto name = j.find("name");
   if (name == j.end() || !name->is_string()) return std::nullopt;
   ToolCall call;

@@ -40,8 +40,9 @@ inline uint64_t hash_bytes(std::string_view s) {
 class StringIdMap {
  public:
   // REQUIRES: `keys` outlives the map and is not modified; empty keys are skipped.
+  // The map keeps keys->data(), which moving the vector (or its owner) keeps valid.
   void build(const std::vector<std::string>* keys) {
-    keys_ = keys;
+    keys_ = keys->data();
     size_t cap = 16;
     while (cap < keys->size() * 2) cap <<= 1;
     slots_.assign(cap, Slot{});
@@ -74,7 +75,7 @@ class StringIdMap {
     while (true) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.tag == tag && (*keys_)[size_t(s.id)] == key) return s.id;
+      if (s.tag == tag && keys_[size_t(s.id)] == key) return s.id;
       i = (i + 1) & mask_;
     }
   }
@@ -84,7 +85,7 @@ class StringIdMap {
     int32_t id = -1;
     uint32_t tag = 0;
   };
-  const std::vector<std::string>* keys_ = nullptr;
+  const std::string* keys_ = nullptr;  // the keys' elements, not the vector object
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };

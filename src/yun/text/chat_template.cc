@@ -12,11 +12,20 @@ class JinjaChatTemplate : public ChatTemplate {
   explicit JinjaChatTemplate(std::shared_ptr<const jinja::Body> body) : body_(std::move(body)) {}
 
   Result<std::string> render(const ChatTemplateInputs& in) const override {
-    using jinja::Value;
     if (!in.messages.is_array()) return invalid_argument("chat template: messages must be an array");
     if (!in.extra.is_null() && !in.extra.is_object()) {
       return invalid_argument("chat template: extra must be an object");
     }
+    try {
+      return render_vars(in);
+    } catch (const jinja::Error& e) {  // from_json() on values nested too deeply
+      return invalid_argument("chat template: " + e.message);
+    }
+  }
+
+ private:
+  Result<std::string> render_vars(const ChatTemplateInputs& in) const {
+    using jinja::Value;
     Value vars = Value::make_dict();
     auto set = [&](const std::string& k, Value v) { vars.dict->set(Value::string(k), std::move(v)); };
     if (in.extra.is_object()) {
@@ -31,7 +40,6 @@ class JinjaChatTemplate : public ChatTemplate {
     return jinja::render(*body_, vars);
   }
 
- private:
   std::shared_ptr<const jinja::Body> body_;
 };
 

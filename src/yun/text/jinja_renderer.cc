@@ -453,7 +453,13 @@ Result<std::string> render(const Body& body, const Value& vars, const RenderLimi
 
 Result<std::string> render(const Body& body, const nlohmann::ordered_json& context, const RenderLimits& limits) {
   if (!context.is_object()) return invalid_argument("render: context must be a JSON object");
-  return render(body, Value::from_json(context), limits);
+  Value vars;
+  try {
+    vars = Value::from_json(context);
+  } catch (const Error& e) {
+    return invalid_argument(e.message);
+  }
+  return render(body, vars, limits);
 }
 
 }  // namespace yun::jinja

@@ -23,10 +23,41 @@ struct NestGuard {
 };
 }  // namespace
 
+namespace {
+// Lists and dicts are freed iteratively. A template can nest a value a million
+// deep (a loop wrapping a list in a list); destroying it by plain recursion
+// would take a stack as deep. Deleting one container drops its children's
+// references, whose deleters only queue them while the first one drains.
+struct Pending {
+  List* list = nullptr;
+  Dict* dict = nullptr;
+};
+thread_local std::vector<Pending> t_pending;
+thread_local bool t_draining = false;
+
+void free_later(Pending p) {
+  t_pending.push_back(p);
+  if (t_draining) return;
+  t_draining = true;
+  while (!t_pending.empty()) {
+    Pending next = t_pending.back();
+    t_pending.pop_back();
+    delete next.list;
+    delete next.dict;
+  }
+  t_draining = false;
+}
+
+struct FreeLater {
+  void operator()(List* l) const { free_later({l, nullptr}); }
+  void operator()(Dict* d) const { free_later({nullptr, d}); }
+};
+}  // namespace
+
 Value Value::make_list(List items) {
   Value v;
   v.kind = Kind::kList;
-  v.list = std::make_shared<List>(std::move(items));
+  v.list = std::shared_ptr<List>(new List(std::move(items)), FreeLater{});
   return v;
 }
 
@@ -39,7 +70,7 @@ Value Value::make_tuple(List items) {
 Value Value::make_dict() {
   Value v;
   v.kind = Kind::kDict;
-  v.dict = std::make_shared<Dict>();
+  v.dict = std::shared_ptr<Dict>(new Dict(), FreeLater{});
   return v;
 }
 
@@ -51,6 +82,7 @@ Value Value::callable(std::string name, NativeFn fn) {
 }
 
 Value Value::from_json(const nlohmann::ordered_json& j) {
+  NestGuard guard;  // callers bound external JSON (json_limits.h); this bounds the rest
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return none();
     case nlohmann::ordered_json::value_t::boolean: return boolean(j.get<bool>());

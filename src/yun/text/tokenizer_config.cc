@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "yun/base/json_limits.h"
+
 namespace yun::text {
 
 namespace {
@@ -30,10 +32,10 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view text) {
   TokenizerConfig out;
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
   try {
-    auto cfg = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-    if (cfg.is_discarded() || !cfg.is_object()) {
-      return invalid_argument("tokenizer_config.json: not a JSON object");
-    }
+    auto parsed = parse_json_bounded<nlohmann::json>(text, JsonLimits::model_file());
+    if (!parsed.is_ok()) return parsed.status().with_context("tokenizer_config.json");
+    const nlohmann::json& cfg = *parsed;
+    if (!cfg.is_object()) return invalid_argument("tokenizer_config.json: not a JSON object");
     YUN_ASSIGN_OR_RETURN(out.bos_token, token_field(cfg, "bos_token"));
     YUN_ASSIGN_OR_RETURN(out.eos_token, token_field(cfg, "eos_token"));
     YUN_ASSIGN_OR_RETURN(out.pad_token, token_field(cfg, "pad_token"));

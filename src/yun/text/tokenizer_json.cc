@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "yun/base/json_limits.h"
 #include "yun/base/utf8.h"
 
 namespace yun::text {
@@ -133,7 +134,10 @@ class Scanner {
       } else if (c == ',' || c == ':') {
         ++p_;
       } else {
-        while (p_ < end_ && !std::strchr(",:]} \n\r\t", *p_)) ++p_;
+        // (strchr matches a NUL byte too: test it first, or this never advances.)
+        const char* q = p_;
+        while (p_ < end_ && *p_ != '\0' && !std::strchr(",:]} \n\r\t", *p_)) ++p_;
+        if (p_ == q) return fail("unexpected character");
       }
     } while (depth > 0);
     *raw = std::string_view(start, size_t(p_ - start));
@@ -243,6 +247,12 @@ bool parse_model(Scanner& sc, TokenizerSpec& spec) {
 }  // namespace
 
 Result<TokenizerSpec> parse_tokenizer_json(std::string_view text) {
+  // The one bound on nesting and size, before anything below builds a value.
+  // On a syntax error the scanner below reports it in its own words: the text
+  // before the error is within the limits and the scanner, as strict about
+  // structure, stops there too; it never succeeds where the pre-scan failed.
+  Status bounds = check_json_limits(text, JsonLimits::model_file());
+  if (is_json_limit_error(bounds)) return bounds.with_context("tokenizer.json");
   try {
     TokenizerSpec spec;
     Scanner sc(text);
@@ -264,6 +274,7 @@ Result<TokenizerSpec> parse_tokenizer_json(std::string_view text) {
       sc.fail("trailing characters after the JSON object");
       return sc.status();
     }
+    if (!bounds.is_ok()) return bounds.with_context("tokenizer.json");
     return spec;
   } catch (const std::exception& e) {
     return invalid_argument(std::string("tokenizer.json: ") + e.what());
