@@ -24,10 +24,6 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-bool check_bearer(const std::string& authorization, const std::vector<std::string>& keys) {
-  return authenticate_bearer(authorization, keys).has_value();
-}
-
 std::optional<Principal> authenticate_bearer(const std::string& authorization,
                                              const std::vector<std::string>& keys) {
   std::string h = trim(authorization);

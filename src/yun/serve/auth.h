@@ -10,9 +10,6 @@
 
 namespace yun::serve {
 
-// True when `authorization` (the header value) carries one of `keys`.
-// Compares in time independent of where the strings differ.
-bool check_bearer(const std::string& authorization, const std::vector<std::string>& keys);
 // The principal of the key `authorization` carries: tenant "default",
 // key_id "key-<index in keys>"; nullopt when it carries none of `keys`.
 // Compares every key in time independent of where the strings differ.

@@ -1,5 +1,7 @@
 #include "yun/serve/generation_job.h"
 
+#include <algorithm>
+
 #include "yun/serve/openai_service.h"
 
 namespace yun::serve {
@@ -101,7 +103,8 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     if (!first_token_seen_[prompt]) {
       first_token_seen_[prompt] = true;
       metrics_->observe_ttft(ev.time_since_submit);
-      if (++prompts_started_ == static_cast<int>(first_token_seen_.size())) {
+      if (std::all_of(first_token_seen_.begin(), first_token_seen_.end(),
+                      [](bool b) { return b; })) {
         setup_.waiting_ticket.release();
       }
     }

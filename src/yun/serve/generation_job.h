@@ -107,7 +107,6 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   std::vector<bool> first_token_seen_;
   std::chrono::steady_clock::time_point start_;
   int finished_ = 0;
-  int prompts_started_ = 0;
   bool completed_ = false;  // complete() ran
   bool responded_ = false;  // the response is finished (or failed)
   bool client_gone_ = false;

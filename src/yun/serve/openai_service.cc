@@ -11,8 +11,9 @@
 
 namespace yun::serve {
 
-void send_error(ResponseWriter& w, const ApiError& e) {
-  HttpResponse r{e.http_status, "application/json", e.to_json(), {}};
+void send_error(ResponseWriter& w, const ApiError& e,
+                std::vector<std::pair<std::string, std::string>> headers) {
+  HttpResponse r{e.http_status, "application/json", e.to_json(), std::move(headers)};
   if (e.http_status == 429 || e.http_status == 503) r.headers.push_back({"Retry-After", "1"});
   if (e.http_status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
   w.send(std::move(r));
@@ -124,8 +125,10 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
   try {
     const std::string& path = req.path;
     RouteTable::Match m = routes_.find(req.method, path);
-    // Unknown paths under /v1/ need a key too: no route listing for strangers.
-    Access access = routes_.access_for(path);
+    // A matched route's own rule; else the strictest rule of the path's other
+    // methods (a 405); unknown paths under /v1/ need a key too (no route
+    // listing for strangers).
+    Access access = m.route ? m.route->access : routes_.access_for(path);
     if (!m.route && m.allowed.empty() && path.rfind("/v1/", 0) == 0) access = Access::kTenant;
     RequestContext ctx;
     if (access != Access::kPublic && !options_.api_keys.empty()) {
@@ -144,13 +147,10 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
       }
     }
     if (!m.allowed.empty()) {
-      HttpResponse r{405,
-                     "application/json",
-                     ApiError{405, "method " + req.method + " not allowed for " + path,
-                              "invalid_request_error", "", ""}
-                         .to_json(),
-                     {{"Allow", m.allowed}}};
-      w->send(std::move(r));
+      send_error(*w,
+                 ApiError{405, "method " + req.method + " not allowed for " + path,
+                          "invalid_request_error", "", ""},
+                 {{"Allow", m.allowed}});
     } else {
       send_error(*w, ApiError{404, "no route for " + req.method + " " + path,
                               "invalid_request_error", "", ""});

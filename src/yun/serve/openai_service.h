@@ -81,7 +81,9 @@ class OpenAiService {
   RequestWorkers workers_;
 };
 
-// Sends an ApiError as a complete JSON response.
-void send_error(ResponseWriter& w, const ApiError& e);
+// Sends an ApiError as a complete JSON response (Retry-After on 429/503,
+// WWW-Authenticate on 401), with `headers` added.
+void send_error(ResponseWriter& w, const ApiError& e,
+                std::vector<std::pair<std::string, std::string>> headers = {});
 
 }  // namespace yun::serve
