@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds yun and runs every test: the GoogleTest suites (ctest) and the
+# Builds yun and runs every test: the GoogleTest suites (ctest), the
 # end-to-end tests (node --test) of `yun run` and of `yun serve` with the
-# official openai client.
+# official openai client, and the fuzz targets (scripts/fuzz.sh).
 # Usage: scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
