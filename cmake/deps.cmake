@@ -18,3 +18,19 @@ if(YUN_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
+
+# Tenancy (src/yun/tenancy): SQLite embedded, PostgreSQL through libpq,
+# OpenSSL's libcrypto for key hashing (SHA-256) and key randomness.
+find_package(SQLite3 REQUIRED)
+if(YUN_STATIC_DEPS)
+  set(OPENSSL_USE_STATIC_LIBS TRUE)
+endif()
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+# PostgreSQL is optional only for the static (GPU machine) build; everywhere
+# else scripts/install-deps.sh installs libpq-dev and it is required.
+if(YUN_STATIC_DEPS)
+  set(YUN_HAVE_POSTGRES OFF)
+else()
+  find_package(PostgreSQL REQUIRED)
+  set(YUN_HAVE_POSTGRES ON)
+endif()
