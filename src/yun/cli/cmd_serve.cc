@@ -23,6 +23,12 @@ detokenize, health, metrics, version) with a browser playground at /.
                             /tokenize and /detokenize; /health, /metrics, /version and
                             the playground stay open
   --api-key-file FILE       keys, one per line
+  --state-dir DIR           turn on tenancy (tenants, keys, limits, usage ledger, admin API
+                            at /admin/v1, console at /admin) with its SQLite database in DIR;
+                            --api-key keys then belong to the tenant "default"
+  --db URL                  the same with PostgreSQL (postgres://…), shared by replicas
+  --admin-key KEY           an admin-scoped key (tenant "admin"); without one, the first
+                            start prints a one-time bootstrap admin key
   --reasoning-parser NAME   qwen3: <think>...</think> -> reasoning_content
   --chat-template FILE      a Jinja chat template overriding the tokenizer's
   --max-waiting N           at most N requests wait for their first token at once; each
@@ -50,6 +56,9 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--served-model-name",
                                        "--api-key",
                                        "--api-key-file",
+                                       "--state-dir",
+                                       "--db",
+                                       "--admin-key",
                                        "--reasoning-parser",
                                        "--chat-template",
                                        "--max-waiting",
@@ -107,6 +116,17 @@ int run_serve(const std::vector<std::string>& argv) {
   cfg.service.api_keys = args.all("--api-key");
   for (const auto& f : args.all("--api-key-file")) {
     if (!serve::read_key_file(f, cfg.service.api_keys)) return fail(2, "cannot read " + f);
+  }
+  std::string state_dir = args.get_string("--state-dir", ""), db = args.get_string("--db", "");
+  if (!state_dir.empty() && !db.empty()) return fail(2, "give --state-dir or --db, not both");
+  cfg.tenancy.where = db.empty() ? state_dir : db;
+  cfg.tenancy.admin_key = args.get_string("--admin-key", "");
+  if (cfg.tenancy.where.empty() && !cfg.tenancy.admin_key.empty()) {
+    return fail(2, "--admin-key needs --state-dir or --db");
+  }
+  if (!cfg.tenancy.where.empty()) {
+    cfg.tenancy.default_keys = cfg.service.api_keys;
+    cfg.service.api_keys.clear();  // tenancy checks every key
   }
   cfg.service.reasoning_parser = args.get_string("--reasoning-parser", "");
   if (!cfg.service.reasoning_parser.empty() && cfg.service.reasoning_parser != "qwen3" &&

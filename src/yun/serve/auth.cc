@@ -24,14 +24,19 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-std::optional<Principal> authenticate_bearer(const std::string& authorization,
-                                             const std::vector<std::string>& keys) {
+std::string bearer_token(const std::string& authorization) {
   std::string h = trim(authorization);
-  if (h.size() < 7) return std::nullopt;
+  if (h.size() < 7) return "";
   std::string scheme = h.substr(0, 7);
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return std::nullopt;
-  std::string token = trim(h.substr(7));
+  if (scheme != "bearer ") return "";
+  return trim(h.substr(7));
+}
+
+std::optional<Principal> authenticate_bearer(const std::string& authorization,
+                                             const std::vector<std::string>& keys) {
+  std::string token = bearer_token(authorization);
+  if (token.empty()) return std::nullopt;
   int found = -1;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (equal_const_time(token, keys[i])) found = static_cast<int>(i);

@@ -10,6 +10,9 @@
 
 namespace yun::serve {
 
+// The token of "Authorization: Bearer <token>" (scheme case-insensitive,
+// spaces trimmed); "" when the header is missing or of another scheme.
+std::string bearer_token(const std::string& authorization);
 // The principal of the key `authorization` carries: tenant "default",
 // key_id "key-<index in keys>"; nullopt when it carries none of `keys`.
 // Compares every key in time independent of where the strings differ.

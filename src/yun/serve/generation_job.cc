@@ -74,7 +74,7 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
   });
   if (setup_.request.stream) {
     stream_started_ = true;
-    writer_->start_stream(200, "text/event-stream");
+    writer_->start_stream(200, "text/event-stream", setup_.response_headers);
   }
 }
 
@@ -153,7 +153,8 @@ void GenerationJob::complete() {
   JobOutcome out;
   out.request_id = id_;
   out.model = setup_.model_name;
-  for (size_t p = 0; p < setup_.prompts.size(); ++p) {
+  // Prompts the engine never took (a submit error) cost nothing.
+  for (size_t p = 0; p < engine_ids_.size(); ++p) {
     out.prompt_tokens += static_cast<int64_t>(setup_.prompts[p].size());
     out.cached_prompt_tokens += choices_[p * setup_.request.n].usage.cached_prompt_tokens;
   }
@@ -162,11 +163,14 @@ void GenerationJob::complete() {
     out.completion_tokens += c.usage.completion_tokens;
     any_abort |= c.finish == FinishReason::kAbort;
   }
+  if (!choices_.empty() && choices_[0].finish) out.finish_reason = finish_reason_name(*choices_[0].finish);
   if (!failure_.is_ok()) {
     out.kind = JobOutcome::kFailed;
     out.error = failure_;
+    out.http_status = error_from_status(failure_).http_status;
   } else if (client_gone_ || any_abort) {
     out.kind = JobOutcome::kAborted;  // the client left, or the engine drained
+    out.http_status = client_gone_ ? 499 : 200;
   }
   if (setup_.on_complete) setup_.on_complete(out);
   if (!responded_ && !client_gone_) finalize(out);
@@ -373,7 +377,7 @@ void GenerationJob::finalize(const JobOutcome& out) {
   }
   body["choices"] = std::move(choices);
   body["usage"] = usage;
-  writer_->send(HttpResponse{200, "application/json", dump_json(body), {}});
+  writer_->send(HttpResponse{200, "application/json", dump_json(body), setup_.response_headers});
 }
 
 void GenerationJob::respond_error() {

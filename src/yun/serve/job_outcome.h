@@ -18,6 +18,10 @@ struct JobOutcome {
   Status error;  // kFailed
   std::string request_id, model;
   int64_t prompt_tokens = 0, cached_prompt_tokens = 0, completion_tokens = 0;
+  // The first sample's reason ("stop", "length", "abort", "error"), and the
+  // response's status (499 when the client went away first, as nginx logs it).
+  std::string finish_reason;
+  int http_status = 200;
 };
 
 }  // namespace yun::serve

@@ -1,6 +1,7 @@
 #include "yun/serve/openai_service.h"
 
 #include "yun/base/log.h"
+#include "yun/serve/admin_api.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/openai_format.h"
@@ -14,7 +15,12 @@ namespace yun::serve {
 void send_error(ResponseWriter& w, const ApiError& e,
                 std::vector<std::pair<std::string, std::string>> headers) {
   HttpResponse r{e.http_status, "application/json", e.to_json(), std::move(headers)};
-  if (e.http_status == 429 || e.http_status == 503) r.headers.push_back({"Retry-After", "1"});
+  bool has_retry = false;
+  for (auto& [k, v] : r.headers) has_retry |= k == "Retry-After";
+  // A spent budget has no Retry-After unless the caller gave one (the period's reset).
+  if ((e.http_status == 429 || e.http_status == 503) && !has_retry && e.code != "insufficient_quota") {
+    r.headers.push_back({"Retry-After", "1"});
+  }
   if (e.http_status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
   w.send(std::move(r));
 }
@@ -53,9 +59,10 @@ bool OpenAiService::model_known(const std::string& name) const {
   return false;
 }
 
-std::string OpenAiService::models_json() const {
+std::string OpenAiService::models_json(const RequestContext& ctx) const {
   OJson data = OJson::array();
   for (const auto& n : options_.served_model_names) {
+    if (ctx.principal.identity && !ctx.principal.identity->allows_model(n)) continue;
     OJson m;
     m["id"] = n;
     m["object"] = "model";
@@ -86,16 +93,20 @@ void OpenAiService::build_routes() {
   };
   using A = Access;
   auto gen = [this](bool chat) {
-    return [this, chat](const HttpRequest& r, const RequestContext&,
-                        std::shared_ptr<ResponseWriter> w) { handle_generate(r, chat, w); };
+    return [this, chat](const HttpRequest& r, const RequestContext& ctx,
+                        std::shared_ptr<ResponseWriter> w) { handle_generate(r, ctx, chat, w); };
   };
   routes_.add({"POST", "/v1/chat/completions", A::kTenant, gen(true)});
   routes_.add({"POST", "/v1/completions", A::kTenant, gen(false)});
-  routes_.add({"GET", "/v1/models", A::kTenant, json_route([this] { return models_json(); })});
+  routes_.add({"GET", "/v1/models", A::kTenant,
+               [this](const HttpRequest&, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
+                 w->send(HttpResponse{200, "application/json", models_json(ctx), {}});
+               }});
   routes_.add({"GET", "/v1/models/", A::kTenant,
-               [this](const HttpRequest& r, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
+               [this](const HttpRequest& r, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
                  std::string name = r.path.substr(11);
-                 if (!model_known(name)) {
+                 if (!model_known(name) ||
+                     (ctx.principal.identity && !ctx.principal.identity->allows_model(name))) {
                    return send_error(*w, not_found_error("The model `" + name + "` does not exist."));
                  }
                  send_json(*w, OJson{{"id", name},
@@ -109,16 +120,37 @@ void OpenAiService::build_routes() {
   routes_.add({"POST", "/detokenize", A::kTenant,
                [this](const HttpRequest& r, const RequestContext&,
                       std::shared_ptr<ResponseWriter> w) { handle_detokenize(r, w); }});
-  routes_.add({"GET", "/health", A::kPublic, json_route([] { return std::string(); })});
+  routes_.add({"GET", "/health", A::kPublic,
+               [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
+                 handle_health(std::move(w));
+               }});
   routes_.add({"GET", "/metrics", A::kPublic,
                [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
-                 w->send(HttpResponse{200,
-                                      "text/plain; version=0.0.4; charset=utf-8",
-                                      metrics_->render(engine_->stats()),
-                                      {}});
+                 std::string text = metrics_->render(engine_->stats());
+                 if (options_.tenancy) text += options_.tenancy->render_metrics();
+                 w->send(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                      std::move(text), {}});
                }});
   routes_.add({"GET", "/version", A::kPublic,
                json_route([this] { return dump_json(OJson{{"version", options_.version}}); })});
+  if (options_.tenancy) {
+    AdminApiContext admin;
+    admin.tenancy = options_.tenancy;
+    admin.workers = &workers_;
+    admin.engine = engine_;
+    admin.web_dir = options_.web_dir;
+    add_admin_routes(routes_, admin);
+  }
+}
+
+void OpenAiService::handle_health(std::shared_ptr<ResponseWriter> w) {
+  if (options_.tenancy) {
+    std::string why = options_.tenancy->unavailable_reason();
+    if (!why.empty()) {
+      return send_error(*w, ApiError{503, why, "server_error", "", "service_unavailable"});
+    }
+  }
+  w->send(HttpResponse{200, "application/json", "", {}});
 }
 
 void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w) {
@@ -131,7 +163,25 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
     Access access = m.route ? m.route->access : routes_.access_for(path);
     if (!m.route && m.allowed.empty() && path.rfind("/v1/", 0) == 0) access = Access::kTenant;
     RequestContext ctx;
-    if (access != Access::kPublic && !options_.api_keys.empty()) {
+    if (access != Access::kPublic && options_.tenancy) {
+      std::string bearer = bearer_token(req.header("authorization"));
+      auto a = options_.tenancy->authenticate(bearer);
+      if (!a.identity) {
+        const char* msg = tenancy::auth_failure_message(a.failure);
+        if (a.failure == tenancy::AuthFailure::kSuspended) {
+          return send_error(*w, ApiError{403, msg, "invalid_request_error", "", "permission_denied"});
+        }
+        return send_error(*w, unauthorized(msg));
+      }
+      if (access == Access::kAdmin && !a.identity->admin()) {
+        return send_error(*w, ApiError{403, "this route needs an admin-scoped key",
+                                       "invalid_request_error", "", "permission_denied"});
+      }
+      ctx.principal.tenant = a.identity->tenant.id;
+      ctx.principal.key_id = a.identity->key.id;
+      ctx.principal.admin = a.identity->admin();
+      ctx.principal.identity = std::move(a.identity);
+    } else if (access != Access::kPublic && !options_.api_keys.empty()) {
       auto who = authenticate_bearer(req.header("authorization"), options_.api_keys);
       if (!who) {
         return send_error(
@@ -160,7 +210,7 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
   }
 }
 
-void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
+void OpenAiService::handle_generate(const HttpRequest& http, const RequestContext& ctx, bool chat,
                                     std::shared_ptr<ResponseWriter> w) {
   OpenAiRequest req;
   auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
@@ -216,6 +266,24 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
       return send_error(*w, *e);
     }
   }
+  if (ctx.principal.identity) {
+    // The key's and its tenant's max_tokens cap: an explicit larger value is
+    // an error; the default (the rest of the context) is lowered to it.
+    const auto& who = *ctx.principal.identity;
+    std::optional<int64_t> cap = who.tenant.limits.max_tokens;
+    if (who.key.limits.max_tokens && (!cap || *who.key.limits.max_tokens < *cap)) {
+      cap = who.key.limits.max_tokens;
+    }
+    if (cap) {
+      if (req.max_tokens && *req.max_tokens > *cap) {
+        return send_error(*w, bad_request("max_tokens " + std::to_string(*req.max_tokens) +
+                                              " is more than this key's limit of " +
+                                              std::to_string(*cap),
+                                          "max_tokens"));
+      }
+      for (auto& p : params) p.max_tokens = static_cast<int32_t>(std::min<int64_t>(p.max_tokens, *cap));
+    }
+  }
   int64_t requested = 0;
   for (size_t p = 0; p < setup.prompts.size(); ++p) {
     requested += (static_cast<int64_t>(setup.prompts[p].size()) + params[p].max_tokens) * req.n;
@@ -239,10 +307,58 @@ void OpenAiService::handle_generate(const HttpRequest& http, bool chat,
   }
   setup.waiting_ticket = std::move(*ticket);
   setup.on_complete = options_.on_job_complete;
+  if (ctx.principal.identity && !admit_tenant(ctx, req, requested, setup, *w)) return;
   setup.request = std::move(req);
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
   // On the connection's strand, where every later event of the job runs.
   w->post([job, params = std::move(params)] { job->start(params); });
+}
+
+bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest& req,
+                                 int64_t reserve_tokens, JobSetup& setup, ResponseWriter& w) {
+  tenancy::Tenancy* t = options_.tenancy;
+  const tenancy::Identity& who = *ctx.principal.identity;
+  if (!who.allows_model(setup.model_name)) {
+    send_error(w, not_found_error("The model `" + setup.model_name +
+                                  "` does not exist or you do not have access to it."));
+    return false;
+  }
+  // No generation that could not be billed.
+  if (std::string why = t->unavailable_reason(); !why.empty()) {
+    t->count_rejection(who.tenant.id, "unavailable");
+    send_error(w, ApiError{503, why, "server_error", "", "service_unavailable"});
+    return false;
+  }
+  tenancy::RateHeaders rate;
+  auto r = t->admit(who, reserve_tokens, &rate);
+  if (auto* rej = std::get_if<tenancy::Rejection>(&r)) {
+    bool quota = rej->code == tenancy::Rejection::kInsufficientQuota;
+    auto headers = rate.to_headers();
+    if (rej->retry_after_s > 0) headers.push_back({"Retry-After", std::to_string(rej->retry_after_s)});
+    send_error(w,
+               ApiError{429, rej->message, quota ? "insufficient_quota" : "rate_limit_exceeded", "",
+                        quota ? "insufficient_quota" : "rate_limit_exceeded"},
+               std::move(headers));
+    return false;
+  }
+  setup.response_headers = rate.to_headers();
+  tenancy::Admission admission = std::get<tenancy::Admission>(std::move(r));
+  setup.on_complete = [t, admission, tenant = who.tenant.id, key = who.key.id,
+                       next = std::move(setup.on_complete)](const JobOutcome& o) {
+    tenancy::UsageRecord rec;
+    rec.request_id = o.request_id;
+    rec.tenant_id = tenant;
+    rec.key_id = key;
+    rec.model = o.model;
+    rec.prompt_tokens = o.prompt_tokens;
+    rec.cached_prompt_tokens = o.cached_prompt_tokens;
+    rec.completion_tokens = o.completion_tokens;
+    rec.finish_reason = o.finish_reason;
+    rec.http_status = o.http_status;
+    t->finish(admission, std::move(rec));
+    if (next) next(o);
+  };
+  return true;
 }
 
 void OpenAiService::handle_tokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {

@@ -21,11 +21,13 @@
 #include "yun/engine/engine.h"
 #include "yun/serve/admission_gate.h"
 #include "yun/serve/api_error.h"
+#include "yun/serve/generation_job.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/job_outcome.h"
 #include "yun/serve/metrics.h"
 #include "yun/serve/request_workers.h"
 #include "yun/serve/route_table.h"
+#include "yun/tenancy/tenancy.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
 
@@ -46,6 +48,9 @@ struct ServiceOptions {
   std::string web_dir;                          // "" : no playground
   std::string version = "0.0.0";
   std::string model_root;  // the model directory, for /v1/models
+  // The cloud layer (--state-dir / --db): keys, limits, usage ledger, admin
+  // API. Null: api_keys above (or none) and no ledger. Must outlive the service.
+  tenancy::Tenancy* tenancy = nullptr;
 };
 
 class OpenAiService {
@@ -63,10 +68,17 @@ class OpenAiService {
  private:
   void build_routes();  // the one route list (route_table.h)
   void route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
-  void handle_generate(const HttpRequest& req, bool chat, std::shared_ptr<ResponseWriter> w);
+  void handle_generate(const HttpRequest& req, const RequestContext& ctx, bool chat,
+                       std::shared_ptr<ResponseWriter> w);
+  // With tenancy: the key's checks on a generation request (model allowed,
+  // max_tokens cap, ledger up, limits); fills the job's admission and headers.
+  // False when it answered with an error.
+  bool admit_tenant(const RequestContext& ctx, const OpenAiRequest& req, int64_t reserve_tokens,
+                    JobSetup& setup, ResponseWriter& w);
+  void handle_health(std::shared_ptr<ResponseWriter> w);
   void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
-  std::string models_json() const;
+  std::string models_json(const RequestContext& ctx) const;
   bool model_known(const std::string& name) const;
 
   ServiceOptions options_;
@@ -81,8 +93,8 @@ class OpenAiService {
   RequestWorkers workers_;
 };
 
-// Sends an ApiError as a complete JSON response (Retry-After on 429/503,
-// WWW-Authenticate on 401), with `headers` added.
+// Sends an ApiError as a complete JSON response (Retry-After: 1 on 429/503
+// unless `headers` has one, WWW-Authenticate on 401), with `headers` added.
 void send_error(ResponseWriter& w, const ApiError& e,
                 std::vector<std::pair<std::string, std::string>> headers = {});
 

@@ -34,6 +34,22 @@ int run_server(ServerConfig cfg) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  std::unique_ptr<tenancy::Tenancy> tenancy;
+  if (!cfg.tenancy.where.empty()) {
+    std::string bootstrap;
+    auto t = tenancy::Tenancy::open(cfg.tenancy, &bootstrap);
+    if (!t.is_ok()) return fail(exit_code_for(t.status()), "tenancy: " + t.status().message());
+    tenancy = std::move(*t);
+    cfg.service.tenancy = tenancy.get();
+    std::fprintf(stderr, "yun serve: tenancy on (%s)\n", tenancy->store().describe().c_str());
+    if (!bootstrap.empty()) {
+      std::fprintf(stderr,
+                   "yun serve: no admin key yet; created one for the tenant \"admin\". It is "
+                   "shown this once, store it now:\n  %s\n",
+                   bootstrap.c_str());
+    }
+  }
+
   std::shared_ptr<Tokenizer> tokenizer;
   bool no_tokenizer = false;  // said once the model itself has loaded
   {
@@ -114,6 +130,14 @@ int run_server(ServerConfig cfg) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   server->stop();
+  if (tenancy) {
+    tenancy->drain(std::chrono::seconds(10));  // every usage record committed
+    auto ls = tenancy->ledger().stats();
+    if (ls.dropped > 0) {
+      std::fprintf(stderr, "yun serve: %lld usage records could not be committed\n",
+                   static_cast<long long>(ls.dropped));
+    }
+  }
   std::fprintf(stderr, "yun serve: stopped\n");
   std::fflush(stderr);
   // Connections still referenced by in-flight jobs die with the process.

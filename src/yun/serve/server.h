@@ -12,6 +12,7 @@
 #include "yun/engine/engine.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/openai_service.h"
+#include "yun/tenancy/tenancy.h"
 
 namespace yun::serve {
 
@@ -24,6 +25,8 @@ struct ServerConfig {
   // has none). The CLI passes one built from its engine flags.
   std::function<Result<std::unique_ptr<Engine>>(std::shared_ptr<const Tokenizer>)> make_engine;
   double drain_timeout_s = 30;
+  // tenancy.where non-empty: tenancy on (tenancy/tenancy.h), opened before the model loads.
+  tenancy::TenancyOptions tenancy;
 };
 
 // Returns the process exit code: 0 after a clean drain, 1 on runtime
