@@ -9,6 +9,12 @@ scripts/install-deps.sh --test
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
+# A throwaway PostgreSQL for the tenancy store tests; YUN_REQUIRE_PG makes
+# them fail rather than skip when it is missing.
+pg_dir="$PWD/build/pg-test"
+trap 'scripts/pg-test-server.sh stop "$pg_dir"' EXIT
+YUN_TEST_PG_URL=$(scripts/pg-test-server.sh start "$pg_dir")
+export YUN_TEST_PG_URL YUN_REQUIRE_PG=1
 (cd build && ctest --output-on-failure -j"$jobs")
 if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
   YUN_BIN="$PWD/build/yun" YUN_TEST_DATA="$PWD/tests/data" \

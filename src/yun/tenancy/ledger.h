@@ -70,11 +70,12 @@ class Ledger {
 
   Store* store_;
   LedgerOptions options_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards everything below; never held during a store call
   std::condition_variable cv_, flushed_cv_;
   std::deque<UsageRecord> queue_;
   int64_t enqueued_ = 0;   // records ever given to record()
   int64_t committed_ = 0;  // records ever committed (a prefix of the queue order)
+  int flush_waiters_ = 0;  // flush() calls waiting: the writer commits at once
   LedgerStats stats_;
   bool stopping_ = false, stopped_ = false;
   std::function<void(std::span<const UsageRecord>)> on_commit_;

@@ -37,7 +37,8 @@ class Store {
   // instance id (instance()).
   static Result<std::unique_ptr<Store>> open(const std::string& where);
 
-  static constexpr int kSchemaVersion = 1;
+  // 1: tenants, keys, usage; 2: + per-day spend counters (backfilled) and the audit log.
+  static constexpr int kSchemaVersion = 2;
   virtual int schema_version() = 0;  // of the open database
   virtual const std::string& instance() const = 0;
   virtual std::string describe() const = 0;  // "sqlite:/path/yun.db" / "postgres://host/db" (no password)

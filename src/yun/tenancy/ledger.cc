@@ -1,0 +1,143 @@
+// Ledger (ledger.h): one writer thread drains the queue in batches.
+//
+// The queue's front is the batch in flight: it is copied out under the
+// mutex, committed without it, and popped only after the commit succeeded,
+// so a failed batch is retried as it was (the store skips ids it already
+// holds, which makes a retry after an unknown outcome exactly-once).
+#include "yun/tenancy/ledger.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "yun/base/log.h"
+#include "yun/base/thread_name.h"
+
+namespace yun::tenancy {
+namespace {
+
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{2000};
+
+}  // namespace
+
+Ledger::Ledger(Store* store, LedgerOptions options) : store_(store), options_(options) {
+  if (options_.max_batch == 0) options_.max_batch = 1;
+  writer_ = std::thread([this] { run(); });
+}
+
+Ledger::~Ledger() { drain(std::chrono::seconds(5)); }
+
+void Ledger::record(UsageRecord r) {
+  std::lock_guard lock(mu_);
+  if (stopped_ || stopping_) {
+    ++stats_.dropped;
+    YUN_LOG(kError, "ledger: usage record " + r.request_id + " given after shutdown was dropped");
+    return;
+  }
+  queue_.push_back(std::move(r));
+  ++enqueued_;
+  if (queue_.size() == options_.max_batch) cv_.notify_one();
+}
+
+bool Ledger::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  const int64_t target = enqueued_;
+  if (committed_ >= target) return true;
+  ++flush_waiters_;
+  cv_.notify_one();
+  bool done = flushed_cv_.wait_for(lock, timeout, [&] { return committed_ >= target || stopped_; });
+  --flush_waiters_;
+  return done && committed_ >= target;
+}
+
+void Ledger::drain(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+  }
+  flush(timeout);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  if (!queue_.empty()) {
+    stats_.dropped += static_cast<int64_t>(queue_.size());
+    YUN_LOG(kError, "ledger: " + std::to_string(queue_.size()) +
+                        " usage records could not be committed before shutdown: " +
+                        stats_.last_error);
+    queue_.clear();
+  }
+  flushed_cv_.notify_all();
+}
+
+bool Ledger::healthy() const {
+  std::lock_guard lock(mu_);
+  return stats_.healthy && queue_.size() <= options_.max_pending;
+}
+
+LedgerStats Ledger::stats() const {
+  std::lock_guard lock(mu_);
+  LedgerStats s = stats_;
+  s.committed = committed_;
+  s.pending = static_cast<int64_t>(queue_.size());
+  s.healthy = stats_.healthy && queue_.size() <= options_.max_pending;
+  return s;
+}
+
+void Ledger::set_on_commit(std::function<void(std::span<const UsageRecord>)> f) {
+  std::lock_guard lock(mu_);
+  on_commit_ = std::move(f);
+}
+
+void Ledger::run() {
+  set_current_thread_name("yun-ledger");
+  std::chrono::milliseconds backoff{0};
+  std::vector<UsageRecord> batch;
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (backoff.count() > 0) {
+      // After a failure: wait out the backoff (a stop ends it early).
+      cv_.wait_for(lock, backoff, [&] { return stopping_; });
+    } else {
+      cv_.wait_for(lock, options_.flush_interval, [&] {
+        return stopping_ || queue_.size() >= options_.max_batch ||
+               (flush_waiters_ > 0 && !queue_.empty());
+      });
+    }
+    if (stopping_) return;  // drain() flushed first; what is left counts as dropped
+    if (queue_.empty()) continue;
+    size_t n = std::min(queue_.size(), options_.max_batch);
+    batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    Status s = store_->append_usage(batch);
+    lock.lock();
+    if (!s.is_ok()) {
+      ++stats_.failures;
+      stats_.last_error = s.to_string();
+      if (stats_.healthy) YUN_LOG(kWarn, "ledger: commit failed, retrying: " + s.to_string());
+      stats_.healthy = false;
+      backoff = backoff.count() == 0 ? kFirstBackoff : std::min(backoff * 2, kMaxBackoff);
+      continue;
+    }
+    if (!stats_.healthy) YUN_LOG(kInfo, "ledger: commits work again");
+    backoff = std::chrono::milliseconds(0);
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    committed_ += static_cast<int64_t>(n);
+    ++stats_.batches;
+    stats_.healthy = true;
+    stats_.last_error.clear();
+    auto on_commit = on_commit_;
+    flushed_cv_.notify_all();
+    if (on_commit) {
+      lock.unlock();
+      on_commit(batch);
+      lock.lock();
+    }
+  }
+}
+
+}  // namespace yun::tenancy
