@@ -254,12 +254,19 @@ function renderTenants() {
       el('td', { class: 'limits', text: limitsSummary(t.limits) }),
       el('td', { class: 'num', text: String(t.weight) }),
       el('td', { text: t.models && t.models.length ? t.models.join(', ') : 'all' }),
-      el('td', {}, el('button', {
+      el('td', { class: 'row-actions' }, el('button', {
         type: 'button', 'data-testid': `tenant-keys-${t.name}`,
         'aria-pressed': selected ? 'true' : 'false',
         'aria-label': `Keys of ${t.name}`,
         onclick: () => selectTenant(t.id),
-      }, 'Keys')));
+      }, 'Keys'),
+      // The admin tenant holds the console's own key: no suspending it here.
+      t.name === 'admin' ? '' : el('button', {
+        type: 'button', class: t.status === 'active' ? 'danger' : '',
+        'data-testid': `tenant-toggle-${t.name}`,
+        'aria-label': `${t.status === 'active' ? 'Suspend' : 'Activate'} ${t.name}`,
+        onclick: () => toggleTenant(t),
+      }, t.status === 'active' ? 'Suspend' : 'Activate')));
     body.append(tr);
   }
 }
@@ -270,6 +277,20 @@ function fillTenantFilter() {
   sel.replaceChildren(el('option', { value: '', text: 'all tenants' }));
   for (const t of state.tenants) sel.append(el('option', { value: t.id, text: t.name }));
   sel.value = state.tenants.some((t) => t.id === keep) ? keep : '';
+}
+
+async function toggleTenant(t) {
+  const status = t.status === 'active' ? 'suspended' : 'active';
+  if (status === 'suspended' &&
+      !confirm(`Suspend ${t.name}? Its keys are refused until it is activated again.`)) return;
+  try {
+    await api('PATCH', `/admin/v1/tenants/${encodeURIComponent(t.id)}`, { status });
+    showError('tenants-error', '');
+  } catch (err) {
+    if (err.status !== 401 && err.status !== 403) showError('tenants-error', `${t.name} not changed: ${err.message}`);
+    return;
+  }
+  await loadTenants();
 }
 
 const LIMIT_FIELDS = ['requests_per_minute', 'tokens_per_minute', 'max_concurrent',
@@ -283,7 +304,7 @@ function tenantFromForm(form) {
   const num = (s) => (s !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
   const spec = { name: v('name'), limits: {} };
   for (const f of LIMIT_FIELDS) if (v(f) !== '') spec.limits[f] = num(v(f));
-  spec.limits.budget_period = v('budget_period');
+  if (v('token_budget') !== '') spec.limits.budget_period = v('budget_period');
   if (v('weight') !== '') spec.weight = num(v('weight'));
   const models = v('models').split(',').map((m) => m.trim()).filter(Boolean);
   if (models.length) spec.models = models;

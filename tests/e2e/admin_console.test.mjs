@@ -4,7 +4,7 @@
 // that key from Node, see them in the usage table and chart, download the
 // CSV, revoke the key through the page (then it gets 401), watch the live
 // state panel; a wrong key and a non-admin key are told apart on the sign-in
-// form. Skipped when chromium is absent.
+// form; a tenant is suspended and activated from its row. Skipped when chromium is absent.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -230,7 +230,7 @@ describe('admin console', { skip }, () => {
     }
   });
 
-  test('a wrong key and a non-admin key are refused with a visible message', async () => {
+  test('a wrong key and a non-admin key are refused visibly; suspend and activate a tenant', async () => {
     const { context, page } = await openConsole();
     try {
       await signIn(page, 'yun-not-a-key');
@@ -250,6 +250,28 @@ describe('admin console', { skip }, () => {
         .textContent.includes('403'));
       assert.match(await page.textContent('[data-testid=auth-error]'), /admin-scoped key/);
       assert.equal(await page.isVisible('[data-testid=state-panel]'), false);
+
+      // Signed in properly, suspend beta from its row (confirm() accepted):
+      // its key is refused, then activate it again.
+      await signIn(page, adminKey);
+      await page.waitForSelector('[data-testid=tenant-toggle-beta]');
+      assert.equal(await page.isVisible('[data-testid=auth-error]'), false);
+      assert.equal(await page.$('[data-testid=tenant-toggle-admin]'), null);
+      page.once('dialog', (d) => d.accept());
+      await page.click('[data-testid=tenant-toggle-beta]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=tenant-row-beta]')
+        .textContent.includes('suspended'));
+      const chat = () => postJson(`${server.baseURL}/chat/completions`, {
+        model: 'qwen3-e2e', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2,
+      }, { authorization: `Bearer ${k.json.key}` });
+      const refused = await chat();
+      assert.equal(refused.status, 403, refused.text);
+      assert.match(refused.json.error.message, /suspended/);
+      await page.click('[data-testid=tenant-toggle-beta]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=tenant-row-beta] .pill')
+        .textContent === 'active');
+      const served = await chat();
+      assert.equal(served.status, 200, served.text);
     } finally {
       await context.close();
     }
