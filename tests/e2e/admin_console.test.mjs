@@ -4,7 +4,8 @@
 // that key from Node, see them in the usage table and chart, download the
 // CSV, revoke the key through the page (then it gets 401), watch the live
 // state panel; a wrong key and a non-admin key are told apart on the sign-in
-// form; a tenant is suspended and activated from its row. Skipped when chromium is absent.
+// form; a tenant is suspended and activated from its row. Skipped when
+// chromium is absent.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
