@@ -181,23 +181,32 @@ describe('tenancy', { skip, concurrency: false }, () => {
     const audit = await getJson(`${srv.url}/admin/v1/audit`, adminKey);
     assert.ok(audit.json.data.some((e) => e.action === 'key.revoke' && e.target === k.json.id));
     assert.ok(!audit.text.includes(k.json.key));
+    // Revoking again changes nothing and audits nothing.
+    assert.equal((await call(`${srv.url}/admin/v1/keys/${k.json.id}`, 'DELETE', undefined, adminKey)).status, 200);
+    const audit2 = await getJson(`${srv.url}/admin/v1/audit`, adminKey);
+    assert.equal(audit2.json.data.filter((e) => e.action === 'key.revoke' && e.target === k.json.id).length, 1);
+    assert.equal((await call(`${srv.url}/admin/v1/keys/key_nonexistent`, 'DELETE', undefined, adminKey)).status, 404);
   });
 
   test('admin input is strict: unknown fields, negative limits, duplicate names', async () => {
-    const bad = async (body, re) => {
+    const bad = async (body, re, param) => {
       const r = await call(`${srv.url}/admin/v1/tenants`, 'POST', body, adminKey);
       assert.equal(r.status, 400, r.text);
       assert.match(r.json.error.message, re);
+      assert.equal(r.json.error.param, param, r.text);
     };
-    await bad({ name: 'x1', limts: {} }, /unknown field limts/);
-    await bad({ name: 'x2', limits: { requests_per_minit: 5 } }, /unknown field limits.requests_per_minit/);
-    await bad({ name: 'x3', limits: { tokens_per_minute: -1 } }, /limits.tokens_per_minute must be >= 0/);
-    await bad({ name: 'x4', weight: 0 }, /weight/);
-    await bad({ name: 'x5', limits: { budget_period: 'week' } }, /budget_period/);
-    await bad({ limits: {} }, /name/);
-    await bad({ name: 'bad name!' }, /name/);
-    assert.equal((await call(`${srv.url}/admin/v1/tenants`, 'POST', { name: 'dup' }, adminKey)).status, 201);
-    await bad({ name: 'dup' }, /dup/);
+    await bad({ name: 'x1', limts: {} }, /unknown field limts/, 'limts');
+    await bad({ name: 'x2', limits: { requests_per_minit: 5 } }, /unknown field limits.requests_per_minit/,
+      'limits.requests_per_minit');
+    await bad({ name: 'x3', limits: { tokens_per_minute: -1 } }, /limits.tokens_per_minute must be >= 0/,
+      'limits.tokens_per_minute');
+    await bad({ name: 'x4', weight: 0 }, /weight/, 'weight');
+    await bad({ name: 'x5', limits: { budget_period: 'week' } }, /budget_period/, 'limits.budget_period');
+    await bad({ limits: {} }, /name/, 'name');
+    await bad({ name: 'bad name!' }, /name/, 'name');
+    const first = await call(`${srv.url}/admin/v1/tenants`, 'POST', { name: 'dup' }, adminKey);
+    assert.equal(first.status, 201);
+    await bad({ name: 'dup' }, new RegExp(`'dup' already exists \\(${first.json.id}\\)`), 'name');
     const nk = await call(`${srv.url}/admin/v1/tenants/tn_missing/keys`, 'POST', {}, adminKey);
     assert.equal(nk.status, 404);
     const bs = await call(`${srv.url}/admin/v1/tenants/dup/keys`, 'POST', { scope: 'root' }, adminKey);

@@ -58,8 +58,24 @@ void send_json(ResponseWriter& w, int status, const Json& j) {
 
 Json list_json(Json data) { return Json{{"object", "list"}, {"data", std::move(data)}}; }
 
+// The field an admin validation message names: its first word ("limits.x
+// must be ...", "name: ..."), or what follows "unknown field ".
+std::string field_of(const std::string& m) {
+  const std::string unknown = "unknown field ";
+  if (m.rfind(unknown, 0) == 0) return m.substr(unknown.size());
+  size_t end = m.find_first_of(" :");
+  if (end == std::string::npos || (m[end] != ':' && m.compare(end, 5, " must") != 0)) return "";
+  std::string w = m.substr(0, end);
+  for (char c : w) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return "";
+  }
+  return w;
+}
+
+ApiError field_error(const Status& s) { return bad_request(s.message(), field_of(s.message())); }
+
 ApiError store_error(const Status& s) {
-  if (s.code() == StatusCode::kInvalidArgument) return bad_request(s.message());
+  if (s.code() == StatusCode::kInvalidArgument) return field_error(s);
   if (s.code() == StatusCode::kNotFound) {
     return ApiError{404, s.message(), "invalid_request_error", "", "not_found"};
   }
@@ -182,7 +198,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                 if (!body.is_ok()) return send_error(w, bad_request(body.status().message()));
                 tenancy::Tenant spec;
                 if (auto s = tenancy::tenant_from_json(*body, spec); !s.is_ok()) {
-                  return send_error(w, bad_request(s.message()));
+                  return send_error(w, field_error(s));
                 }
                 if (!body->contains("name")) return send_error(w, bad_request("name is required", "name"));
                 auto made = t->create_tenant(spec, ctx.principal.key_id);
@@ -233,7 +249,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                 if (!body.is_ok()) return send_error(w, bad_request(body.status().message()));
                 tenancy::Tenant updated = **found;
                 if (auto s = tenancy::tenant_from_json(*body, updated); !s.is_ok()) {
-                  return send_error(w, bad_request(s.message()));
+                  return send_error(w, field_error(s));
                 }
                 auto saved = t->update_tenant(updated, ctx.principal.key_id);
                 if (!saved.is_ok()) return send_error(w, store_error(saved.status()));

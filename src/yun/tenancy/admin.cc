@@ -42,7 +42,7 @@ Status validate_tenant(const Tenant& t) {
   for (char c : t.name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
-    if (!ok) return invalid_argument("name may hold only letters, digits, '.', '_' and '-'");
+    if (!ok) return invalid_argument("name must hold only letters, digits, '.', '_' and '-'");
   }
   const Limits& l = t.limits;
   for (auto s : {check_limit(l.requests_per_minute, "requests_per_minute"),
@@ -70,6 +70,12 @@ Result<std::optional<Tenant>> find_tenant(Store& store, const std::string& id_or
 
 Result<Tenant> create_tenant(Store& store, Tenant spec, const std::string& actor) {
   if (auto s = validate_tenant(spec); !s.is_ok()) return s;
+  auto same = store.find_tenant_by_name(spec.name);
+  if (!same.is_ok()) return same.status();
+  if (same->has_value()) {
+    return invalid_argument("name: a tenant named '" + spec.name + "' already exists (" +
+                            (*same)->id + ")");
+  }
   spec.id = new_id("tn_");
   spec.created_ms = unix_ms_now();
   if (auto s = store.create_tenant(spec); !s.is_ok()) return s;
@@ -110,6 +116,10 @@ Result<NewKey> create_key(Store& store, const std::string& tenant, KeyScope scop
 }
 
 Status revoke_key(Store& store, const std::string& key_id, const std::string& actor) {
+  auto k = store.get_key(key_id);
+  if (!k.is_ok()) return k.status();
+  if (!k->has_value()) return not_found("no key " + key_id);
+  if ((*k)->revoked_ms != 0) return Status();  // already revoked: nothing to do, nothing to audit
   if (auto s = store.revoke_key(key_id, unix_ms_now()); !s.is_ok()) return s;
   audit(store, actor, "key.revoke", key_id, "{}");
   return Status();
