@@ -298,7 +298,7 @@ describe('tenancy', { skip, concurrency: false }, () => {
       }
       count += 1;
     };
-    const total = 300;
+    const total = 1000;
     const workers = Array.from({ length: 8 }, async () => {
       while (count + 8 <= total) await one();
     });
