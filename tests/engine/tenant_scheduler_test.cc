@@ -44,42 +44,47 @@ std::map<uint64_t, int> running_per_tenant(const Scheduler& sched) {
 }
 
 // Tenant A floods 1,000 one-sequence requests with long outputs: they fill
-// the batch (64 slots) and the pool (256 blocks; they preempt and recompute
-// each other). B's short request, each of 3 rounds, gets its first token
-// within kResumeGraceSteps + 1 steps of its queueing (1 step on an idle
-// scheduler), and everyone's tokens stay exactly greedy.
+// the pool (256 blocks; they preempt and recompute each other) or, with a
+// pool of 4096, the batch (64 slots). B's short request, each of 3 rounds,
+// gets its first token within kResumeGraceSteps + 1 steps of its queueing
+// (1 step on an idle scheduler), and everyone's tokens stay exactly greedy.
 TEST(TenantSchedulerTest, FloodingTenantDoesNotStarveAnother) {
-  for (bool prefix : {true, false}) {
-    int idle = 0;
-    {
-      SchedulerHarness idle_h(256, 16, 64, 2048, prefix);
-      Sequence* s = idle_h.add_seq(1, SchedulerHarness::prompt(10, 2), 8, tenant(2));
-      idle = steps_to_first_token(idle_h, s, 50);
+  for (int32_t num_blocks : {256, 4096}) {
+    for (bool prefix : {true, false}) {
+      int idle = 0;
+      {
+        SchedulerHarness idle_h(num_blocks, 16, 64, 2048, prefix);
+        Sequence* s = idle_h.add_seq(1, SchedulerHarness::prompt(10, 2), 8, tenant(2));
+        idle = steps_to_first_token(idle_h, s, 50);
+      }
+      EXPECT_EQ(idle, 1);
+      SchedulerHarness h(num_blocks, 16, 64, 2048, prefix);
+      for (int i = 0; i < 1000; ++i) {
+        h.add_seq(1000 + i, SchedulerHarness::prompt(20, i % 97), 400, tenant(1));
+      }
+      for (int i = 0; i < 200 || (num_blocks == 256 && h.pool.num_free() > 0); ++i) h.step();
+      if (num_blocks == 256) EXPECT_EQ(h.pool.num_free(), 0);
+      if (num_blocks == 4096) EXPECT_EQ(h.sched.num_running(), 64);
+      EXPECT_GT(h.sched.num_waiting(), 900);
+      EXPECT_GT(h.sched.num_running(), 1);
+      const int64_t fair_before = h.sched.num_fair_preemptions();
+      for (int round = 0; round < 3; ++round) {
+        Sequence* s =
+            h.add_seq(10 + round, SchedulerHarness::prompt(10, 2 + round), 8, tenant(2));
+        const int n = steps_to_first_token(h, s, 50);
+        std::printf("[ tenants ] %d blocks, prefix %d, round %d: B's first token after %d steps "
+                    "(idle: %d)\n",
+                    num_blocks, prefix, round, n, idle);
+        EXPECT_GE(n, 1);
+        EXPECT_LE(n, idle + Scheduler::kResumeGraceSteps) << "round " << round;
+        for (int i = 0; i < 40 && s->status != SeqStatus::kFinished; ++i) h.step();
+        EXPECT_EQ(s->status, SeqStatus::kFinished);
+        EXPECT_TRUE(h.output_matches(s));
+      }
+      EXPECT_GT(h.sched.num_fair_preemptions(), fair_before);
+      for (auto& s : h.seqs) ASSERT_TRUE(h.output_matches(s.get()));
+      EXPECT_TRUE(h.pool.check_invariants());
     }
-    EXPECT_EQ(idle, 1);
-    SchedulerHarness h(256, 16, 64, 2048, prefix);
-    for (int i = 0; i < 1000; ++i) {
-      h.add_seq(1000 + i, SchedulerHarness::prompt(20, i % 97), 400, tenant(1));
-    }
-    for (int i = 0; i < 200 || h.pool.num_free() > 0; ++i) h.step();
-    EXPECT_EQ(h.pool.num_free(), 0);
-    EXPECT_GT(h.sched.num_waiting(), 900);
-    EXPECT_GT(h.sched.num_running(), 1);
-    const int64_t fair_before = h.sched.num_fair_preemptions();
-    for (int round = 0; round < 3; ++round) {
-      Sequence* s = h.add_seq(10 + round, SchedulerHarness::prompt(10, 2 + round), 8, tenant(2));
-      const int n = steps_to_first_token(h, s, 50);
-      std::printf("[ tenants ] prefix %d round %d: B's first token after %d steps (idle: %d)\n",
-                  prefix, round, n, idle);
-      EXPECT_GE(n, 1);
-      EXPECT_LE(n, idle + Scheduler::kResumeGraceSteps) << "round " << round;
-      for (int i = 0; i < 40 && s->status != SeqStatus::kFinished; ++i) h.step();
-      EXPECT_EQ(s->status, SeqStatus::kFinished);
-      EXPECT_TRUE(h.output_matches(s));
-    }
-    EXPECT_GT(h.sched.num_fair_preemptions(), fair_before);
-    for (auto& s : h.seqs) ASSERT_TRUE(h.output_matches(s.get()));
-    EXPECT_TRUE(h.pool.check_invariants());
   }
 }
 
