@@ -67,7 +67,7 @@ TEST(TenantSchedulerTest, FloodingTenantDoesNotStarveAnother) {
       if (num_blocks == 4096) EXPECT_EQ(h.sched.num_running(), 64);
       EXPECT_GT(h.sched.num_waiting(), 900);
       EXPECT_GT(h.sched.num_running(), 1);
-      const int64_t fair_before = h.sched.num_fair_preemptions();
+      const int64_t fair_before = h.sched.num_tenant_preemptions();
       for (int round = 0; round < 3; ++round) {
         Sequence* s =
             h.add_seq(10 + round, SchedulerHarness::prompt(10, 2 + round), 8, tenant(2));
@@ -81,7 +81,7 @@ TEST(TenantSchedulerTest, FloodingTenantDoesNotStarveAnother) {
         EXPECT_EQ(s->status, SeqStatus::kFinished);
         EXPECT_TRUE(h.output_matches(s));
       }
-      EXPECT_GT(h.sched.num_fair_preemptions(), fair_before);
+      EXPECT_GT(h.sched.num_tenant_preemptions(), fair_before);
       for (auto& s : h.seqs) ASSERT_TRUE(h.output_matches(s.get()));
       EXPECT_TRUE(h.pool.check_invariants());
     }
@@ -114,7 +114,7 @@ TEST(TenantSchedulerTest, WeightsThreeToOneShareTheBatch) {
     EXPECT_NEAR(n[1], 24, 2);
     EXPECT_NEAR(n[2], 8, 2);
     if (b_late) {
-      EXPECT_GT(h.sched.num_fair_preemptions(), 0);
+      EXPECT_GT(h.sched.num_tenant_preemptions(), 0);
       EXPECT_LE(h.sched.num_fair_preemptions(), 10);  // B to its share once, no back and forth
     }
     for (auto& s : h.seqs) ASSERT_TRUE(h.output_matches(s.get()));
@@ -166,6 +166,7 @@ TEST(TenantSchedulerTest, NewTenantTakesFromTheOverShareTenantAfterTheGrace) {
                                                 "A/1* E/1* F/1* S/3* preempt:G",
                                                 "A/1* S/1* E/1* preempt:F"}));
   EXPECT_EQ(h.sched.num_fair_preemptions(), 1);
+  EXPECT_EQ(h.sched.num_tenant_preemptions(), 1);
   EXPECT_EQ(s->status, SeqStatus::kFinished);
   h.run(10000);
   for (Sequence* x : one) EXPECT_TRUE(h.output_matches(x) && x->num_output() == 12);

@@ -187,6 +187,12 @@ bool FairShare::request_oldest(const Sequence& s) const {
   return h && h->running > 0 && h->oldest == s.arrival;
 }
 
+bool FairShare::tenant_stays_at_share(const Sequence& s, double charge) const {
+  const Tenant* t = tenant_of(s);
+  if (!t) return false;
+  return t->use.blocks - charge >= t->block_share || t->use.running - 1 >= t->slot_share;
+}
+
 bool FairShare::tenant_may_grow(const Sequence& s, int32_t blocks) const {
   const Tenant* t = tenant_of(s);
   if (!t || t->use.running == 0) return true;

@@ -74,6 +74,10 @@ class FairShare {
   // its share, or that one runs nothing yet (rule 4's condition).
   bool tenant_may_grow(const Sequence& s, int32_t blocks) const;
   bool request_may_grow(const Sequence& s, int32_t blocks) const;
+  // s's tenant is not under its share once s (charge = charge(s)) is gone:
+  // rule 4 takes from a tenant only so far, so the victim's tenant never
+  // turns under and takes back from a third (no cascade).
+  bool tenant_stays_at_share(const Sequence& s, double charge) const;
   // Some tenant or request over its share runs >= 2 sequences.
   bool hog() const { return hog_; }
 

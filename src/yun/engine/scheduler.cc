@@ -129,6 +129,7 @@ Sequence* Scheduler::tenant_victim(const Sequence& seq) const {
     if (r->meta.tenant == seq.meta.tenant) continue;
     if (step_ - r->admitted_step < kResumeGraceSteps) continue;
     if (!fair_.tenant_over(*r) || fair_.tenant_oldest(*r)) continue;
+    if (!fair_.tenant_stays_at_share(*r, FairShare::charge(*r, blocks_.pool()))) continue;
     const double u = fair_.usage(r->meta.tenant);
     const bool extra = !fair_.request_oldest(*r);
     const double h = extra ? fair_.held(r->request_id) : 0.0;
@@ -169,6 +170,7 @@ Sequence* Scheduler::request_victim(const Sequence& seq) const {
 bool Scheduler::preempt_for(const Sequence& seq, Take take, SchedulerOutput& out,
                             int32_t& budget) {
   Sequence* victim = take.tenant ? tenant_victim(seq) : nullptr;
+  if (victim) ++num_tenant_preemptions_;
   if (!victim && take.request) victim = request_victim(seq);
   if (!victim) return false;
   // Scheduled earlier this step: take it out of the batch.

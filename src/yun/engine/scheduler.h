@@ -70,8 +70,10 @@
 //    admitted at least kResumeGraceSteps steps ago (no thrash: a resumed
 //    sequence always makes progress first). If its TENANT is under: from the
 //    other tenant most over its share (live usage), never that tenant's
-//    oldest: its requests' extra sequences first (the biggest holder's
-//    newest), then its requests' only sequences, newest first. Else (or
+//    oldest, and only a victim whose loss leaves that tenant not under its
+//    share (so it does not turn around and take from a third: no cascade):
+//    its requests' extra sequences first (the biggest holder's newest),
+//    then its requests' only sequences, newest first. Else (or
 //    when there is none), if its REQUEST is under: within its own tenant,
 //    the newest sequence of the request holding the most blocks, provided
 //    that request is over its share and keeps its oldest. The newcomer may
@@ -96,15 +98,20 @@
 // steps when the hog's sequences were all (re)admitted within the last
 // kResumeGraceSteps steps (a capped hog admits nothing meanwhile, so that
 // window only closes).
-// Bound (tenants): the same for a new tenant's request, of a priority at
-// least that of the other tenants' waiting sequences, arriving while other
-// tenants (e.g. one with 1,000 queued one-sequence requests) hold the pool
-// and the batch: it comes first in admission (usage 0), takes from the
-// tenants over their shares, and samples its first token in the first step
-// it is queued for, or within kResumeGraceSteps + 1 steps when those
-// tenants' non-oldest sequences were all (re)admitted within the last
-// kResumeGraceSteps steps (they admit nothing while it waits: no overtaking).
-// On the engine, one more step: the one in flight when it was submitted.
+// Bound (tenants): a new tenant's request, of a priority at least that of
+// the other tenants' waiting sequences, arriving while other tenants hold
+// the pool and the batch (e.g. one tenant's 1,000 one-sequence requests,
+// running and queued), whose prompt fits in its tenant's share and in the
+// token budget left by rule 2 (half of max_num_batched_tokens, less what the
+// unrestricted running sequences compute: 1 token each when they decode),
+// comes first in admission (usage 0), takes from the tenants over their
+// shares, and samples its first token in the first step it is queued for,
+// or within kResumeGraceSteps + 1 steps when those tenants' non-oldest
+// sequences were all (re)admitted within the last kResumeGraceSteps steps
+// (they admit nothing meanwhile: no overtaking). Through the engine, add
+// the step in flight at submission: at most kResumeGraceSteps + 1 steps more
+// than on an idle engine (TenantSchedulerTest and EngineTenantTest
+// .FloodingTenantDoesNotStarveAnother; measured: 1 step, as when idle).
 // Cost: with >= 2 requests or tenants, one pass over the running sequences'
 // block tables per step (blocks in use), plus a sort of the running set:
 // about 0.1 ms a step for 256 sequences over 52k blocks in use (3.5 us for
@@ -123,7 +130,6 @@
 #include <deque>
 #include <functional>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "yun/compute/forward_batch.h"
@@ -206,6 +212,8 @@ class Scheduler {
   int64_t num_preemptions() const { return num_preemptions_; }
   // Preemptions made for rule 4 (included in num_preemptions()).
   int64_t num_fair_preemptions() const { return num_fair_preemptions_; }
+  // Those of them taken from another tenant (rule 4's tenant level).
+  int64_t num_tenant_preemptions() const { return num_tenant_preemptions_; }
   int64_t prefix_queries() const { return prefix_queries_; }  // tokens looked up
   int64_t prefix_hits() const { return prefix_hits_; }        // tokens found
   // The shares and holdings of the last schedule() (as it left them).
@@ -236,7 +244,7 @@ class Scheduler {
   int64_t step_ = 0;
   FairShare fair_;  // membership, shares and this step's holdings
   bool starved_ = false;
-  int64_t num_preemptions_ = 0, num_fair_preemptions_ = 0;
+  int64_t num_preemptions_ = 0, num_fair_preemptions_ = 0, num_tenant_preemptions_ = 0;
   int64_t prefix_queries_ = 0, prefix_hits_ = 0;
 };
 
