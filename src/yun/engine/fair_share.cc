@@ -6,6 +6,7 @@
 namespace yun {
 
 void FairShare::count_in(const Sequence& s) {
+  assert(s.meta.validate().is_ok());
   Tenant& t = tenants_[s.meta.tenant];
   if (requests_[s.request_id].num_seqs++ == 0) ++t.num_requests;
   ++t.num_seqs;

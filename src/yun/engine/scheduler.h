@@ -187,7 +187,8 @@ class Scheduler {
   void set_admission_policy(AdmissionPolicy policy) { policy_ = std::move(policy); }
 
   // Queues a new sequence at the back of the waiting queue (a fork with
-  // shared blocks at the front). REQUIRES: status kWaiting.
+  // shared blocks at the front). REQUIRES: status kWaiting; seq->meta valid
+  // (RequestMeta::validate: a finite weight > 0).
   void add(Sequence* seq);
   void add_front(Sequence* seq);
 
