@@ -244,7 +244,9 @@ void check_tenant_configs(const EngineConfig& cfg, bool expect_preemption) {
       EXPECT_EQ(got.usage.prompt_tokens, static_cast<int32_t>(r.prompt.size()));
     }
   }
-  if (expect_preemption) EXPECT_GT(e->stats().num_preemptions, 0);
+  if (expect_preemption) {
+    EXPECT_GT(e->stats().num_preemptions, 0);
+  }
   e->shutdown();
   EXPECT_EQ(e->stats().kv_cache_usage, 0.0);
 }
