@@ -28,8 +28,16 @@ struct SchedulerHarness {
 
   // A new sequence named by `name` (a letter), queued at the back.
   Sequence* add(char name, std::vector<int32_t> prompt, int32_t max_out) {
+    return add_seq(static_cast<uint64_t>(name), std::move(prompt), max_out, RequestMeta{});
+  }
+  // A new sequence of request `request_id` for `meta` (its tenant, weight,
+  // priority, cache salt), queued at the back. Step descriptions name it by
+  // the character of its request id.
+  Sequence* add_seq(uint64_t request_id, std::vector<int32_t> prompt, int32_t max_out,
+                    const RequestMeta& meta) {
     auto s = std::make_unique<Sequence>();
-    s->request_id = static_cast<uint64_t>(name);
+    s->request_id = request_id;
+    s->meta = meta;
     s->params = std::make_shared<SamplingParams>();
     s->tokens = std::move(prompt);
     s->num_prompt_tokens = s->num_tokens();

@@ -12,7 +12,7 @@ int32_t BlockManager::match_prefix(Sequence& seq) {
   if (!pool_.prefix_cache_enabled()) return 0;
   const int32_t bs = block_size();
   const int32_t max_blocks = (seq.num_tokens() - 1) / bs;
-  uint64_t parent = BlockPool::kRootHash;
+  uint64_t parent = BlockPool::root_hash(seq.meta.cache_salt);
   for (int32_t i = 0; i < max_blocks; ++i) {
     std::span<const int32_t> toks(seq.tokens.data() + i * bs, bs);
     uint64_t h = i < static_cast<int32_t>(seq.block_hashes.size())
@@ -48,7 +48,7 @@ void BlockManager::commit_full_blocks(Sequence& seq) {
   // block_hashes may run ahead of the table after a preemption: the hashes
   // depend only on the tokens, so they stay valid.
   for (int32_t i = 0; i < full; ++i) {
-    uint64_t parent = i == 0 ? BlockPool::kRootHash : seq.block_hashes[i - 1];
+    uint64_t parent = i == 0 ? BlockPool::root_hash(seq.meta.cache_salt) : seq.block_hashes[i - 1];
     std::span<const int32_t> toks(seq.tokens.data() + i * bs, bs);
     if (i >= static_cast<int32_t>(seq.block_hashes.size())) {
       seq.block_hashes.push_back(BlockPool::hash_block(parent, toks));

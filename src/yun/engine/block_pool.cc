@@ -67,6 +67,11 @@ void BlockPool::release(int32_t block) {
   }
 }
 
+uint64_t BlockPool::root_hash(uint64_t cache_salt) {
+  // mix64 is a bijection with mix64(0) == 0.
+  return mix64(cache_salt) ^ kRootHash;
+}
+
 uint64_t BlockPool::hash_block(uint64_t parent, std::span<const int32_t> tokens) {
   uint64_t h = mix64(parent ^ 0x51ed270b27a3c5e9ULL);
   for (int32_t t : tokens) h = mix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(t)) + 1));

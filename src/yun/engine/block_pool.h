@@ -7,8 +7,12 @@
 // blocks are taken first, then cached blocks in the order they were released.
 //
 // Block hash = mix(parent block hash, the block's token ids); the first
-// block's parent is kRootHash. A lookup compares the stored token ids and
-// parent hash too, so hash collisions never share wrong KV.
+// block's parent is root_hash(cache salt): kRootHash for salt 0, and a
+// different root for every other salt, so chains of different salts never
+// meet (a request sees no cached block of another salt, hence no timing
+// side channel between tenants with their own salts). A lookup compares the
+// stored token ids and parent hash too, so hash collisions never share wrong
+// KV.
 //
 // Thread: owned by the engine thread (no locks).
 #pragma once
@@ -48,6 +52,9 @@ class BlockPool {
   void release(int32_t block);
   int32_t ref_count(int32_t block) const { return blocks_[block].ref; }
 
+  // The parent of a chain's first block: kRootHash for salt 0; distinct
+  // salts give distinct roots (a bijection).
+  static uint64_t root_hash(uint64_t cache_salt);
   // The hash of a full block with these tokens after `parent`.
   static uint64_t hash_block(uint64_t parent, std::span<const int32_t> tokens);
   // The block holding exactly (parent, tokens), or nullopt (always nullopt

@@ -42,6 +42,7 @@ using Clock = std::chrono::steady_clock;
 struct RequestState {
   uint64_t id = 0;
   std::shared_ptr<const SamplingParams> params;
+  RequestMeta meta;
   RequestSink sink;
   Clock::time_point submit_time;
   std::vector<std::unique_ptr<Sequence>> seqs;      // one per sample
@@ -164,6 +165,7 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   const int32_t len = static_cast<int32_t>(request.prompt_ids.size());
   if (len == 0) return invalid_argument("prompt is empty");
   YUN_RETURN_IF_ERROR(request.params.validate());
+  YUN_RETURN_IF_ERROR(request.meta.validate());
   const int64_t vocab = runner_->config().vocab_size;
   for (int32_t t : request.prompt_ids) {
     if (t < 0 || (vocab > 0 && t >= vocab)) {
@@ -188,6 +190,7 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   auto req = std::make_unique<RequestState>();
   req->id = next_id_.fetch_add(1);
   req->params = std::make_shared<const SamplingParams>(std::move(request.params));
+  req->meta = request.meta;
   req->sink = std::move(request.sink);
   req->submit_time = Clock::now();
   const SamplingParams& p = *req->params;
@@ -214,6 +217,7 @@ void EngineImpl::add_sample(RequestState& req, std::span<const int32_t> prompt) 
   s->request_id = req.id;
   s->index = i;
   s->params = req.params;
+  s->meta = req.meta;
   s->tokens.assign(prompt.begin(), prompt.end());  // grows as it generates
   s->num_prompt_tokens = static_cast<int32_t>(prompt.size());
   s->rng.seed(mix_seed(req.seed, i));

@@ -19,6 +19,7 @@
 
 #include "yun/base/status.h"
 #include "yun/compute/model_runner.h"
+#include "yun/engine/request_meta.h"
 #include "yun/engine/sampling_params.h"
 #include "yun/text/tokenizer.h"
 
@@ -56,6 +57,9 @@ struct GenerateRequest {
   std::vector<int32_t> prompt_ids;
   SamplingParams params;
   RequestSink sink;
+  // Tenant, weight, priority, cache salt (request_meta.h). The {} lets
+  // {prompt, params, sink} initializers leave it out without a warning.
+  RequestMeta meta{};
 };
 
 struct EngineConfig {
@@ -92,8 +96,8 @@ class Engine {
                                                 std::unique_ptr<ModelRunner> runner,
                                                 std::shared_ptr<const Tokenizer> tokenizer);
 
-  // Queues a request and returns its id. Validation errors (bad params, empty
-  // prompt, prompt + max_tokens past max_model_len, a prompt that can never fit
+  // Queues a request and returns its id. Validation errors (bad params or
+  // meta, empty prompt, prompt + max_tokens past max_model_len, a prompt that can never fit
   // in the KV cache) come back here, before anything is queued.
   virtual Result<uint64_t> submit(GenerateRequest request) = 0;
   // Aborts a request (no-op when it already ended). Its sink gets a final

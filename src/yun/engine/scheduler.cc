@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <unordered_set>
 
 namespace yun {
 
@@ -13,74 +14,90 @@ size_t fifo_admission(const std::deque<Sequence*>& waiting,
   return waiting.size();
 }
 
+size_t weighted_fair_admission(const FairShare& fair, const std::deque<Sequence*>& waiting,
+                               const std::function<bool(const Sequence&)>& eligible) {
+  if (!fair.multi_tenant()) return fifo_admission(waiting, eligible);
+  // Each tenant's candidate is its first eligible sequence in queue order
+  // (FIFO within a tenant); the best candidate has the highest priority,
+  // then the least usage (dominant share / weight), then comes first.
+  std::unordered_set<uint64_t> seen;
+  size_t best = waiting.size();
+  int32_t best_priority = 0;
+  double best_usage = 0;
+  const size_t want = static_cast<size_t>(fair.num_waiting_tenants());
+  for (size_t i = 0; i < waiting.size() && seen.size() < want; ++i) {
+    const Sequence& s = *waiting[i];
+    if (seen.count(s.meta.tenant) || !eligible(s)) continue;
+    seen.insert(s.meta.tenant);
+    const double u = fair.usage(s.meta.tenant);
+    if (best == waiting.size() || s.meta.priority > best_priority ||
+        (s.meta.priority == best_priority && u < best_usage)) {
+      best = i;
+      best_priority = s.meta.priority;
+      best_usage = u;
+    }
+  }
+  return best;
+}
+
 Scheduler::Scheduler(const SchedulerConfig& config, BlockManager& blocks)
-    : config_(config), blocks_(blocks) {}
+    : config_(config), blocks_(blocks) {
+  policy_ = [this](const std::deque<Sequence*>& waiting,
+                   const std::function<bool(const Sequence&)>& eligible) {
+    return weighted_fair_admission(fair_, waiting, eligible);
+  };
+}
 
 void Scheduler::add(Sequence* seq) {
   seq->status = SeqStatus::kWaiting;
   waiting_.push_back(seq);
-  count_in(*seq);
+  fair_.count_in(*seq);
+  fair_.count_waiting(*seq, +1);
 }
 
 void Scheduler::add_front(Sequence* seq) {
   seq->status = SeqStatus::kWaiting;
   waiting_.push_front(seq);
-  count_in(*seq);
+  fair_.count_in(*seq);
+  fair_.count_waiting(*seq, +1);
 }
 
-void Scheduler::count_out(const Sequence& seq) {
-  auto it = num_seqs_.find(seq.request_id);
-  assert(it != num_seqs_.end());
-  if (--it->second == 0) num_seqs_.erase(it);
+void Scheduler::erase_waiting(Sequence* seq) {
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), seq));
+  fair_.count_waiting(*seq, -1);
 }
 
-double Scheduler::charge(const Sequence& seq) const {
-  double c = 0;
-  for (int32_t b : seq.block_table) c += 1.0 / std::max(1, blocks_.pool().ref_count(b));
-  return c;
-}
-
-double Scheduler::held(uint64_t request_id) const {
-  auto it = shares_.find(request_id);
-  return it == shares_.end() ? 0.0 : it->second.blocks;
-}
-
-int32_t Scheduler::num_running_of(uint64_t request_id) const {
-  auto it = shares_.find(request_id);
-  return it == shares_.end() ? 0 : it->second.running;
-}
-
-bool Scheduler::is_oldest(const Sequence& seq) const {
-  auto it = shares_.find(seq.request_id);
-  return it != shares_.end() && it->second.running > 0 && it->second.oldest == seq.arrival;
+bool Scheduler::protected_before(const Sequence* a, const Sequence* b) const {
+  if (fair_.multi_tenant()) {
+    // Tenant level: every tenant's oldest first, then tenant by tenant, the
+    // least used (as of the step's start) first.
+    const bool ta = fair_.tenant_oldest(*a), tb = fair_.tenant_oldest(*b);
+    if (ta != tb) return ta;
+    if (ta) return a->arrival < b->arrival;
+    if (a->meta.tenant != b->meta.tenant) {
+      const double ra = fair_.rank(a->meta.tenant), rb = fair_.rank(b->meta.tenant);
+      if (ra != rb) return ra < rb;
+      return a->meta.tenant < b->meta.tenant;
+    }
+  }
+  // Request level (all of it with one tenant).
+  const bool oa = fair_.request_oldest(*a), ob = fair_.request_oldest(*b);
+  if (oa != ob) return oa;
+  if (oa) return a->arrival < b->arrival;
+  const double ha = fair_.held(a->request_id), hb = fair_.held(b->request_id);
+  if (ha != hb) return ha < hb;
+  if (a->request_id != b->request_id) return a->request_id < b->request_id;
+  return a->arrival < b->arrival;
 }
 
 void Scheduler::compute_shares() {
-  shares_.clear();
-  starved_ = hog_ = false;
-  fair_ = num_seqs_.size() >= 2;
-  if (!fair_) return;
-  fair_share_ = static_cast<double>(blocks_.pool().num_blocks()) / num_seqs_.size();
-  slot_share_ = static_cast<double>(config_.max_num_seqs) / num_seqs_.size();
-  for (const Sequence* s : running_) {
-    Share& sh = shares_[s->request_id];
-    sh.blocks += charge(*s);
-    if (sh.running++ == 0 || s->arrival < sh.oldest) sh.oldest = s->arrival;
-  }
-  std::stable_sort(running_.begin(), running_.end(), [this](const Sequence* a, const Sequence* b) {
-    const bool oa = is_oldest(*a), ob = is_oldest(*b);
-    if (oa != ob) return oa;
-    if (oa) return a->arrival < b->arrival;
-    const double ha = held(a->request_id), hb = held(b->request_id);
-    if (ha != hb) return ha < hb;
-    if (a->request_id != b->request_id) return a->request_id < b->request_id;
-    return a->arrival < b->arrival;
-  });
-  for (const auto& [id, sh] : shares_) {
-    if (sh.running >= 2 && over_share(id)) hog_ = true;
-  }
+  starved_ = false;
+  fair_.begin_step(running_, blocks_.pool(), config_.max_num_seqs);
+  if (!fair_.active()) return;
+  std::stable_sort(running_.begin(), running_.end(),
+                   [this](const Sequence* a, const Sequence* b) { return protected_before(a, b); });
   for (const Sequence* w : waiting_) {
-    if (under_share(w->request_id)) {
+    if (fair_.under(*w)) {
       starved_ = true;
       break;
     }
@@ -91,33 +108,70 @@ void Scheduler::preempt(Sequence* seq, SchedulerOutput& out) {
   auto it = std::find(running_.begin(), running_.end(), seq);
   assert(it != running_.end());
   running_.erase(it);
-  if (fair_) {
-    if (auto sh = shares_.find(seq->request_id); sh != shares_.end()) {
-      sh->second.blocks -= charge(*seq);
-      --sh->second.running;
-    }
-  }
+  if (fair_.active()) fair_.preempted(*seq, FairShare::charge(*seq, blocks_.pool()));
   blocks_.free(*seq);
   seq->status = SeqStatus::kWaiting;
   seq->preempted_step = step_;
   waiting_.push_front(seq);
+  fair_.count_waiting(*seq, +1);
   ++num_preemptions_;
   out.preempted.push_back(seq);
 }
 
-bool Scheduler::preempt_for(const Sequence& seq, SchedulerOutput& out, int32_t& budget) {
+Sequence* Scheduler::tenant_victim(const Sequence& seq) const {
+  // From the tenant most over its share (live), never its oldest; inside
+  // it, extra sequences of its requests first (the biggest holder's newest),
+  // then its requests' only/oldest sequences, newest first.
+  Sequence* victim = nullptr;
+  double vu = 0, vh = 0;
+  bool vextra = false;
+  for (Sequence* r : running_) {
+    if (r->meta.tenant == seq.meta.tenant) continue;
+    if (step_ - r->admitted_step < kResumeGraceSteps) continue;
+    if (!fair_.tenant_over(*r) || fair_.tenant_oldest(*r)) continue;
+    if (!fair_.tenant_stays_at_share(*r, FairShare::charge(*r, blocks_.pool()))) continue;
+    const double u = fair_.usage(r->meta.tenant);
+    const bool extra = !fair_.request_oldest(*r);
+    const double h = extra ? fair_.held(r->request_id) : 0.0;
+    bool better = !victim || u > vu;
+    if (victim && u == vu) {
+      better = (extra != vextra) ? extra
+                                 : (h > vh || (h == vh && r->arrival > victim->arrival));
+    }
+    if (better) {
+      victim = r;
+      vu = u;
+      vh = h;
+      vextra = extra;
+    }
+  }
+  return victim;
+}
+
+Sequence* Scheduler::request_victim(const Sequence& seq) const {
+  // Inside seq's tenant: the newest sequence of the request holding the
+  // most blocks, over its share, keeping its oldest.
   Sequence* victim = nullptr;
   double victim_held = 0;
   for (Sequence* r : running_) {
-    if (r->request_id == seq.request_id || is_oldest(*r)) continue;
+    if (r->meta.tenant != seq.meta.tenant) continue;
+    if (r->request_id == seq.request_id || fair_.request_oldest(*r)) continue;
     if (step_ - r->admitted_step < kResumeGraceSteps) continue;
-    if (!over_share(r->request_id)) continue;
-    const double h = held(r->request_id);
+    if (!fair_.request_over(*r)) continue;
+    const double h = fair_.held(r->request_id);
     if (!victim || h > victim_held || (h == victim_held && r->arrival > victim->arrival)) {
       victim = r;
       victim_held = h;
     }
   }
+  return victim;
+}
+
+bool Scheduler::preempt_for(const Sequence& seq, Take take, SchedulerOutput& out,
+                            int32_t& budget) {
+  Sequence* victim = take.tenant ? tenant_victim(seq) : nullptr;
+  if (victim) ++num_tenant_preemptions_;
+  if (!victim && take.request) victim = request_victim(seq);
   if (!victim) return false;
   // Scheduled earlier this step: take it out of the batch.
   auto it = std::find_if(out.seqs.begin(), out.seqs.end(),
@@ -144,7 +198,7 @@ SchedulerOutput Scheduler::schedule() {
   while (i < running_.size() && budget > 0) {
     Sequence* s = running_[i];
     int32_t allowed = budget;
-    if (reserve > 0 && !is_oldest(*s) && over_share(s->request_id)) allowed = budget - reserve;
+    if (reserve > 0 && fair_.restricted(*s)) allowed = budget - reserve;
     if (allowed <= 0) {
       ++i;  // waits this step, keeping its blocks
       continue;
@@ -178,7 +232,7 @@ SchedulerOutput Scheduler::schedule() {
       running_.erase(running_.begin() + i);
       blocks_.free(*s);
       s->status = SeqStatus::kFinished;
-      count_out(*s);
+      fair_.count_out(*s);
       out.failed.push_back(s);
       continue;
     }
@@ -197,35 +251,33 @@ SchedulerOutput Scheduler::schedule() {
 void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool pressed) {
   // After a preemption for growth only the starved may come in, and only
   // when the pressure comes from a hog whose extra sequences can make room.
-  if (pressed && !(starved_ && hog_)) return;
+  if (pressed && !(starved_ && fair_.hog())) return;
   const std::function<bool(const Sequence&)> eligible = [&](const Sequence& s) {
     if (s.preempted_step == step_) return false;
-    if (under_share(s.request_id)) return !pressed || hog_;
+    if (fair_.under(s)) return !pressed || fair_.hog();
     return !pressed && !starved_;
   };
   while (!waiting_.empty() && budget > 0) {
     const size_t idx = policy_(waiting_, eligible);
     if (idx >= waiting_.size()) break;
     Sequence* s = waiting_[idx];
-    // Rule 4 applies to an under-share request while it has no running
-    // sequence or while this admission keeps it within its share.
-    bool may_take = false;
-    if (starved_ && under_share(s->request_id)) {
-      auto sh = shares_.find(s->request_id);
-      const bool first = sh == shares_.end() || sh->second.running == 0;
+    // Rule 4 applies to an under-share tenant / request while it has no
+    // running sequence or while this admission keeps it within its share.
+    Take take;
+    if (starved_ && fair_.under(*s)) {
       const int32_t est =
           blocks_.blocks_for(s->num_computed + std::min(s->num_tokens() - s->num_computed, budget));
-      may_take = first || (held(s->request_id) + est <= fair_share_ &&
-                           sh->second.running + 1 <= slot_share_);
+      take.tenant = fair_.tenant_under(*s) && fair_.tenant_may_grow(*s, est);
+      take.request = fair_.request_under(*s) && fair_.request_may_grow(*s, est);
     }
     while (static_cast<int32_t>(running_.size()) >= config_.max_num_seqs) {
-      if (!may_take || !preempt_for(*s, out, budget)) return;
+      if (!take.any() || !preempt_for(*s, take, out, budget)) return;
     }
     int32_t hit = -1;
     if (s->block_table.empty()) hit = blocks_.match_prefix(*s);
     int32_t num_new = std::min(s->num_tokens() - s->num_computed, budget);
     bool fits = blocks_.allocate_slots(*s, num_new);
-    while (!fits && may_take && preempt_for(*s, out, budget)) {
+    while (!fits && take.any() && preempt_for(*s, take, out, budget)) {
       fits = blocks_.allocate_slots(*s, num_new);
     }
     if (!fits) {
@@ -237,9 +289,9 @@ void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool presse
       num_new = std::min(s->num_tokens() - s->num_computed, budget);
       if (!blocks_.allocate_slots(*s, num_new)) {
         blocks_.free(*s);
-        waiting_.erase(std::find(waiting_.begin(), waiting_.end(), s));
+        erase_waiting(s);
         s->status = SeqStatus::kFinished;
-        count_out(*s);
+        fair_.count_out(*s);
         out.failed.push_back(s);
         continue;
       }
@@ -251,16 +303,12 @@ void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool presse
     if (s->num_cached_prompt_tokens < 0) {
       s->num_cached_prompt_tokens = std::min(s->num_computed, s->num_prompt_tokens);
     }
-    waiting_.erase(std::find(waiting_.begin(), waiting_.end(), s));
+    erase_waiting(s);
     s->status = SeqStatus::kRunning;
     s->arrival = next_arrival_++;
     s->admitted_step = step_;
     running_.push_back(s);
-    if (fair_) {
-      Share& sh = shares_[s->request_id];
-      sh.blocks += charge(*s);
-      if (sh.running++ == 0) sh.oldest = s->arrival;
-    }
+    if (fair_.active()) fair_.admitted(*s, FairShare::charge(*s, blocks_.pool()));
     out.seqs.push_back({s, num_new, s->num_computed + num_new == s->num_tokens()});
     budget -= num_new;
   }
@@ -309,9 +357,10 @@ void Scheduler::finish(Sequence* seq) {
     found = true;
   } else if (auto w = std::find(waiting_.begin(), waiting_.end(), seq); w != waiting_.end()) {
     waiting_.erase(w);
+    fair_.count_waiting(*seq, -1);
     found = true;
   }
-  if (found) count_out(*seq);
+  if (found) fair_.count_out(*seq);
   blocks_.free(*seq);
   seq->status = SeqStatus::kFinished;
 }

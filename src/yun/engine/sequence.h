@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "yun/engine/request_meta.h"
 #include "yun/engine/sampling_params.h"
 
 namespace yun {
@@ -32,6 +33,9 @@ struct Sequence {
   // Scheduler steps of the last admission / preemption (-1: never).
   int64_t admitted_step = -1, preempted_step = -1;
   std::shared_ptr<const SamplingParams> params;
+  // The request's tenant, weight, priority (the scheduler's fair share) and
+  // cache salt (the prefix cache's hash chain).
+  RequestMeta meta;
 
   std::vector<int32_t> tokens;  // prompt + generated
   int32_t num_prompt_tokens = 0;
