@@ -44,6 +44,7 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
     GenerateRequest r;
     r.prompt_ids = setup_.prompts[p];
     r.params = params[p];
+    r.meta = setup_.meta;
     r.sink = [self, w = writer_, p](const RequestEvent& ev) {
       w->post([self, p, ev] { self->on_event(static_cast<int>(p), ev); });
     };

@@ -47,6 +47,8 @@ struct JobSetup {
   // Called once, on the strand, when the last engine event of the job has
   // arrived: finished, failed, aborted (client gone) and drained alike.
   std::function<void(const JobOutcome&)> on_complete;
+  // The tenant as the engine sees it (fair share, cache salt); default: none.
+  RequestMeta meta;
   // Added to the response (x-ratelimit-* with tenancy).
   std::vector<std::pair<std::string, std::string>> response_headers;
 };

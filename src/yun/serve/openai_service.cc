@@ -314,6 +314,26 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
   w->post([job, params = std::move(params)] { job->start(params); });
 }
 
+namespace {
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+RequestMeta engine_meta(const tenancy::Tenant& t) {
+  RequestMeta m;
+  m.tenant = fnv1a(t.id) | 1;  // never 0, the engine's default tenant
+  m.weight = t.weight;
+  m.priority = t.priority;
+  // Salted apart unless the tenant opts in to the shared (unsalted) cache.
+  m.cache_salt = t.share_prefix_cache ? 0 : (fnv1a("salt:" + t.id) | 1);
+  return m;
+}
+
 bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest& req,
                                  int64_t reserve_tokens, JobSetup& setup, ResponseWriter& w) {
   tenancy::Tenancy* t = options_.tenancy;
@@ -342,6 +362,7 @@ bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest&
     return false;
   }
   setup.response_headers = rate.to_headers();
+  setup.meta = engine_meta(who.tenant);
   tenancy::Admission admission = std::get<tenancy::Admission>(std::move(r));
   setup.on_complete = [t, admission, tenant = who.tenant.id, key = who.key.id,
                        next = std::move(setup.on_complete)](const JobOutcome& o) {

@@ -93,6 +93,11 @@ class OpenAiService {
   RequestWorkers workers_;
 };
 
+// What the engine learns of a tenant (engine/request_meta.h): an opaque id
+// (a hash of the tenant id), its weight and priority, and its prefix-cache
+// salt (0, the shared cache, when the tenant set share_prefix_cache).
+RequestMeta engine_meta(const tenancy::Tenant& t);
+
 // Sends an ApiError as a complete JSON response (Retry-After: 1 on 429/503
 // unless `headers` has one, WWW-Authenticate on 401), with `headers` added.
 void send_error(ResponseWriter& w, const ApiError& e,
