@@ -316,6 +316,33 @@ describe('tenancy', { skip, concurrency: false }, () => {
     assert.ok(c - seenCompletion <= aborted * 60, 'aborted completions bounded by max_tokens');
   });
 
+  test('guessed keys get 401s and cost the other tenants nothing', async () => {
+    const { key } = await tenantWithKey(srv, { name: 'bystander' });
+    const t0 = performance.now();
+    assert.equal((await chat(srv, key)).status, 200);
+    const alone = performance.now() - t0;
+    let stop = false;
+    const codes = new Map();
+    const guessers = Array.from({ length: 16 }, async () => {
+      while (!stop) {
+        const g = `yun-sk-${crypto.randomBytes(30).toString('base64url').slice(0, 40)}`;
+        const r = await fetch(`${srv.baseURL}/models`, { headers: auth(g) });
+        codes.set(r.status, (codes.get(r.status) ?? 0) + 1);
+        await r.arrayBuffer();
+      }
+    });
+    await sleep(200);
+    const t1 = performance.now();
+    const r = await chat(srv, key);
+    const during = performance.now() - t1;
+    stop = true;
+    await Promise.all(guessers);
+    assert.equal(r.status, 200);
+    assert.deepEqual([...codes.keys()], [401]);
+    assert.ok(codes.get(401) > 100, `${codes.get(401)} guesses`);
+    assert.ok(during < alone + 500, `${during} ms during the guessing vs ${alone} ms alone`);
+  });
+
   test('per-tenant metrics, and no key secret in any log line', async () => {
     const m = await (await fetch(`${srv.url}/metrics`)).text();
     assert.match(m, /yun_tenant_requests_total\{tenant="ledger"\} \d+/);

@@ -8,9 +8,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { postJson, prerequisites, sleep, startServer } from './helpers.mjs';
+import { postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
 
 const pgUrl = process.env.YUN_TEST_PG_URL;
 if (!pgUrl && process.env.YUN_REQUIRE_PG === '1') {
@@ -104,5 +107,59 @@ describe('tenancy on PostgreSQL: two replicas', { skip, concurrency: false }, ()
     assert.equal((await chat(a, k.json.key)).status, 401);
     await sleep(1000);
     assert.equal((await chat(b, k.json.key)).status, 401);
+  });
+});
+
+// pg_ctl on a server of scripts/pg-test-server.sh (as the postgres user when root).
+function pgCtl(dir, action) {
+  const bin = '/usr/lib/postgresql/15/bin/pg_ctl';
+  const args = ['-D', path.join(dir, 'data'), '-w', '-t', '60', '-l', path.join(dir, 'data', 'server.log'), action];
+  const r = process.getuid() === 0
+    ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
+    : spawnSync(bin, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+}
+
+describe('tenancy on PostgreSQL: the database goes away and comes back', { skip, concurrency: false }, () => {
+  test('503 while it is gone (health says why), recovery after, nothing lost', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-pg-gone-'));
+    const start = spawnSync(path.join(repoRoot, 'scripts', 'pg-test-server.sh'), ['start', dir], { encoding: 'utf8' });
+    assert.equal(start.status, 0, start.stderr);
+    const url = start.stdout.trim().split('\n').pop();
+    const srv = await startServer(['--db', url, '--admin-key', adminKey]);
+    try {
+      const t = await call(`${srv.url}/admin/v1/tenants`, 'POST', { name: 'flaky' }, adminKey);
+      const k = await call(`${srv.url}/admin/v1/tenants/${t.json.id}/keys`, 'POST', {}, adminKey);
+      assert.equal((await chat(srv, k.json.key)).status, 200);
+      pgCtl(dir, 'stop');
+      let health;
+      for (let i = 0; i < 100; ++i) {
+        health = await fetch(`${srv.url}/health`);
+        if (health.status === 503) break;
+        await sleep(100);
+      }
+      assert.equal(health.status, 503);
+      assert.match((await health.json()).error.message, /database/);
+      const refused = await chat(srv, k.json.key);
+      assert.equal(refused.status, 503, refused.text);
+      pgCtl(dir, 'start');
+      for (let i = 0; i < 100; ++i) {
+        health = await fetch(`${srv.url}/health`);
+        if (health.status === 200) break;
+        await sleep(100);
+      }
+      assert.equal(health.status, 200);
+      assert.equal((await chat(srv, k.json.key)).status, 200);
+      let n = 0;
+      for (let i = 0; i < 50 && n < 2; ++i) {
+        await sleep(100);
+        const u = await (await fetch(`${srv.url}/admin/v1/usage?tenant=${t.json.id}`, { headers: auth(adminKey) })).json();
+        n = u.data.reduce((s2, row) => s2 + row.requests, 0);
+      }
+      assert.equal(n, 2, 'both answered requests are billed once');
+    } finally {
+      await srv.stop();
+      spawnSync(path.join(repoRoot, 'scripts', 'pg-test-server.sh'), ['stop', dir]);
+    }
   });
 });
