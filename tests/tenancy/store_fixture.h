@@ -83,8 +83,10 @@ class PgConn {
   std::string exec(const std::string& sql, const std::vector<std::string>& params = {}) {
     std::vector<const char*> v;
     for (const auto& p : params) v.push_back(p.c_str());
-    PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(),
-                               nullptr, nullptr, 0);
+    // PQexec runs several statements; PQexecParams one, with parameters.
+    PGresult* r = params.empty() ? PQexec(c_, sql.c_str())
+                                 : PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()),
+                                                nullptr, v.data(), nullptr, nullptr, 0);
     std::string out;
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

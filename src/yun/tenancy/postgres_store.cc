@@ -41,8 +41,12 @@ class PgRow final : public sql::Row {
   int row_;
 };
 
+// libpq's messages end in a newline and may span lines: one line of it.
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
   return s;
 }
 
@@ -50,7 +54,8 @@ std::string trim(std::string s) {
 // fault; everything else (lost server, lock timeout, disk full, shutdown)
 // is kUnavailable, except a statement the server cannot parse (a bug).
 Status pg_error(pg_conn* conn, const PGresult* r, const std::string& what) {
-  std::string msg = r ? trim(PQresultErrorMessage(r)) : "";
+  const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string msg = primary ? trim(primary) : "";
   if (msg.empty()) msg = trim(PQerrorMessage(conn));
   msg = what + ": " + msg;
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
