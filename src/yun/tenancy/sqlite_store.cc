@@ -185,7 +185,7 @@ Status SqliteStore::create_tenant(const Tenant& t) {
   std::lock_guard lock(mu_);
   Status s = exec(sql::kInsertTenant, sql::tenant_params(t));
   if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' (or id " + t.id + ") is taken");
+    return invalid_argument("tenant name '" + t.name + "' is taken");
   }
   return s;
 }
