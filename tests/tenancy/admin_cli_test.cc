@@ -56,9 +56,10 @@ class AdminCliTest : public ::testing::TestWithParam<std::string> {
   }
   CliRun run(const std::vector<std::string>& args) {
     std::string cmd = quote(yun::test::yun_bin());
-    for (const auto& a : args) cmd += " " + quote(a);
+    for (const auto& a : args) cmd.append(" ").append(quote(a));
     std::string out = out_dir_.str() + "/out", err = out_dir_.str() + "/err";
-    int status = std::system((cmd + " >" + out + " 2>" + err).c_str());
+    cmd.append(" >").append(out).append(" 2>").append(err);
+    int status = std::system(cmd.c_str());
     CliRun r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = read_file(out);

@@ -27,6 +27,14 @@ namespace {
 using namespace std::chrono_literals;
 using test::usage;
 
+// "<prefix><i>" (a request id; built without `literal + string`, which
+// GCC 12 misreports under -Wrestrict).
+std::string rid(const char* prefix, int i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
+
 // Holds a write lock on the backend's usage table from another connection
 // while it lives (release() ends it early).
 class WriteBlocker {
@@ -105,7 +113,7 @@ TEST_P(LedgerTest, TenThousandRecordsFromFourThreadsCommitExactlyOnce) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2500; ++i) {
-        std::string id = "r" + std::to_string(t) + "-" + std::to_string(i);
+        std::string id = rid(rid("r", t).append("-").c_str(), i);
         ledger.record(usage(id, "tn_" + std::to_string(t), "key_" + std::to_string(t), "m", 3, 2,
                             1796119200000 + i));
         // Every 100th record is given twice (a retried request): still once.
@@ -137,7 +145,7 @@ TEST_P(LedgerTest, ARecordIsCommittedWithinAboutTheFlushInterval) {
   Ledger ledger(store_.get());  // flush_interval 100 ms
   std::chrono::steady_clock::duration worst{};
   for (int i = 0; i < 5; ++i) {
-    std::string id = "lat" + std::to_string(i);
+    std::string id = rid("lat", i);
     auto t0 = std::chrono::steady_clock::now();
     ledger.record(usage(id, "tn_a", "", "m", 1, 1, 1000 + i));
     ASSERT_TRUE(wait_for([&] { return test::totals(*store_).requests == i + 1; }, 5s));
@@ -151,11 +159,11 @@ TEST_P(LedgerTest, ARecordIsCommittedWithinAboutTheFlushInterval) {
 
 TEST_P(LedgerTest, FailureTurnsUnhealthyThenRecoversWithoutLossOrDuplicates) {
   Ledger ledger(store_.get(), {.flush_interval = 20ms});
-  for (int i = 0; i < 100; ++i) ledger.record(usage("a" + std::to_string(i), "tn_a", "", "m", 1, 0, 5));
+  for (int i = 0; i < 100; ++i) ledger.record(usage(rid("a", i), "tn_a", "", "m", 1, 0, 5));
   ASSERT_TRUE(ledger.flush(10s));
   {
     WriteBlocker block(*backend_);
-    for (int i = 0; i < 300; ++i) ledger.record(usage("b" + std::to_string(i), "tn_a", "", "m", 1, 0, 5));
+    for (int i = 0; i < 300; ++i) ledger.record(usage(rid("b", i), "tn_a", "", "m", 1, 0, 5));
     ASSERT_TRUE(wait_for([&] { return !ledger.healthy(); }, 10s));
     LedgerStats st = ledger.stats();
     EXPECT_GE(st.failures, 1);
@@ -163,8 +171,8 @@ TEST_P(LedgerTest, FailureTurnsUnhealthyThenRecoversWithoutLossOrDuplicates) {
     EXPECT_FALSE(st.last_error.empty());
     EXPECT_FALSE(ledger.flush(50ms));
     // Records keep queueing while the store is down (repeats among them).
-    for (int i = 0; i < 200; ++i) ledger.record(usage("c" + std::to_string(i), "tn_a", "", "m", 1, 0, 5));
-    for (int i = 0; i < 50; ++i) ledger.record(usage("a" + std::to_string(i), "tn_a", "", "m", 9, 0, 5));
+    for (int i = 0; i < 200; ++i) ledger.record(usage(rid("c", i), "tn_a", "", "m", 1, 0, 5));
+    for (int i = 0; i < 50; ++i) ledger.record(usage(rid("a", i), "tn_a", "", "m", 9, 0, 5));
   }
   ASSERT_TRUE(ledger.flush(20s));
   EXPECT_TRUE(ledger.healthy());
@@ -183,7 +191,7 @@ TEST_P(LedgerTest, FailureTurnsUnhealthyThenRecoversWithoutLossOrDuplicates) {
 TEST_P(LedgerTest, DestructionDrainsTheQueue) {
   {
     Ledger ledger(store_.get(), {.flush_interval = 60s});
-    for (int i = 0; i < 1000; ++i) ledger.record(usage("d" + std::to_string(i), "tn_a", "", "m", 1, 1, 5));
+    for (int i = 0; i < 1000; ++i) ledger.record(usage(rid("d", i), "tn_a", "", "m", 1, 1, 5));
   }
   EXPECT_EQ(test::totals(*store_).requests, 1000);
 }
@@ -191,7 +199,7 @@ TEST_P(LedgerTest, DestructionDrainsTheQueue) {
 TEST_P(LedgerTest, WhatCannotBeCommittedAtShutdownIsCountedAsDropped) {
   Ledger ledger(store_.get(), {.flush_interval = 10ms});
   WriteBlocker block(*backend_);
-  for (int i = 0; i < 10; ++i) ledger.record(usage("e" + std::to_string(i), "tn_a", "", "m", 1, 1, 5));
+  for (int i = 0; i < 10; ++i) ledger.record(usage(rid("e", i), "tn_a", "", "m", 1, 1, 5));
   ledger.drain(300ms);
   LedgerStats st = ledger.stats();
   EXPECT_EQ(st.dropped, 10);
@@ -204,7 +212,7 @@ TEST_P(LedgerTest, WhatCannotBeCommittedAtShutdownIsCountedAsDropped) {
 
 TEST_P(LedgerTest, TooManyPendingRecordsTurnUnhealthyUntilCommitted) {
   Ledger ledger(store_.get(), {.flush_interval = 60s, .max_batch = 2000, .max_pending = 5});
-  for (int i = 0; i < 10; ++i) ledger.record(usage("p" + std::to_string(i), "tn_a", "", "m", 1, 1, 5));
+  for (int i = 0; i < 10; ++i) ledger.record(usage(rid("p", i), "tn_a", "", "m", 1, 1, 5));
   EXPECT_FALSE(ledger.healthy());  // nothing dropped, but admission should stop
   ASSERT_TRUE(ledger.flush(10s));
   EXPECT_TRUE(ledger.healthy());
@@ -219,10 +227,10 @@ TEST(PostgresLedger, SurvivesATerminatedBackend) {
   ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
   PostgresStore& s = **opened;
   Ledger ledger(&s);
-  for (int i = 0; i < 100; ++i) ledger.record(usage("f" + std::to_string(i), "tn_a", "", "m", 1, 1, 5));
+  for (int i = 0; i < 100; ++i) ledger.record(usage(rid("f", i), "tn_a", "", "m", 1, 1, 5));
   ASSERT_TRUE(ledger.flush(10s));
   schema.admin().exec("SELECT pg_terminate_backend($1)", {std::to_string(s.backend_pid())});
-  for (int i = 100; i < 200; ++i) ledger.record(usage("f" + std::to_string(i), "tn_a", "", "m", 1, 1, 5));
+  for (int i = 100; i < 200; ++i) ledger.record(usage(rid("f", i), "tn_a", "", "m", 1, 1, 5));
   ASSERT_TRUE(ledger.flush(10s));
   EXPECT_TRUE(ledger.healthy());
   EXPECT_EQ(test::totals(s).requests, 200);
@@ -239,7 +247,7 @@ void print_rate(Store* store, const char* what) {
   Ledger ledger(store);
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < kRecords; ++i) {
-    ledger.record(usage("bench" + std::to_string(i), "tn_" + std::to_string(i % 50),
+    ledger.record(usage(rid("bench", i), "tn_" + std::to_string(i % 50),
                         "key_" + std::to_string(i % 200), "m", 100, 50, 1796119200000 + i));
   }
   ASSERT_TRUE(ledger.flush(120s));

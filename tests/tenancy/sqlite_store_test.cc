@@ -28,7 +28,9 @@ TEST(SqliteStore, LockedDatabaseIsUnavailableThenRecovers) {
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
   EXPECT_NE(st.message().find("locked"), std::string::npos) << st.message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));  // busy_timeout, not forever
-  Tenant t{.id = "tn_x", .name = "x"};
+  Tenant t;
+  t.id = "tn_x";
+  t.name = "x";
   EXPECT_EQ(s.create_tenant(t).code(), StatusCode::kUnavailable);
   EXPECT_EQ(test::totals(s).requests, 1);  // reads still work
 

@@ -370,7 +370,10 @@ int usage(Store& store, const Args& args) {
   if (format == "csv") {
     auto line = [](const std::vector<std::string>& r) {
       std::string out;
-      for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + csv_field(r[i]);
+      for (size_t i = 0; i < r.size(); ++i) {
+        if (i) out += ',';
+        out += csv_field(r[i]);
+      }
       std::cout << out << "\n";
     };
     std::vector<std::string> lower;
