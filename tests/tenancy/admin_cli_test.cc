@@ -85,9 +85,11 @@ class AdminCliTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(AdminCliTest, TenantsKeysRevocationAndTheirAudit) {
-  CliRun created = admin({"tenant", "create", "acme", "--rpm", "60", "--tpm", "5000", "--budget",
-                       "100000", "--budget-period", "month", "--max-tokens", "512", "--models",
-                       "qwen3,llama", "--weight", "2.5", "--priority", "3", "--share-prefix-cache"});
+  CliRun created =
+      admin({"tenant",   "create",       "acme",       "--rpm",    "60",
+             "--tpm",    "5000",         "--budget",   "100000",   "--budget-period",
+             "month",    "--max-tokens", "512",        "--models", "qwen3,llama",
+             "--weight", "2.5",          "--priority", "3",        "--share-prefix-cache"});
   ASSERT_EQ(created.code, 0) << created.err;
   auto t = nlohmann::json::parse(created.out);
   EXPECT_EQ(t["name"], "acme");
@@ -108,7 +110,8 @@ TEST_P(AdminCliTest, TenantsKeysRevocationAndTheirAudit) {
   EXPECT_NE(list.out.find("beta"), std::string::npos);
 
   // A key by tenant name: the secret is printed once and only its hash kept.
-  CliRun key = admin({"key", "create", "acme", "--scope", "admin", "--name", "ci", "--expires-days", "7"});
+  CliRun key =
+      admin({"key", "create", "acme", "--scope", "admin", "--name", "ci", "--expires-days", "7"});
   ASSERT_EQ(key.code, 0) << key.err;
   auto at = key.out.find("key: ");
   ASSERT_NE(at, std::string::npos) << key.out;

@@ -108,7 +108,8 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
 TEST_P(LedgerTest, TenThousandRecordsFromFourThreadsCommitExactlyOnce) {
   Ledger ledger(store_.get());
   std::atomic<int64_t> seen{0};
-  ledger.set_on_commit([&](std::span<const UsageRecord> b) { seen += static_cast<int64_t>(b.size()); });
+  ledger.set_on_commit(
+      [&](std::span<const UsageRecord> b) { seen += static_cast<int64_t>(b.size()); });
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

@@ -22,14 +22,17 @@ std::string v1_rows() {
   std::string d1 = std::to_string(kDay1), d2 = std::to_string(kDay1 + kDayMs);
   return "INSERT INTO tenants VALUES('tn_old', 'old', 1, 60, NULL, NULL, 1000, 'month', NULL, "
          "'[\"m\"]', 1.5, 2, 0, 7);"
-         "INSERT INTO api_keys VALUES('key_old', 'tn_old', 'inference', 'k', 'hash1', 'yun-sk-abcd', "
+         "INSERT INTO api_keys VALUES('key_old', 'tn_old', 'inference', 'k', 'hash1', "
+         "'yun-sk-abcd', "
          "NULL, NULL, NULL, NULL, 'total', NULL, 8, 0, 0);"
-         "INSERT INTO usage VALUES('u1', 'tn_old', 'key_old', 'm', 10, 0, 5, 'stop', 200, 1, " + d1 +
+         "INSERT INTO usage VALUES('u1', 'tn_old', 'key_old', 'm', 10, 0, 5, 'stop', 200, 1, " +
+         d1 +
          ", 'in_a');"
-         "INSERT INTO usage VALUES('u2', 'tn_old', 'key_old', 'm', 20, 0, 5, 'stop', 200, 1, " + d1 +
+         "INSERT INTO usage VALUES('u2', 'tn_old', 'key_old', 'm', 20, 0, 5, 'stop', 200, 1, " +
+         d1 +
          ", 'in_b');"
-         "INSERT INTO usage VALUES('u3', 'tn_old', '', 'm', 30, 0, 5, 'length', 200, 1, " + d2 +
-         ", 'in_a');";
+         "INSERT INTO usage VALUES('u3', 'tn_old', '', 'm', 30, 0, 5, 'length', 200, 1, " +
+         d2 + ", 'in_a');";
 }
 
 class MigrationTest : public ::testing::TestWithParam<std::string> {
@@ -104,8 +107,9 @@ TEST_P(MigrationTest, VersionOneMigratesWithDataAndBackfilledCounters) {
   EXPECT_EQ((*not_a)[1].tokens, 25);
 
   // New records add to the backfilled counters; the old ids stay exactly-once.
-  std::vector<UsageRecord> more = {test::usage("u1", "tn_old", "key_old", "m", 999, 0, kDay1),
-                                   test::usage("u4", "tn_old", "key_old", "m", 1, 1, kDay1, "in_a")};
+  std::vector<UsageRecord> more = {
+      test::usage("u1", "tn_old", "key_old", "m", 999, 0, kDay1),
+      test::usage("u4", "tn_old", "key_old", "m", 1, 1, kDay1, "in_a")};
   ASSERT_TRUE(s.append_usage(more).is_ok());
   auto after = s.spend("2026-12-01", "");
   ASSERT_TRUE(after.is_ok());

@@ -3,11 +3,12 @@
 // recovers once the lock is released; an unusable state directory is
 // kUnavailable; a postgres URL without libpq support is kUnimplemented.
 //   build/tests/yun_tenancy_tests --gtest_filter='SqliteStore*'
+#include "yun/tenancy/sqlite_store.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "store_fixture.h"
-#include "yun/tenancy/sqlite_store.h"
 
 namespace yun::tenancy {
 namespace {
@@ -27,7 +28,8 @@ TEST(SqliteStore, LockedDatabaseIsUnavailableThenRecovers) {
   Status st = s.append_usage(std::vector{test::usage("r1", "tn_a", "", "m", 1, 1, 1000)});
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
   EXPECT_NE(st.message().find("locked"), std::string::npos) << st.message();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));  // busy_timeout, not forever
+  EXPECT_LT(std::chrono::steady_clock::now() - t0,
+            std::chrono::seconds(2));  // busy_timeout, not forever
   Tenant t;
   t.id = "tn_x";
   t.name = "x";

@@ -46,9 +46,9 @@ or PostgreSQL (--db postgres://user@host/db).
 )";
 
 const std::set<std::string> kValueFlags = {
-    "--state-dir", "--db",     "--rpm",    "--tpm",      "--max-concurrent", "--budget",
-    "--budget-period", "--max-tokens", "--models", "--weight",   "--priority",       "--scope",
-    "--name",      "--expires-days", "--tenant", "--group-by", "--since",          "--format",
+    "--state-dir",     "--db",           "--rpm",    "--tpm",      "--max-concurrent", "--budget",
+    "--budget-period", "--max-tokens",   "--models", "--weight",   "--priority",       "--scope",
+    "--name",          "--expires-days", "--tenant", "--group-by", "--since",          "--format",
     "--limit"};
 const std::set<std::string> kBoolFlags = {"--share-prefix-cache", "--help", "-h"};
 
@@ -97,9 +97,10 @@ Result<Tenant> resolve_tenant(Store& store, const std::string& ref) {
   return *t;
 }
 
-Status audit(Store& store, const std::string& action, const std::string& target, const json& detail) {
-  return store.append_audit(
-      {0, now_ms(), "cli", action, target, detail.dump(-1, ' ', false, json::error_handler_t::replace)});
+Status audit(Store& store, const std::string& action, const std::string& target,
+             const json& detail) {
+  return store.append_audit({0, now_ms(), "cli", action, target,
+                             detail.dump(-1, ' ', false, json::error_handler_t::replace)});
 }
 
 std::string dump(const json& j, int indent = 2) {
@@ -158,21 +159,24 @@ Result<int64_t> parse_day(const std::string& s) {
 }
 
 Status check_tenant_name(const std::string& name) {
-  if (name.empty() || name.size() > 128) return invalid_argument("a tenant name has 1 to 128 characters");
+  if (name.empty() || name.size() > 128)
+    return invalid_argument("a tenant name has 1 to 128 characters");
   for (unsigned char c : name) {
-    if (c < 0x21 || c == 0x7f) return invalid_argument("a tenant name has no spaces or control characters");
+    if (c < 0x21 || c == 0x7f)
+      return invalid_argument("a tenant name has no spaces or control characters");
   }
   return Status::ok();
 }
 
 int tenant_create(Store& store, const Args& args) {
-  if (Status s = only_flags(args, "tenant create",
-                            {"--rpm", "--tpm", "--max-concurrent", "--budget", "--budget-period",
-                             "--max-tokens", "--models", "--weight", "--priority",
-                             "--share-prefix-cache"});
+  if (Status s = only_flags(
+          args, "tenant create",
+          {"--rpm", "--tpm", "--max-concurrent", "--budget", "--budget-period", "--max-tokens",
+           "--models", "--weight", "--priority", "--share-prefix-cache"});
       !s.is_ok())
     return report(s);
-  if (Status s = positional_count(args, 3, 3, "tenant create NAME [options]"); !s.is_ok()) return report(s);
+  if (Status s = positional_count(args, 3, 3, "tenant create NAME [options]"); !s.is_ok())
+    return report(s);
   Tenant t;
   t.id = new_id("tn_");
   t.name = args.positional()[2];
@@ -240,21 +244,23 @@ int tenant_list(Store& store, const Args& args) {
   for (const auto& t : *tenants) {
     std::string models;
     for (const auto& m : t.models) models += (models.empty() ? "" : ",") + m;
-    std::string budget = t.limits.token_budget
-                             ? std::to_string(*t.limits.token_budget) + "/" +
-                                   budget_period_name(t.limits.budget_period)
-                             : "-";
-    rows.push_back({t.id, t.name, t.active ? "active" : "suspended", opt_text(t.limits.requests_per_minute),
-                    opt_text(t.limits.tokens_per_minute), budget, models.empty() ? "*" : models});
+    std::string budget = t.limits.token_budget ? std::to_string(*t.limits.token_budget) + "/" +
+                                                     budget_period_name(t.limits.budget_period)
+                                               : "-";
+    rows.push_back({t.id, t.name, t.active ? "active" : "suspended",
+                    opt_text(t.limits.requests_per_minute), opt_text(t.limits.tokens_per_minute),
+                    budget, models.empty() ? "*" : models});
   }
   print_table({"ID", "NAME", "STATE", "RPM", "TPM", "BUDGET", "MODELS"}, rows);
   return 0;
 }
 
 int key_create(Store& store, const Args& args) {
-  if (Status s = only_flags(args, "key create", {"--scope", "--name", "--expires-days"}); !s.is_ok())
+  if (Status s = only_flags(args, "key create", {"--scope", "--name", "--expires-days"});
+      !s.is_ok())
     return report(s);
-  if (Status s = positional_count(args, 3, 3, "key create TENANT [options]"); !s.is_ok()) return report(s);
+  if (Status s = positional_count(args, 3, 3, "key create TENANT [options]"); !s.is_ok())
+    return report(s);
   auto scope = parse_key_scope(args.get_string("--scope", "inference"));
   if (!scope) return fail(2, "--scope must be inference or admin");
   auto days = opt_int(args, "--expires-days", 1);
@@ -273,8 +279,11 @@ int key_create(Store& store, const Args& args) {
   k.created_ms = now_ms();
   if (*days) k.expires_ms = k.created_ms + **days * 86'400'000;
   if (Status s = store.create_key(k); !s.is_ok()) return report(s);
-  json detail = {{"tenant_id", k.tenant_id}, {"scope", key_scope_name(k.scope)}, {"name", k.name},
-                 {"prefix", k.prefix}, {"expires_ms", k.expires_ms}};
+  json detail = {{"tenant_id", k.tenant_id},
+                 {"scope", key_scope_name(k.scope)},
+                 {"name", k.name},
+                 {"prefix", k.prefix},
+                 {"expires_ms", k.expires_ms}};
   if (Status s = audit(store, "key.create", k.id, detail); !s.is_ok()) return report(s);
   std::cout << "id:  " << k.id << "\nkey: " << secret << "\n";
   std::cerr << "yun: the key is shown only this once; store it now\n";
@@ -321,15 +330,20 @@ int key_revoke(Store& store, const Args& args) {
 }
 
 int usage(Store& store, const Args& args) {
-  if (Status s = only_flags(args, "usage", {"--tenant", "--group-by", "--since", "--format"}); !s.is_ok())
+  if (Status s = only_flags(args, "usage", {"--tenant", "--group-by", "--since", "--format"});
+      !s.is_ok())
     return report(s);
   if (Status s = positional_count(args, 1, 1, "usage [options]"); !s.is_ok()) return report(s);
   UsageQuery q;
   std::string group = args.get_string("--group-by", "");
-  if (group == "day") q.bucket = UsageQuery::kDay;
-  else if (group == "hour") q.bucket = UsageQuery::kHour;
-  else if (group == "key") q.by_key = true;
-  else if (!group.empty()) return fail(2, "--group-by must be day, hour or key");
+  if (group == "day")
+    q.bucket = UsageQuery::kDay;
+  else if (group == "hour")
+    q.bucket = UsageQuery::kHour;
+  else if (group == "key")
+    q.by_key = true;
+  else if (!group.empty())
+    return fail(2, "--group-by must be day, hour or key");
   std::string format = args.get_string("--format", "table");
   if (format != "table" && format != "json" && format != "csv") {
     return fail(2, "--format must be table, json or csv");
@@ -354,7 +368,8 @@ int usage(Store& store, const Args& args) {
   }
   std::vector<std::string> header = {"TENANT", "MODEL"};
   if (q.by_key) header.push_back("KEY");
-  if (q.bucket != UsageQuery::kNone) header.push_back(q.bucket == UsageQuery::kDay ? "DAY" : "HOUR");
+  if (q.bucket != UsageQuery::kNone)
+    header.push_back(q.bucket == UsageQuery::kDay ? "DAY" : "HOUR");
   for (const char* h : {"REQUESTS", "PROMPT", "CACHED", "COMPLETION", "TOTAL"}) header.push_back(h);
   std::vector<std::vector<std::string>> table;
   for (const auto& r : *rows) {
@@ -378,7 +393,8 @@ int usage(Store& store, const Args& args) {
     };
     std::vector<std::string> lower;
     for (auto h : header) {
-      std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(h.begin(), h.end(), h.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       lower.push_back(h);
     }
     line(lower);
@@ -407,7 +423,8 @@ int audit_list(Store& store, const Args& args) {
   if (format != "table") return fail(2, "--format for audit is table or json");
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : *entries) {
-    rows.push_back({std::to_string(e.id), utc_time(e.time_ms), e.actor, e.action, e.target, e.detail});
+    rows.push_back(
+        {std::to_string(e.id), utc_time(e.time_ms), e.actor, e.action, e.target, e.detail});
   }
   print_table({"ID", "TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"}, rows);
   return 0;
@@ -426,13 +443,20 @@ int run_admin(const std::vector<std::string>& argv) {
   std::string sub = pos.size() > 1 ? pos[1] : "";
   using Fn = int (*)(Store&, const Args&);
   Fn fn = nullptr;
-  if (cmd == "tenant" && sub == "create") fn = tenant_create;
-  else if (cmd == "tenant" && sub == "list") fn = tenant_list;
-  else if (cmd == "key" && sub == "create") fn = key_create;
-  else if (cmd == "key" && sub == "list") fn = key_list;
-  else if (cmd == "key" && sub == "revoke") fn = key_revoke;
-  else if (cmd == "usage") fn = usage;
-  else if (cmd == "audit") fn = audit_list;
+  if (cmd == "tenant" && sub == "create")
+    fn = tenant_create;
+  else if (cmd == "tenant" && sub == "list")
+    fn = tenant_list;
+  else if (cmd == "key" && sub == "create")
+    fn = key_create;
+  else if (cmd == "key" && sub == "list")
+    fn = key_list;
+  else if (cmd == "key" && sub == "revoke")
+    fn = key_revoke;
+  else if (cmd == "usage")
+    fn = usage;
+  else if (cmd == "audit")
+    fn = audit_list;
   if (!fn) {
     if (cmd.empty()) return fail(2, "admin needs a command (see yun admin --help)");
     return fail(2, "unknown admin command '" + cmd + (sub.empty() ? "" : " " + sub) +

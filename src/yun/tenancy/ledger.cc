@@ -66,9 +66,9 @@ void Ledger::drain(std::chrono::milliseconds timeout) {
   stopped_ = true;
   if (!queue_.empty()) {
     stats_.dropped += static_cast<int64_t>(queue_.size());
-    YUN_LOG(kError, "ledger: " + std::to_string(queue_.size()) +
-                        " usage records could not be committed before shutdown: " +
-                        stats_.last_error);
+    YUN_LOG(kError,
+            "ledger: " + std::to_string(queue_.size()) +
+                " usage records could not be committed before shutdown: " + stats_.last_error);
     queue_.clear();
   }
   flushed_cv_.notify_all();
