@@ -1,6 +1,7 @@
 // SQLite specifics: a database locked by another connection's write
 // transaction makes writes kUnavailable (reads go on, WAL), and the store
-// recovers once the lock is released; an unusable state directory is
+// recovers once the lock is released; a full database is kUnavailable and
+// its failed batch leaves nothing half-written; an unusable state directory is
 // kUnavailable; a postgres URL without libpq support is kUnimplemented.
 //   build/tests/yun_tenancy_tests --gtest_filter='SqliteStore*'
 #include "yun/tenancy/sqlite_store.h"
@@ -42,6 +43,31 @@ TEST(SqliteStore, LockedDatabaseIsUnavailableThenRecovers) {
   EXPECT_TRUE(s.create_tenant(t).is_ok());
   EXPECT_EQ(test::totals(s).requests, 2);
   EXPECT_EQ(s.spend("", "")->at(0).requests, 2);
+}
+
+TEST(SqliteStore, FullDatabaseIsUnavailableAndKeepsWhatItHad) {
+  test::TempDir dir;
+  auto opened = SqliteStore::open(dir.db(), {.max_page_count = 40});
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  auto& s = **opened;
+  Status st;
+  int64_t stored = 0;
+  for (int batch = 0; batch < 1000 && st.is_ok(); ++batch) {
+    std::vector<UsageRecord> rs;
+    for (int i = 0; i < 50; ++i) {
+      std::string id(40, 'x');
+      id.append(std::to_string(batch * 50 + i));
+      rs.push_back(test::usage(id, "tn_a", "key_a", "m", 1, 1, 1000));
+    }
+    st = s.append_usage(rs);
+    if (st.is_ok()) stored += 50;
+  }
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
+  EXPECT_NE(st.message().find("full"), std::string::npos) << st.message();
+  EXPECT_GT(stored, 0);
+  // The failed batch left nothing behind: usage and counters agree.
+  EXPECT_EQ(test::totals(s).requests, stored);
+  EXPECT_EQ(s.spend("", "")->at(0).requests, stored);
 }
 
 TEST(SqliteStore, UnusableStateDirectoryIsUnavailable) {

@@ -54,6 +54,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   YUN_RETURN_IF_ERROR(
       s->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  if (options.max_page_count > 0) {
+    std::string pragma = "PRAGMA max_page_count=" + std::to_string(options.max_page_count);
+    YUN_RETURN_IF_ERROR(s->exec_script(pragma.c_str()));
+  }
   YUN_RETURN_IF_ERROR(s->migrate().with_context(path));
   return s;
 }
