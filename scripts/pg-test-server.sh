@@ -26,6 +26,14 @@ as_pg() {
   if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The server's files live in DIR, or, where the postgres user cannot reach
+# DIR or its socket path would be too long (107 bytes), in a directory under
+# /tmp that DIR/elsewhere names.
+home=$dir
+if [[ -f "$home/elsewhere" ]]; then
+  dir=$(cat "$home/elsewhere")
+fi
+
 stop() {
   if [[ -f "$dir/data/postmaster.pid" ]]; then
     as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -42,9 +50,18 @@ if [[ ! -x "$bin/initdb" ]]; then
   exit 1
 fi
 stop
+if [[ "$dir" != "$home" ]]; then  # a previous run's server under /tmp
+  rm -rf "$dir" "$home/elsewhere"
+  dir=$home
+fi
 if [[ $(id -u) == 0 ]]; then
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
   chown postgres "$dir"
+fi
+if ! as_pg test -w "$dir" -a -x "$dir" || (( ${#dir} > 80 )); then
+  dir=$(mktemp -d /tmp/yun-pg-XXXXXX)
+  [[ $(id -u) == 0 ]] && chown postgres "$dir"
+  echo "$dir" >"$home/elsewhere"
 fi
 rm -rf "$dir/data"
 as_pg "$bin/initdb" -D "$dir/data" -U yun -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {

@@ -1,11 +1,12 @@
 // keys.h and model.h: key shape and randomness, SHA-256 against a known
 // vector, prefixes, ids and the enum names.
 //   build/tests/yun_tenancy_tests --gtest_filter='Keys*:Model*'
+#include "yun/tenancy/keys.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "yun/tenancy/keys.h"
 #include "yun/tenancy/model.h"
 
 namespace yun::tenancy {

@@ -33,14 +33,14 @@ inline bool pg_required() {
 
 // In a test body or SetUp: skip (or fail under YUN_REQUIRE_PG=1) without a server.
 #ifdef YUN_HAVE_POSTGRES
-#define YUN_NEED_PG()                                                                  \
-  do {                                                                                 \
-    if (::yun::tenancy::test::pg_url().empty()) {                                      \
-      if (::yun::tenancy::test::pg_required()) {                                       \
-        FAIL() << "YUN_REQUIRE_PG=1 but YUN_TEST_PG_URL is unset";                     \
-      }                                                                                \
+#define YUN_NEED_PG()                                                                       \
+  do {                                                                                      \
+    if (::yun::tenancy::test::pg_url().empty()) {                                           \
+      if (::yun::tenancy::test::pg_required()) {                                            \
+        FAIL() << "YUN_REQUIRE_PG=1 but YUN_TEST_PG_URL is unset";                          \
+      }                                                                                     \
       GTEST_SKIP() << "no PostgreSQL (set YUN_TEST_PG_URL, see scripts/pg-test-server.sh)"; \
-    }                                                                                  \
+    }                                                                                       \
   } while (0)
 #else
 #define YUN_NEED_PG()                                                         \
@@ -73,7 +73,8 @@ class TempDir {
 class PgConn {
  public:
   explicit PgConn(const std::string& url) : c_(PQconnectdb(url.c_str())) {
-    PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c_, [](void*, const char*) {}, nullptr);
   }
   ~PgConn() { PQfinish(c_); }
   bool ok() const { return PQstatus(c_) == CONNECTION_OK; }
@@ -83,8 +84,10 @@ class PgConn {
   std::string exec(const std::string& sql, const std::vector<std::string>& params = {}) {
     std::vector<const char*> v;
     for (const auto& p : params) v.push_back(p.c_str());
-    PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(),
-                               nullptr, nullptr, 0);
+    // PQexec runs several statements; PQexecParams one, with parameters.
+    PGresult* r = params.empty() ? PQexec(c_, sql.c_str())
+                                 : PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()),
+                                                nullptr, v.data(), nullptr, nullptr, 0);
     std::string out;
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -3,11 +3,12 @@
 // keys, exactly-once usage, query_usage groupings and ranges, spend
 // counters, recent(), the audit log.
 //   build/tests/yun_tenancy_tests --gtest_filter='Backends/StoreTest.*'
+#include "yun/tenancy/store.h"
+
 #include <gtest/gtest.h>
 
 #include "store_fixture.h"
 #include "yun/tenancy/keys.h"
-#include "yun/tenancy/store.h"
 
 namespace yun::tenancy {
 namespace {
@@ -151,7 +152,7 @@ TEST_P(StoreTest, KeysByIdHashTenantAndRevocation) {
   EXPECT_EQ(store_->create_key(orphan).code(), StatusCode::kNotFound);
 
   ASSERT_TRUE(store_->revoke_key(k1.id, 1234).is_ok());
-  ASSERT_TRUE(store_->revoke_key(k1.id, 9999).is_ok());  // keeps the first time
+  ASSERT_TRUE(store_->revoke_key(k1.id, 9999).is_ok());       // keeps the first time
   auto revoked = store_->find_key_by_hash(hash_key(secret));  // still found: the caller decides
   ASSERT_TRUE(revoked.is_ok() && revoked->has_value());
   EXPECT_EQ((*revoked)->revoked_ms, 1234);
@@ -302,7 +303,11 @@ TEST_P(StoreTest, RecentCountsSinceATimeWithoutAnInstance) {
 
 TEST_P(StoreTest, AuditIsNewestFirstWithIncreasingIds) {
   for (int i = 0; i < 5; ++i) {
-    AuditEntry e{0, 100 + i, "cli", "tenant.create", "tn_" + std::to_string(i),
+    AuditEntry e{0,
+                 100 + i,
+                 "cli",
+                 "tenant.create",
+                 "tn_" + std::to_string(i),
                  "{\"name\":\"t" + std::to_string(i) + "\"}"};
     ASSERT_TRUE(store_->append_audit(e).is_ok());
   }

@@ -66,9 +66,9 @@ void Ledger::drain(std::chrono::milliseconds timeout) {
   stopped_ = true;
   if (!queue_.empty()) {
     stats_.dropped += static_cast<int64_t>(queue_.size());
-    YUN_LOG(kError, "ledger: " + std::to_string(queue_.size()) +
-                        " usage records could not be committed before shutdown: " +
-                        stats_.last_error);
+    YUN_LOG(kError,
+            "ledger: " + std::to_string(queue_.size()) +
+                " usage records could not be committed before shutdown: " + stats_.last_error);
     queue_.clear();
   }
   flushed_cv_.notify_all();
@@ -126,17 +126,18 @@ void Ledger::run() {
     if (!stats_.healthy) YUN_LOG(kInfo, "ledger: commits work again");
     backoff = std::chrono::milliseconds(0);
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    committed_ += static_cast<int64_t>(n);
     ++stats_.batches;
     stats_.healthy = true;
     stats_.last_error.clear();
     auto on_commit = on_commit_;
-    flushed_cv_.notify_all();
     if (on_commit) {
       lock.unlock();
       on_commit(batch);
       lock.lock();
     }
+    // Counted after the callback, so flush() returns once it has seen them.
+    committed_ += static_cast<int64_t>(n);
+    flushed_cv_.notify_all();
   }
 }
 

@@ -62,7 +62,8 @@ class Ledger {
   void drain(std::chrono::milliseconds timeout);
   bool healthy() const;
   LedgerStats stats() const;
-  // Called on the writer thread with each committed batch (after commit).
+  // Called on the writer thread with each committed batch (after commit;
+  // flush() returns only after the callbacks of the records it waited for).
   void set_on_commit(std::function<void(std::span<const UsageRecord>)> f);
 
  private:

@@ -41,8 +41,12 @@ class PgRow final : public sql::Row {
   int row_;
 };
 
+// libpq's messages end in a newline and may span lines: one line of it.
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
   return s;
 }
 
@@ -50,7 +54,8 @@ std::string trim(std::string s) {
 // fault; everything else (lost server, lock timeout, disk full, shutdown)
 // is kUnavailable, except a statement the server cannot parse (a bug).
 Status pg_error(pg_conn* conn, const PGresult* r, const std::string& what) {
-  std::string msg = r ? trim(PQresultErrorMessage(r)) : "";
+  const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string msg = primary ? trim(primary) : "";
   if (msg.empty()) msg = trim(PQerrorMessage(conn));
   msg = what + ": " + msg;
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -115,25 +120,30 @@ std::string usage_json(std::span<const UsageRecord> records) {
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-#define YUN_PG_USAGE_COLS                                                               \
-  "request_id, tenant_id, key_id, model, prompt_tokens, cached_prompt_tokens, "         \
+#define YUN_PG_USAGE_COLS                                                       \
+  "request_id, tenant_id, key_id, model, prompt_tokens, cached_prompt_tokens, " \
   "completion_tokens, finish_reason, http_status, start_ms, end_ms, instance"
 
 std::string append_usage_sql() {
   return "WITH ins AS ("
-         " INSERT INTO usage(" YUN_PG_USAGE_COLS ")"
-         " SELECT " YUN_PG_USAGE_COLS " FROM json_to_recordset($1::json) AS r("
+         " INSERT INTO usage(" YUN_PG_USAGE_COLS
+         ")"
+         " SELECT " YUN_PG_USAGE_COLS
+         " FROM json_to_recordset($1::json) AS r("
          "  request_id text, tenant_id text, key_id text, model text, prompt_tokens bigint,"
          "  cached_prompt_tokens bigint, completion_tokens bigint, finish_reason text,"
          "  http_status integer, start_ms bigint, end_ms bigint, instance text)"
          " ON CONFLICT (request_id) DO NOTHING"
-         " RETURNING tenant_id, key_id, instance, end_ms, prompt_tokens + completion_tokens AS tokens"
+         " RETURNING tenant_id, key_id, instance, end_ms, prompt_tokens + completion_tokens AS "
+         "tokens"
          "), sub AS ("
-         " SELECT 't:' || tenant_id AS subject, end_ms, instance, tokens FROM ins WHERE tenant_id <> ''"
+         " SELECT 't:' || tenant_id AS subject, end_ms, instance, tokens FROM ins WHERE tenant_id "
+         "<> ''"
          " UNION ALL"
          " SELECT 'k:' || key_id AS subject, end_ms, instance, tokens FROM ins WHERE key_id <> ''"
          ") INSERT INTO spend_daily(subject, day, instance, requests, tokens)"
-         " SELECT subject, " + sql::day_expr("end_ms", Dialect::kPostgres) +
+         " SELECT subject, " +
+         sql::day_expr("end_ms", Dialect::kPostgres) +
          ", instance, COUNT(*), SUM(tokens) FROM sub GROUP BY 1, 2, 3"
          " ON CONFLICT (subject, day, instance) DO UPDATE SET"
          " requests = spend_daily.requests + EXCLUDED.requests,"
@@ -208,7 +218,8 @@ Status PostgresStore::run(const std::string& text, const sql::Params& params, F&
 }
 
 Status PostgresStore::exec(const std::string& text, const sql::Params& params, int64_t* affected) {
-  return run(text, params, [](const sql::Row&) {}, affected);
+  return run(
+      text, params, [](const sql::Row&) {}, affected);
 }
 
 Status PostgresStore::exec_script(const std::string& text) {
@@ -222,13 +233,14 @@ Status PostgresStore::migrate() {
   YUN_RETURN_IF_ERROR(exec_script("BEGIN"));
   auto body = [&]() -> Status {
     // Replicas starting together: the second waits here for the first's commit.
-    YUN_RETURN_IF_ERROR(exec_script(
-        "SELECT pg_advisory_xact_lock(hashtextextended('yun.tenancy.migrate.' || "
-        "COALESCE(current_schema(), ''), 0))"));
+    YUN_RETURN_IF_ERROR(
+        exec_script("SELECT pg_advisory_xact_lock(hashtextextended('yun.tenancy.migrate.' || "
+                    "COALESCE(current_schema(), ''), 0))"));
     YUN_RETURN_IF_ERROR(exec_script(sql::kCreateVersionTable));
     int found = 0;
     ResultPtr r(PQexec(conn_, sql::kSelectVersion));
-    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) return pg_error(conn_, r.get(), "postgres");
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      return pg_error(conn_, r.get(), "postgres");
     found = static_cast<int>(PgRow(r.get(), 0).i64(0));
     if (found > kSchemaVersion) return sql::newer_schema_error(found);
     for (const Migration& m : migrations(Dialect::kPostgres)) {
@@ -237,8 +249,10 @@ Status PostgresStore::migrate() {
           exec_script(m.sql).with_context("migration to version " + std::to_string(m.version)));
     }
     if (found < kSchemaVersion) {
-      YUN_RETURN_IF_ERROR(exec_script("DELETE FROM yun_schema; INSERT INTO yun_schema(version) "
-                                      "VALUES (" + std::to_string(kSchemaVersion) + ")"));
+      YUN_RETURN_IF_ERROR(
+          exec_script("DELETE FROM yun_schema; INSERT INTO yun_schema(version) "
+                      "VALUES (" +
+                      std::to_string(kSchemaVersion) + ")"));
     }
     return exec_script("COMMIT");
   };
@@ -268,7 +282,7 @@ Status PostgresStore::create_tenant(const Tenant& t) {
   std::lock_guard lock(mu_);
   Status s = exec(sql::kInsertTenant, sql::tenant_params(t));
   if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' (or id " + t.id + ") is taken");
+    return invalid_argument("tenant name '" + t.name + "' is taken");
   }
   return s;
 }
@@ -304,8 +318,8 @@ Result<std::optional<Tenant>> PostgresStore::find_tenant_by_name(const std::stri
 Result<std::vector<Tenant>> PostgresStore::list_tenants() {
   std::lock_guard lock(mu_);
   std::vector<Tenant> out;
-  YUN_RETURN_IF_ERROR(
-      run(sql::kListTenants, {}, [&](const sql::Row& r) { out.push_back(sql::tenant_from_row(r)); }));
+  YUN_RETURN_IF_ERROR(run(sql::kListTenants, {},
+                          [&](const sql::Row& r) { out.push_back(sql::tenant_from_row(r)); }));
   return out;
 }
 

@@ -91,18 +91,22 @@ std::string v2(sql::Dialect d) {
   bool pg = d == sql::Dialect::kPostgres;
   std::string i64 = pg ? "BIGINT" : "INTEGER";
   std::string day = sql::day_expr("end_ms", d);
-  std::string s = "CREATE TABLE spend_daily(subject TEXT NOT NULL, day TEXT NOT NULL, "
-                  "instance TEXT NOT NULL, requests " + i64 + " NOT NULL, tokens " + i64 +
-                  " NOT NULL, PRIMARY KEY(subject, day, instance));\n";
+  std::string s =
+      "CREATE TABLE spend_daily(subject TEXT NOT NULL, day TEXT NOT NULL, "
+      "instance TEXT NOT NULL, requests " +
+      i64 + " NOT NULL, tokens " + i64 + " NOT NULL, PRIMARY KEY(subject, day, instance));\n";
   for (const char* subject : {"tenant_id", "key_id"}) {
     std::string tag = subject[0] == 't' ? "'t:'" : "'k:'";
     s += "INSERT INTO spend_daily(subject, day, instance, requests, tokens) SELECT " + tag +
-         " || " + subject + ", " + day + ", instance, COUNT(*), SUM(prompt_tokens + "
-         "completion_tokens) FROM usage WHERE " + subject + " <> '' GROUP BY 1, 2, 3;\n";
+         " || " + subject + ", " + day +
+         ", instance, COUNT(*), SUM(prompt_tokens + "
+         "completion_tokens) FROM usage WHERE " +
+         subject + " <> '' GROUP BY 1, 2, 3;\n";
   }
   s += pg ? "CREATE TABLE audit(id BIGSERIAL PRIMARY KEY, "
           : "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, ";
-  s += "time_ms " + i64 + " NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, "
+  s += "time_ms " + i64 +
+       " NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, "
        "target TEXT NOT NULL, detail TEXT NOT NULL);\n";
   return s;
 }

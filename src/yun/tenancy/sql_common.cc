@@ -56,13 +56,15 @@ std::vector<std::string> models_from_json(const std::string& text) {
 }
 
 #define YUN_LIMIT_COLS "rpm, tpm, max_concurrent, token_budget, budget_period, max_tokens"
-#define YUN_TENANT_COLS                                                                  \
-  "id, name, active, " YUN_LIMIT_COLS ", models, weight, priority, share_prefix_cache, " \
+#define YUN_TENANT_COLS                              \
+  "id, name, active, " YUN_LIMIT_COLS                \
+  ", models, weight, priority, share_prefix_cache, " \
   "created_ms"
-#define YUN_KEY_COLS \
-  "id, tenant_id, scope, name, hash, prefix, " YUN_LIMIT_COLS ", created_ms, expires_ms, revoked_ms"
-#define YUN_USAGE_COLS                                                                       \
-  "request_id, tenant_id, key_id, model, prompt_tokens, cached_prompt_tokens, "              \
+#define YUN_KEY_COLS                                                                       \
+  "id, tenant_id, scope, name, hash, prefix, " YUN_LIMIT_COLS ", created_ms, expires_ms, " \
+                                                              "revoked_ms"
+#define YUN_USAGE_COLS                                                          \
+  "request_id, tenant_id, key_id, model, prompt_tokens, cached_prompt_tokens, " \
   "completion_tokens, finish_reason, http_status, start_ms, end_ms, instance"
 
 }  // namespace
@@ -190,10 +192,18 @@ const char* const kInsertUsage = "INSERT INTO usage(" YUN_USAGE_COLS
                                  "ON CONFLICT(request_id) DO NOTHING";
 
 Params usage_params(const UsageRecord& u) {
-  return Params{u.request_id,       u.tenant_id,     u.key_id,
-                u.model,            u.prompt_tokens, u.cached_prompt_tokens,
-                u.completion_tokens, u.finish_reason, int64_t{u.http_status},
-                u.start_ms,         u.end_ms,        u.instance};
+  return Params{u.request_id,
+                u.tenant_id,
+                u.key_id,
+                u.model,
+                u.prompt_tokens,
+                u.cached_prompt_tokens,
+                u.completion_tokens,
+                u.finish_reason,
+                int64_t{u.http_status},
+                u.start_ms,
+                u.end_ms,
+                u.instance};
 }
 
 const char* const kAddSpend =

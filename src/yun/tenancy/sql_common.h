@@ -62,7 +62,7 @@ Tenant tenant_from_row(const Row& r);
 extern const char* const kInsertKey;
 extern const char* const kSelectKeyById;
 extern const char* const kSelectKeyByHash;
-extern const char* const kListKeys;  // $1 tenant id or ''
+extern const char* const kListKeys;   // $1 tenant id or ''
 extern const char* const kRevokeKey;  // $1 id, $2 when_ms (a revoked key keeps its first time)
 Params key_params(const ApiKey& k);
 ApiKey key_from_row(const Row& r);

@@ -42,9 +42,8 @@ struct ResetOnExit {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
                                                        SqliteOptions options) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -53,8 +52,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   std::unique_ptr<SqliteStore> s(new SqliteStore(db, path));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
-  YUN_RETURN_IF_ERROR(s->exec_script(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  YUN_RETURN_IF_ERROR(
+      s->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  if (options.max_page_count > 0) {
+    std::string pragma = "PRAGMA max_page_count=" + std::to_string(options.max_page_count);
+    YUN_RETURN_IF_ERROR(s->exec_script(pragma.c_str()));
+  }
   YUN_RETURN_IF_ERROR(s->migrate().with_context(path));
   return s;
 }
@@ -107,11 +110,14 @@ Result<sqlite3_stmt*> SqliteStore::prepare(const std::string& text, const sql::P
   for (size_t i = 0; i < params.size(); ++i) {
     int idx = static_cast<int>(i + 1), rc = SQLITE_OK;
     const sql::Param& p = params[i];
-    if (auto* v = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(s, idx, *v);
-    else if (auto* d = std::get_if<double>(&p)) rc = sqlite3_bind_double(s, idx, *d);
+    if (auto* v = std::get_if<int64_t>(&p))
+      rc = sqlite3_bind_int64(s, idx, *v);
+    else if (auto* d = std::get_if<double>(&p))
+      rc = sqlite3_bind_double(s, idx, *d);
     else if (auto* t = std::get_if<std::string>(&p))
       rc = sqlite3_bind_text(s, idx, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
-    else rc = sqlite3_bind_null(s, idx);
+    else
+      rc = sqlite3_bind_null(s, idx);
     if (rc != SQLITE_OK) return error(rc, "bind");
   }
   return s;
@@ -149,13 +155,13 @@ Status SqliteStore::migrate() {
     if (found > kSchemaVersion) return sql::newer_schema_error(found);
     for (const Migration& m : migrations(Dialect::kSqlite)) {
       if (m.version <= found) continue;
-      YUN_RETURN_IF_ERROR(exec_script(m.sql).with_context("migration to version " +
-                                                          std::to_string(m.version)));
+      YUN_RETURN_IF_ERROR(
+          exec_script(m.sql).with_context("migration to version " + std::to_string(m.version)));
     }
     if (found < kSchemaVersion) {
       YUN_RETURN_IF_ERROR(exec_script("DELETE FROM yun_schema"));
-      YUN_RETURN_IF_ERROR(exec("INSERT INTO yun_schema(version) VALUES($1)",
-                               {int64_t{kSchemaVersion}}));
+      YUN_RETURN_IF_ERROR(
+          exec("INSERT INTO yun_schema(version) VALUES($1)", {int64_t{kSchemaVersion}}));
     }
     return Status::ok();
   };
@@ -185,7 +191,7 @@ Status SqliteStore::create_tenant(const Tenant& t) {
   std::lock_guard lock(mu_);
   Status s = exec(sql::kInsertTenant, sql::tenant_params(t));
   if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' (or id " + t.id + ") is taken");
+    return invalid_argument("tenant name '" + t.name + "' is taken");
   }
   return s;
 }
@@ -247,8 +253,8 @@ Result<std::optional<ApiKey>> SqliteStore::get_key(const std::string& id) {
 Result<std::optional<ApiKey>> SqliteStore::find_key_by_hash(const std::string& hash) {
   std::lock_guard lock(mu_);
   std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSelectKeyByHash, {hash},
-                            [&](const sql::Row& r) { out = sql::key_from_row(r); }));
+  YUN_RETURN_IF_ERROR(
+      query(sql::kSelectKeyByHash, {hash}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
   return out;
 }
 

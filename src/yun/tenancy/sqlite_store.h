@@ -23,6 +23,9 @@ namespace yun::tenancy {
 
 struct SqliteOptions {
   std::chrono::milliseconds busy_timeout{2000};
+  // A cap on the database's size in pages (0: SQLite's own, about 4 TiB of
+  // 4 KiB pages); past it writes fail as on a full disk: kUnavailable.
+  int64_t max_page_count = 0;
 };
 
 class SqliteStore final : public Store {

@@ -25,7 +25,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& where) {
   std::error_code ec;
   std::filesystem::create_directories(where, ec);
   if (ec) return unavailable("cannot create state directory " + where + ": " + ec.message());
-  YUN_ASSIGN_OR_RETURN(auto lite, SqliteStore::open((std::filesystem::path(where) / "yun.db").string()));
+  YUN_ASSIGN_OR_RETURN(auto lite,
+                       SqliteStore::open((std::filesystem::path(where) / "yun.db").string()));
   return std::unique_ptr<Store>(std::move(lite));
 }
 
