@@ -146,10 +146,10 @@ TEST_P(AdminCliTest, TenantsKeysRevocationAndTheirAudit) {
   int seen = 0;
   for (const auto& k : listed) {
     if (k["id"] == key_id) {
-      EXPECT_EQ(k["state"], "revoked");
+      EXPECT_EQ(k["status"], "revoked");
       ++seen;
     } else {
-      EXPECT_EQ(k["state"], "active");
+      EXPECT_EQ(k["status"], "active");
     }
   }
   EXPECT_EQ(seen, 1);
@@ -191,7 +191,7 @@ TEST_P(AdminCliTest, UsageInEveryGroupingAndFormat) {
   }
   auto rows = nlohmann::json::parse(admin({"usage", "--format", "json"}).out);
   ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0]["tenant_id"], id < std::string("tn_other") ? id : "tn_other");
+  EXPECT_EQ(rows[0]["tenant"], id < std::string("tn_other") ? id : "tn_other");
 
   auto acme = nlohmann::json::parse(admin({"usage", "--tenant", "acme", "--format", "json"}).out);
   ASSERT_EQ(acme.size(), 1u);
@@ -202,14 +202,14 @@ TEST_P(AdminCliTest, UsageInEveryGroupingAndFormat) {
   auto by_day = nlohmann::json::parse(
       admin({"usage", "--tenant", id, "--group-by", "day", "--format", "json"}).out);
   ASSERT_EQ(by_day.size(), 2u);
-  EXPECT_EQ(by_day[0]["period"], "2026-12-01");
+  EXPECT_EQ(by_day[0]["date"], "2026-12-01");
   EXPECT_EQ(by_day[0]["requests"], 2);
-  EXPECT_EQ(by_day[1]["period"], "2026-12-02");
+  EXPECT_EQ(by_day[1]["date"], "2026-12-02");
 
   auto by_key = nlohmann::json::parse(
       admin({"usage", "--tenant", "acme", "--group-by", "key", "--format", "json"}).out);
   ASSERT_EQ(by_key.size(), 2u);
-  EXPECT_EQ(by_key[0]["key_id"], "key_a");
+  EXPECT_EQ(by_key[0]["key"], "key_a");
   EXPECT_EQ(by_key[0]["requests"], 2);
 
   auto since = nlohmann::json::parse(
@@ -239,7 +239,7 @@ TEST_P(AdminCliTest, BadInputIsOneLineAndExitTwo) {
   expect_usage_error(admin({}), "needs a command");
   expect_usage_error(admin({"tenant", "destroy", "acme"}), "unknown admin command");
   expect_usage_error(admin({"tenant", "create"}), "usage");
-  expect_usage_error(admin({"tenant", "create", "has space"}), "spaces");
+  expect_usage_error(admin({"tenant", "create", "has space"}), "letters, digits");
   expect_usage_error(admin({"tenant", "create", "x", "--rpm", "many"}), "--rpm");
   expect_usage_error(admin({"tenant", "create", "x", "--rpm", "0"}), "--rpm");
   expect_usage_error(admin({"tenant", "create", "x", "--weight", "0"}), "--weight");

@@ -13,8 +13,8 @@
 #include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
-#include "yun/tenancy/json.h"
-#include "yun/tenancy/keys.h"
+#include "yun/tenancy/admin.h"
+#include "yun/tenancy/json_codec.h"
 #include "yun/tenancy/store.h"
 
 namespace yun::cli {
@@ -86,21 +86,25 @@ Result<std::optional<int64_t>> opt_int(const Args& args, const std::string& flag
   return std::optional<int64_t>(v);
 }
 
-// A tenant by id ("tn_…") or name.
+// A tenant by id or name.
 Result<Tenant> resolve_tenant(Store& store, const std::string& ref) {
-  if (ref.starts_with("tn_")) {
-    YUN_ASSIGN_OR_RETURN(auto t, store.get_tenant(ref));
-    if (t) return *t;
-  }
-  YUN_ASSIGN_OR_RETURN(auto t, store.find_tenant_by_name(ref));
+  YUN_ASSIGN_OR_RETURN(auto t, find_tenant(store, ref));
   if (!t) return not_found("no tenant '" + ref + "'");
   return *t;
 }
 
-Status audit(Store& store, const std::string& action, const std::string& target,
-             const json& detail) {
-  return store.append_audit({0, now_ms(), "cli", action, target,
-                             detail.dump(-1, ' ', false, json::error_handler_t::replace)});
+// A validation error of admin.h names a field; on the command line, the flag.
+Status with_flag(const Status& s) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"limits.requests_per_minute", "--rpm"}, {"limits.tokens_per_minute", "--tpm"},
+      {"limits.max_concurrent", "--max-concurrent"}, {"limits.token_budget", "--budget"},
+      {"limits.max_tokens", "--max-tokens"}, {"weight", "--weight"}, {"priority", "--priority"},
+      {"models", "--models"}};
+  if (s.code() != StatusCode::kInvalidArgument) return s;
+  for (auto [field, flag] : kFlags) {
+    if (s.message().rfind(field, 0) == 0) return invalid_argument(std::string(flag) + ": " + s.message());
+  }
+  return s;
 }
 
 std::string dump(const json& j, int indent = 2) {
@@ -158,16 +162,6 @@ Result<int64_t> parse_day(const std::string& s) {
   return duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()).count();
 }
 
-Status check_tenant_name(const std::string& name) {
-  if (name.empty() || name.size() > 128)
-    return invalid_argument("a tenant name has 1 to 128 characters");
-  for (unsigned char c : name) {
-    if (c < 0x21 || c == 0x7f)
-      return invalid_argument("a tenant name has no spaces or control characters");
-  }
-  return Status::ok();
-}
-
 int tenant_create(Store& store, const Args& args) {
   if (Status s = only_flags(
           args, "tenant create",
@@ -178,9 +172,7 @@ int tenant_create(Store& store, const Args& args) {
   if (Status s = positional_count(args, 3, 3, "tenant create NAME [options]"); !s.is_ok())
     return report(s);
   Tenant t;
-  t.id = new_id("tn_");
   t.name = args.positional()[2];
-  if (Status s = check_tenant_name(t.name); !s.is_ok()) return report(s);
   struct IntLimit {
     const char* flag;
     std::optional<int64_t>* out;
@@ -213,17 +205,15 @@ int tenant_create(Store& store, const Args& args) {
   }
   auto weight = args.get_double("--weight", 1.0);
   if (!weight.is_ok()) return report(weight.status());
-  if (!(*weight > 0) || *weight > 1e6) return fail(2, "--weight must be above 0 (and at most 1e6)");
   t.weight = *weight;
   auto prio = args.get_int("--priority", 0);
   if (!prio.is_ok()) return report(prio.status());
-  if (*prio < -1000000 || *prio > 1000000) return fail(2, "--priority must be within +-1000000");
+  if (*prio < INT32_MIN || *prio > INT32_MAX) return fail(2, "--priority is out of range");
   t.priority = static_cast<int32_t>(*prio);
   t.share_prefix_cache = args.has("--share-prefix-cache");
-  t.created_ms = now_ms();
-  if (Status s = store.create_tenant(t); !s.is_ok()) return report(s);
-  if (Status s = audit(store, "tenant.create", t.id, tenant_json(t)); !s.is_ok()) return report(s);
-  std::cout << dump(tenant_json(t)) << "\n";
+  auto made = create_tenant(store, t, "cli");
+  if (!made.is_ok()) return report(with_flag(made.status()));
+  std::cout << dump(tenant_to_json(*made)) << "\n";
   return 0;
 }
 
@@ -235,7 +225,7 @@ int tenant_list(Store& store, const Args& args) {
   std::string format = args.get_string("--format", "table");
   if (format == "json") {
     json arr = json::array();
-    for (const auto& t : *tenants) arr.push_back(tenant_json(t));
+    for (const auto& t : *tenants) arr.push_back(tenant_to_json(t));
     std::cout << dump(arr) << "\n";
     return 0;
   }
@@ -266,26 +256,11 @@ int key_create(Store& store, const Args& args) {
   auto days = opt_int(args, "--expires-days", 1);
   if (!days.is_ok()) return report(days.status());
   if (*days && **days > 36500) return fail(2, "--expires-days is at most 36500");
-  auto tenant = resolve_tenant(store, args.positional()[2]);
-  if (!tenant.is_ok()) return report(tenant.status());
-  std::string secret = generate_key();
-  ApiKey k;
-  k.id = new_id("key_");
-  k.tenant_id = tenant->id;
-  k.scope = *scope;
-  k.name = args.get_string("--name", "");
-  k.hash = hash_key(secret);
-  k.prefix = key_prefix(secret);
-  k.created_ms = now_ms();
-  if (*days) k.expires_ms = k.created_ms + **days * 86'400'000;
-  if (Status s = store.create_key(k); !s.is_ok()) return report(s);
-  json detail = {{"tenant_id", k.tenant_id},
-                 {"scope", key_scope_name(k.scope)},
-                 {"name", k.name},
-                 {"prefix", k.prefix},
-                 {"expires_ms", k.expires_ms}};
-  if (Status s = audit(store, "key.create", k.id, detail); !s.is_ok()) return report(s);
-  std::cout << "id:  " << k.id << "\nkey: " << secret << "\n";
+  int64_t expires = *days ? now_ms() + **days * 86'400'000 : 0;
+  auto k = create_key(store, args.positional()[2], *scope, args.get_string("--name", ""), expires,
+                      "cli");
+  if (!k.is_ok()) return report(k.status());
+  std::cout << "id:  " << k->key.id << "\nkey: " << k->secret << "\n";
   std::cerr << "yun: the key is shown only this once; store it now\n";
   return 0;
 }
@@ -305,7 +280,7 @@ int key_list(Store& store, const Args& args) {
   std::string format = args.get_string("--format", "table");
   if (format == "json") {
     json arr = json::array();
-    for (const auto& k : *keys) arr.push_back(key_json(k, now));
+    for (const auto& k : *keys) arr.push_back(key_to_json(k, now));
     std::cout << dump(arr) << "\n";
     return 0;
   }
@@ -323,8 +298,7 @@ int key_revoke(Store& store, const Args& args) {
   if (Status s = only_flags(args, "key revoke", {}); !s.is_ok()) return report(s);
   if (Status s = positional_count(args, 3, 3, "key revoke KEY_ID"); !s.is_ok()) return report(s);
   const std::string& id = args.positional()[2];
-  if (Status s = store.revoke_key(id, now_ms()); !s.is_ok()) return report(s);
-  if (Status s = audit(store, "key.revoke", id, json::object()); !s.is_ok()) return report(s);
+  if (Status s = revoke_key(store, id, "cli"); !s.is_ok()) return report(s);
   std::cout << "revoked " << id << "\n";
   return 0;
 }
@@ -362,7 +336,7 @@ int usage(Store& store, const Args& args) {
   if (!rows.is_ok()) return report(rows.status());
   if (format == "json") {
     json arr = json::array();
-    for (const auto& r : *rows) arr.push_back(usage_row_json(r));
+    for (const auto& r : *rows) arr.push_back(usage_row_to_json(r, q));
     std::cout << dump(arr) << "\n";
     return 0;
   }
@@ -416,7 +390,7 @@ int audit_list(Store& store, const Args& args) {
   std::string format = args.get_string("--format", "table");
   if (format == "json") {
     json arr = json::array();
-    for (const auto& e : *entries) arr.push_back(audit_json(e));
+    for (const auto& e : *entries) arr.push_back(audit_to_json(e));
     std::cout << dump(arr) << "\n";
     return 0;
   }

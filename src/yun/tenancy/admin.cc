@@ -98,7 +98,7 @@ Result<NewKey> create_key(Store& store, const std::string& tenant, KeyScope scop
                           const std::string& name, int64_t expires_ms, const std::string& actor) {
   auto t = find_tenant(store, tenant);
   if (!t.is_ok()) return t.status();
-  if (!t->has_value()) return not_found("no tenant " + tenant);
+  if (!t->has_value()) return not_found("no tenant '" + tenant + "'");
   if (name.size() > 200) return invalid_argument("name must be at most 200 characters");
   NewKey k;
   k.secret = generate_key();

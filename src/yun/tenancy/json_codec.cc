@@ -1,5 +1,6 @@
 #include "yun/tenancy/json_codec.h"
 
+#include <chrono>
 #include <cmath>
 
 namespace yun::tenancy {
@@ -62,7 +63,18 @@ Json tenant_to_json(const Tenant& t) {
   return j;
 }
 
-Json key_to_json(const ApiKey& k) {
+const char* key_state(const ApiKey& k, int64_t now_ms) {
+  if (k.revoked_ms != 0) return "revoked";
+  if (k.expires_ms != 0 && k.expires_ms <= now_ms) return "expired";
+  return "active";
+}
+
+Json key_to_json(const ApiKey& k, int64_t now_ms) {
+  if (now_ms == 0) {
+    now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  }
   Json j;
   j["id"] = k.id;
   j["object"] = "api_key";
@@ -73,7 +85,7 @@ Json key_to_json(const ApiKey& k) {
   j["created_at"] = k.created_ms / 1000;
   j["expires_at"] = k.expires_ms ? Json(k.expires_ms / 1000) : Json(nullptr);
   j["revoked_at"] = k.revoked_ms ? Json(k.revoked_ms / 1000) : Json(nullptr);
-  j["status"] = k.revoked_ms ? "revoked" : "active";
+  j["status"] = key_state(k, now_ms);
   return j;
 }
 

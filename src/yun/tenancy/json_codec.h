@@ -17,7 +17,10 @@ using Json = nlohmann::ordered_json;
 
 Json limits_to_json(const Limits& l);
 Json tenant_to_json(const Tenant& t);
-Json key_to_json(const ApiKey& k);  // id, tenant, scope, name, prefix, times, state
+// "active", "revoked" or "expired" at now_ms.
+const char* key_state(const ApiKey& k, int64_t now_ms);
+// id, tenant, scope, name, prefix, times, status (key_state at now_ms; 0: now).
+Json key_to_json(const ApiKey& k, int64_t now_ms = 0);
 Json usage_row_to_json(const UsageRow& r, const UsageQuery& q);
 Json audit_to_json(const AuditEntry& e);
 // One header line, then one line per row (RFC 4180 quoting).
