@@ -6,7 +6,9 @@
 # one run, alternating which goes first, REPEATS pairs; the report is the
 # median paired throughput loss and TTFT difference. Target: under 2% at
 # concurrency 64. (The in-process cost per request is bench/tenancy_gate.cc.)
-# Usage: [REPEATS=5] [REQUESTS=512] [CONCURRENCY=64] bench/tenancy_overhead.sh [BUILD_DIR]
+# AA=1 runs the same comparison with tenancy off on both sides (an A/A run:
+# the spread it shows is this machine's noise, the floor under any claim).
+# Usage: [AA=1] [REPEATS=5] [REQUESTS=512] [CONCURRENCY=64] bench/tenancy_overhead.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -28,17 +30,25 @@ P_ON=$((P_OFF + 1))
 FLAGS=(--no-prefix-cache)
 "$BUILD/yun" serve --model "$MODEL" --port "$P_OFF" --api-key bench-key "${FLAGS[@]}" > /tmp/yun-tenancy-off.log 2>&1 &
 off=$!
-"$BUILD/yun" serve --model "$MODEL" --port "$P_ON" --state-dir "$STATE" --admin-key "$ADMIN" "${FLAGS[@]}" > /tmp/yun-tenancy-on.log 2>&1 &
+if [[ ${AA:-0} == 1 ]]; then
+  "$BUILD/yun" serve --model "$MODEL" --port "$P_ON" --api-key bench-key "${FLAGS[@]}" > /tmp/yun-tenancy-on.log 2>&1 &
+else
+  "$BUILD/yun" serve --model "$MODEL" --port "$P_ON" --state-dir "$STATE" --admin-key "$ADMIN" "${FLAGS[@]}" > /tmp/yun-tenancy-on.log 2>&1 &
+fi
 on=$!
 trap 'kill $off $on 2>/dev/null || true; rm -rf "$STATE"' EXIT
 for p in "$P_OFF" "$P_ON"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/health" >/dev/null && break; sleep 0.2; done
 done
+if [[ ${AA:-0} == 1 ]]; then
+  key=bench-key
+else
 tid=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' \
   -d '{"name":"bench","limits":{"requests_per_minute":100000000,"tokens_per_minute":1000000000,"max_concurrent":100000,"token_budget":1000000000000,"budget_period":"month","max_tokens":4096}}' \
   "http://127.0.0.1:$P_ON/admin/v1/tenants" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 key=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"scope":"inference"}' \
   "http://127.0.0.1:$P_ON/admin/v1/tenants/$tid/keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+fi
 run() {  # side repeat
   local port=$P_OFF k=bench-key
   [[ $1 == on ]] && { port=$P_ON; k=$key; }
@@ -65,6 +75,7 @@ print(f"| tenancy on (SQLite, all limits) | {st.median(x['output_tok_per_s'] for
 print(f"| loss, median of {n} pairs [range] | {st.median(loss):.1f}% [{loss[0]:.1f}, {loss[-1]:.1f}] | {st.median(ttft):+.2f} ms [{ttft[0]:+.2f}, {ttft[-1]:+.2f}] |")
 print(f"failed requests: {failed}")
 PY
+[[ ${AA:-0} == 1 ]] && exit 0
 n_records=$(curl -sf -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$P_ON/admin/v1/usage?tenant=$tid" |
   python3 -c 'import json,sys; print(sum(r["requests"] for r in json.load(sys.stdin)["data"]))')
 echo "usage records for the tenancy-on side: $n_records (sent $(( REQUESTS * (REPEATS + 1) )))"
