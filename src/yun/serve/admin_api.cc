@@ -167,6 +167,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                 tenancy::KeyScope scope = tenancy::KeyScope::kInference;
                 std::string name;
                 int64_t expires_ms = 0;
+                tenancy::Limits limits;
                 for (auto it = body->begin(); it != body->end(); ++it) {
                   const Json& v = it.value();
                   if (it.key() == "scope") {
@@ -176,6 +177,10 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                   } else if (it.key() == "name") {
                     if (!v.is_string()) return send_error(w, bad_request("name must be a string", "name"));
                     name = v.get<std::string>();
+                  } else if (it.key() == "limits") {
+                    if (auto s = tenancy::limits_from_json(v, limits); !s.is_ok()) {
+                      return send_error(w, field_error(s));
+                    }
                   } else if (it.key() == "expires_in_days") {
                     if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 36500) {
                       return send_error(w, bad_request("expires_in_days must be a number in (0, 36500]", "expires_in_days"));
@@ -185,7 +190,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                     return send_error(w, bad_request("unknown field " + it.key(), it.key()));
                   }
                 }
-                auto k = t->create_key(id, scope, name, expires_ms, ctx.principal.key_id);
+                auto k = t->create_key(id, scope, name, expires_ms, ctx.principal.key_id, limits);
                 if (!k.is_ok()) return send_error(w, store_error(k.status()));
                 Json j = tenancy::key_to_json(k->key);
                 j["key"] = k->secret;  // the only time it is shown

@@ -44,20 +44,24 @@ Status validate_tenant(const Tenant& t) {
               c == '.' || c == '_' || c == '-';
     if (!ok) return invalid_argument("name must hold only letters, digits, '.', '_' and '-'");
   }
-  const Limits& l = t.limits;
-  for (auto s : {check_limit(l.requests_per_minute, "requests_per_minute"),
-                 check_limit(l.tokens_per_minute, "tokens_per_minute"),
-                 check_limit(l.max_concurrent, "max_concurrent"),
-                 check_limit(l.token_budget, "token_budget"),
-                 check_limit(l.max_tokens, "max_tokens", 1)}) {
-    if (!s.is_ok()) return s;
-  }
+  if (Status s = validate_limits(t.limits); !s.is_ok()) return s;
   if (!std::isfinite(t.weight) || t.weight <= 0 || t.weight > 1000) {
     return invalid_argument("weight must be a number in (0, 1000]");
   }
   if (t.priority < -100 || t.priority > 100) return invalid_argument("priority must be in [-100, 100]");
   for (auto& m : t.models) {
     if (m.empty()) return invalid_argument("models must be non-empty strings");
+  }
+  return Status();
+}
+
+Status validate_limits(const Limits& l) {
+  for (auto s : {check_limit(l.requests_per_minute, "requests_per_minute"),
+                 check_limit(l.tokens_per_minute, "tokens_per_minute"),
+                 check_limit(l.max_concurrent, "max_concurrent"),
+                 check_limit(l.token_budget, "token_budget"),
+                 check_limit(l.max_tokens, "max_tokens", 1)}) {
+    if (!s.is_ok()) return s;
   }
   return Status();
 }
@@ -95,7 +99,9 @@ Result<Tenant> update_tenant(Store& store, Tenant t, const std::string& actor) {
 }
 
 Result<NewKey> create_key(Store& store, const std::string& tenant, KeyScope scope,
-                          const std::string& name, int64_t expires_ms, const std::string& actor) {
+                          const std::string& name, int64_t expires_ms, const std::string& actor,
+                          const Limits& limits) {
+  if (Status s = validate_limits(limits); !s.is_ok()) return s;
   auto t = find_tenant(store, tenant);
   if (!t.is_ok()) return t.status();
   if (!t->has_value()) return not_found("no tenant '" + tenant + "'");
@@ -110,6 +116,7 @@ Result<NewKey> create_key(Store& store, const std::string& tenant, KeyScope scop
   k.key.prefix = key_prefix(k.secret);
   k.key.created_ms = unix_ms_now();
   k.key.expires_ms = expires_ms;
+  k.key.limits = limits;
   if (auto s = store.create_key(k.key); !s.is_ok()) return s;
   audit(store, actor, "key.create", k.key.id, key_to_json(k.key).dump());
   return k;

@@ -16,6 +16,7 @@
 namespace yun::tenancy {
 
 Status validate_tenant(const Tenant& t);
+Status validate_limits(const Limits& l);
 
 // Assigns id and created_ms; kInvalidArgument when the name is taken.
 Result<Tenant> create_tenant(Store& store, Tenant spec, const std::string& actor);
@@ -26,9 +27,11 @@ struct NewKey {
   ApiKey key;
   std::string secret;  // shown once, never stored
 };
-// `tenant`: an id or a name. expires_ms 0: never.
+// `tenant`: an id or a name. expires_ms 0: never. `limits`: the key's own,
+// checked on top of its tenant's.
 Result<NewKey> create_key(Store& store, const std::string& tenant, KeyScope scope,
-                          const std::string& name, int64_t expires_ms, const std::string& actor);
+                          const std::string& name, int64_t expires_ms, const std::string& actor,
+                          const Limits& limits = {});
 Status revoke_key(Store& store, const std::string& key_id, const std::string& actor);
 
 // A tenant by id, else by name (nullopt when neither).

@@ -85,6 +85,7 @@ Json key_to_json(const ApiKey& k, int64_t now_ms) {
   j["created_at"] = k.created_ms / 1000;
   j["expires_at"] = k.expires_ms ? Json(k.expires_ms / 1000) : Json(nullptr);
   j["revoked_at"] = k.revoked_ms ? Json(k.revoked_ms / 1000) : Json(nullptr);
+  j["limits"] = limits_to_json(k.limits);
   j["status"] = key_state(k, now_ms);
   return j;
 }
@@ -135,6 +136,38 @@ Json audit_to_json(const AuditEntry& e) {
   return j;
 }
 
+Status limits_from_json(const Json& v, Limits& limits) {
+  if (!v.is_object()) return invalid_argument("limits must be an object");
+  for (auto l = v.begin(); l != v.end(); ++l) {
+    const std::string& lk = l.key();
+    std::string field = "limits." + lk;
+    Status s;
+    if (lk == "requests_per_minute") {
+      s = read_limit(l.value(), field, limits.requests_per_minute);
+    } else if (lk == "tokens_per_minute") {
+      s = read_limit(l.value(), field, limits.tokens_per_minute);
+    } else if (lk == "max_concurrent") {
+      s = read_limit(l.value(), field, limits.max_concurrent);
+    } else if (lk == "token_budget") {
+      s = read_limit(l.value(), field, limits.token_budget);
+    } else if (lk == "max_tokens") {
+      s = read_limit(l.value(), field, limits.max_tokens);
+      if (s.is_ok() && limits.max_tokens && *limits.max_tokens < 1) {
+        s = invalid_argument(field + " must be >= 1");
+      }
+    } else if (lk == "budget_period") {
+      auto p = l.value().is_string() ? parse_budget_period(l.value().get<std::string>())
+                                     : std::nullopt;
+      if (!p) return invalid_argument(field + " must be \"day\", \"month\" or \"total\"");
+      limits.budget_period = *p;
+    } else {
+      return invalid_argument("unknown field " + field);
+    }
+    if (!s.is_ok()) return s;
+  }
+  return Status();
+}
+
 Status tenant_from_json(const Json& j, Tenant& t) {
   if (!j.is_object()) return invalid_argument("the body must be a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -144,34 +177,7 @@ Status tenant_from_json(const Json& j, Tenant& t) {
       if (!v.is_string()) return invalid_argument("name must be a string");
       t.name = v.get<std::string>();
     } else if (k == "limits") {
-      if (!v.is_object()) return invalid_argument("limits must be an object");
-      for (auto l = v.begin(); l != v.end(); ++l) {
-        const std::string& lk = l.key();
-        std::string field = "limits." + lk;
-        Status s;
-        if (lk == "requests_per_minute") {
-          s = read_limit(l.value(), field, t.limits.requests_per_minute);
-        } else if (lk == "tokens_per_minute") {
-          s = read_limit(l.value(), field, t.limits.tokens_per_minute);
-        } else if (lk == "max_concurrent") {
-          s = read_limit(l.value(), field, t.limits.max_concurrent);
-        } else if (lk == "token_budget") {
-          s = read_limit(l.value(), field, t.limits.token_budget);
-        } else if (lk == "max_tokens") {
-          s = read_limit(l.value(), field, t.limits.max_tokens);
-          if (s.is_ok() && t.limits.max_tokens && *t.limits.max_tokens < 1) {
-            s = invalid_argument(field + " must be >= 1");
-          }
-        } else if (lk == "budget_period") {
-          auto p = l.value().is_string() ? parse_budget_period(l.value().get<std::string>())
-                                         : std::nullopt;
-          if (!p) return invalid_argument(field + " must be \"day\", \"month\" or \"total\"");
-          t.limits.budget_period = *p;
-        } else {
-          return invalid_argument("unknown field " + field);
-        }
-        if (!s.is_ok()) return s;
-      }
+      if (Status st = limits_from_json(v, t.limits); !st.is_ok()) return st;
     } else if (k == "models") {
       if (!v.is_array()) return invalid_argument("models must be a list of model names");
       std::vector<std::string> models;

@@ -26,6 +26,8 @@ Json audit_to_json(const AuditEntry& e);
 // One header line, then one line per row (RFC 4180 quoting).
 std::string usage_rows_to_csv(const std::vector<UsageRow>& rows, const UsageQuery& q);
 
+// Applies the limits present in `v` (an object) to `limits`.
+Status limits_from_json(const Json& v, Limits& limits);
 // Applies the fields present in `j` to `t` (a create starts from Tenant{};
 // an update from the stored tenant). Fields: name, limits {…}, models,
 // weight, priority, share_prefix_cache, status ("active" | "suspended").

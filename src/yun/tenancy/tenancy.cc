@@ -212,8 +212,8 @@ Result<Tenant> Tenancy::update_tenant(Tenant spec, const std::string& actor) {
 
 Result<NewKey> Tenancy::create_key(const std::string& tenant, KeyScope scope,
                                    const std::string& name, int64_t expires_ms,
-                                   const std::string& actor) {
-  auto k = tenancy::create_key(*store_, tenant, scope, name, expires_ms, actor);
+                                   const std::string& actor, const Limits& limits) {
+  auto k = tenancy::create_key(*store_, tenant, scope, name, expires_ms, actor, limits);
   if (k.is_ok()) directory_.put_key(k->key);
   return k;
 }

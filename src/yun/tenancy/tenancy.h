@@ -78,7 +78,7 @@ class Tenancy {
   Result<Tenant> create_tenant(Tenant spec, const std::string& actor);
   Result<Tenant> update_tenant(Tenant t, const std::string& actor);
   Result<NewKey> create_key(const std::string& tenant, KeyScope scope, const std::string& name,
-                            int64_t expires_ms, const std::string& actor);
+                            int64_t expires_ms, const std::string& actor, const Limits& limits = {});
   Status revoke_key(const std::string& key_id, const std::string& actor);
 
   Store& store() { return *store_; }
