@@ -114,6 +114,19 @@ export async function postJson(url, body, headers = {}) {
   return { status: r.status, headers: r.headers, text, json };
 }
 
+// A JSON request with a bearer key: { status, headers, json (null if not JSON), text }.
+export async function callJson(url, method, body, key) {
+  const r = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, json, text };
+}
+
 // Parses Prometheus text into { 'name{labels}': value }.
 export function parseMetrics(text) {
   const out = {};

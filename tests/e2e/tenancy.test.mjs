@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { postJson, prerequisites, sleep, startServer } from './helpers.mjs';
+import { callJson, postJson, prerequisites, sleep, startServer } from './helpers.mjs';
 
 const skip = prerequisites();
 const msgs = [{ role: 'user', content: 'hi' }];
@@ -32,17 +32,7 @@ async function getJson(url, key) {
   return { status: r.status, headers: r.headers, text, json };
 }
 
-async function call(url, method, body, key) {
-  const r = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...auth(key) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* empty */ }
-  return { status: r.status, headers: r.headers, json, text };
-}
+const call = callJson;
 
 async function tenantWithKey(srv, spec, scope = 'inference') {
   const t = await call(`${srv.url}/admin/v1/tenants`, 'POST', spec, adminKey);

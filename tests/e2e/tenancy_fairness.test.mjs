@@ -11,20 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { prerequisites, sleep, startServer } from './helpers.mjs';
+import { callJson, prerequisites, sleep, startServer } from './helpers.mjs';
 
 const skip = prerequisites();
 const adminKey = `adm-${crypto.randomBytes(12).toString('hex')}`;
 const auth = (k) => ({ authorization: `Bearer ${k}` });
 const msgs = [{ role: 'user', content: 'hi' }];
 
-async function call(url, method, body, key) {
-  const r = await fetch(url, {
-    method, headers: { 'content-type': 'application/json', ...auth(key) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, json: await r.json().catch(() => null) };
-}
+const call = callJson;
 
 async function tenantKey(srv, spec) {
   const t = await call(`${srv.url}/admin/v1/tenants`, 'POST', spec, adminKey);

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
+import { callJson, postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
 
 const pgUrl = process.env.YUN_TEST_PG_URL;
 if (!pgUrl && process.env.YUN_REQUIRE_PG === '1') {
@@ -33,17 +33,7 @@ function freshDatabase() {
   return pgUrl + (pgUrl.includes('?') ? '&' : '?') + `dbname=${name}`;
 }
 
-async function call(url, method, body, key) {
-  const r = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...auth(key) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* empty */ }
-  return { status: r.status, json, text };
-}
+const call = callJson;
 
 const chat = (srv, key, body = {}) => postJson(`${srv.baseURL}/chat/completions`,
   { messages: msgs, max_tokens: 4, temperature: 0, ...body }, auth(key));

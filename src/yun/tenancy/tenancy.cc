@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "yun/base/log.h"
+#include "yun/base/prometheus_text.h"
 #include "yun/tenancy/keys.h"
 
 namespace yun::tenancy {
@@ -35,19 +36,6 @@ Status ensure_key(Store& store, const std::string& secret, const Tenant& tenant,
   key.prefix = key_prefix(secret);
   key.created_ms = unix_ms_now();
   return store.create_key(key);
-}
-
-std::string escape_label(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '\\' || c == '"') o += '\\';
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o += c;
-  }
-  return o;
 }
 
 }  // namespace
@@ -238,7 +226,7 @@ std::string Tenancy::render_metrics() const {
   }
   auto name_of = [this](const std::string& id) {
     auto t = directory_.tenant(id);
-    return escape_label(t ? t->name : id);
+    return prometheus_label(t ? t->name : id);
   };
   std::string out;
   auto family = [&](const char* name, const char* help, auto value) {
@@ -258,7 +246,7 @@ std::string Tenancy::render_metrics() const {
   for (auto& [id, c] : counters) {
     for (auto& [reason, n] : c.rejections) {
       out += "yun_tenant_rejections_total{tenant=\"" + name_of(id) + "\",reason=\"" +
-             escape_label(reason) + "\"} " + std::to_string(n) + "\n";
+             prometheus_label(reason) + "\"} " + std::to_string(n) + "\n";
     }
   }
   LedgerStats ls = ledger_->stats();
