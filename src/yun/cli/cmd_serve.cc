@@ -29,6 +29,8 @@ detokenize, health, metrics, version) with a browser playground at /.
   --db URL                  the same with PostgreSQL (postgres://…), shared by replicas
   --admin-key KEY           an admin-scoped key (tenant "admin"); without one, the first
                             start prints a one-time bootstrap admin key
+  --allowed-origins O       CORS: origins browsers may call from ('*', or exact origins;
+                            repeatable or comma-separated; default none)
   --reasoning-parser NAME   qwen3: <think>...</think> -> reasoning_content
   --chat-template FILE      a Jinja chat template overriding the tokenizer's
   --max-waiting N           at most N requests wait for their first token at once; each
@@ -57,6 +59,7 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--api-key",
                                        "--api-key-file",
                                        "--state-dir",
+                                       "--allowed-origins",
                                        "--db",
                                        "--admin-key",
                                        "--reasoning-parser",
@@ -128,6 +131,7 @@ int run_serve(const std::vector<std::string>& argv) {
     cfg.tenancy.default_keys = cfg.service.api_keys;
     cfg.service.api_keys.clear();  // tenancy checks every key
   }
+  cfg.service.allowed_origins = args.all("--allowed-origins");
   cfg.service.reasoning_parser = args.get_string("--reasoning-parser", "");
   if (!cfg.service.reasoning_parser.empty() && cfg.service.reasoning_parser != "qwen3" &&
       cfg.service.reasoning_parser != "deepseek_r1") {

@@ -45,6 +45,7 @@ OpenAiService::OpenAiService(ServiceOptions options, Engine* engine,
       max_request_tokens_(options_.max_request_tokens > 0
                               ? options_.max_request_tokens
                               : int64_t{16} * std::max(engine->max_model_len(), 1)),
+      cors_(options_.allowed_origins),
       waiting_gate_(options_.max_waiting),
       workers_(std::max(options_.request_workers, 1)) {
   if (options_.served_model_names.empty()) options_.served_model_names.push_back("default");
@@ -157,6 +158,21 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
   try {
     const std::string& path = req.path;
     RouteTable::Match m = routes_.find(req.method, path);
+    if (cors_.enabled()) {
+      std::string origin = req.header("origin");
+      if (req.method == "OPTIONS" && !origin.empty() &&
+          !req.header("access-control-request-method").empty()) {
+        if (cors_.allow_origin(origin).empty()) {
+          return send_error(*w, ApiError{403, "origin " + origin + " is not allowed (--allowed-origins)",
+                                         "invalid_request_error", "", ""});
+        }
+        if (m.allowed.empty()) {
+          return send_error(*w, ApiError{404, "no route for " + path, "invalid_request_error", "", ""});
+        }
+        return w->send(cors_.preflight(req, m.allowed));
+      }
+      w = with_headers(std::move(w), cors_.response_headers(origin));
+    }
     // A matched route's own rule; else the strictest rule of the path's other
     // methods (a 405); unknown paths under /v1/ need a key too (no route
     // listing for strangers).

@@ -21,6 +21,7 @@
 #include "yun/engine/engine.h"
 #include "yun/serve/admission_gate.h"
 #include "yun/serve/api_error.h"
+#include "yun/serve/cors.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/job_outcome.h"
@@ -51,6 +52,8 @@ struct ServiceOptions {
   // The cloud layer (--state-dir / --db): keys, limits, usage ledger, admin
   // API. Null: api_keys above (or none) and no ledger. Must outlive the service.
   tenancy::Tenancy* tenancy = nullptr;
+  // --allowed-origins: CORS (cors.h); empty: none.
+  std::vector<std::string> allowed_origins;
 };
 
 class OpenAiService {
@@ -89,6 +92,7 @@ class OpenAiService {
   int64_t created_;
   int64_t max_request_tokens_;
   RouteTable routes_;
+  CorsPolicy cors_;
   AdmissionGate waiting_gate_;
   RequestWorkers workers_;
 };
