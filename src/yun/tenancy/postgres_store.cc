@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
-
 namespace yun::tenancy {
 namespace {
 

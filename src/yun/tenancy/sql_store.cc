@@ -7,6 +7,24 @@ namespace yun::tenancy {
 
 SqlStore::SqlStore(sql::Dialect dialect) : dialect_(dialect), instance_(new_id("in_")) {}
 
+template <typename T>
+Result<std::optional<T>> SqlStore::the_row(const std::string& sql, const sql::Params& params,
+                                           T (*decode)(const sql::Row&)) {
+  std::lock_guard lock(mu_);
+  std::optional<T> out;
+  YUN_RETURN_IF_ERROR(query(sql, params, [&](const sql::Row& r) { out = decode(r); }));
+  return out;
+}
+
+template <typename T>
+Result<std::vector<T>> SqlStore::all_rows(const std::string& sql, const sql::Params& params,
+                                          T (*decode)(const sql::Row&)) {
+  std::lock_guard lock(mu_);
+  std::vector<T> out;
+  YUN_RETURN_IF_ERROR(query(sql, params, [&](const sql::Row& r) { out.push_back(decode(r)); }));
+  return out;
+}
+
 Status SqlStore::migrate() {
   return transaction([&]() -> Status {
     YUN_RETURN_IF_ERROR(before_migration());
@@ -63,27 +81,15 @@ Status SqlStore::update_tenant(const Tenant& t) {
 }
 
 Result<std::optional<Tenant>> SqlStore::get_tenant(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSelectTenantById, {id},
-                            [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
+  return the_row(sql::kSelectTenantById, {id}, sql::tenant_from_row);
 }
 
 Result<std::optional<Tenant>> SqlStore::find_tenant_by_name(const std::string& name) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSelectTenantByName, {name},
-                            [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
+  return the_row(sql::kSelectTenantByName, {name}, sql::tenant_from_row);
 }
 
 Result<std::vector<Tenant>> SqlStore::list_tenants() {
-  std::lock_guard lock(mu_);
-  std::vector<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListTenants, {},
-                            [&](const sql::Row& r) { out.push_back(sql::tenant_from_row(r)); }));
-  return out;
+  return all_rows(sql::kListTenants, {}, sql::tenant_from_row);
 }
 
 Status SqlStore::create_key(const ApiKey& k) {
@@ -97,27 +103,15 @@ Status SqlStore::create_key(const ApiKey& k) {
 }
 
 Result<std::optional<ApiKey>> SqlStore::get_key(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      query(sql::kSelectKeyById, {id}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
+  return the_row(sql::kSelectKeyById, {id}, sql::key_from_row);
 }
 
 Result<std::optional<ApiKey>> SqlStore::find_key_by_hash(const std::string& hash) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      query(sql::kSelectKeyByHash, {hash}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
+  return the_row(sql::kSelectKeyByHash, {hash}, sql::key_from_row);
 }
 
 Result<std::vector<ApiKey>> SqlStore::list_keys(const std::string& tenant_id) {
-  std::lock_guard lock(mu_);
-  std::vector<ApiKey> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListKeys, {tenant_id},
-                            [&](const sql::Row& r) { out.push_back(sql::key_from_row(r)); }));
-  return out;
+  return all_rows(sql::kListKeys, {tenant_id}, sql::key_from_row);
 }
 
 Status SqlStore::revoke_key(const std::string& id, int64_t when_ms) {
@@ -131,32 +125,25 @@ Status SqlStore::revoke_key(const std::string& id, int64_t when_ms) {
 Result<std::vector<UsageRow>> SqlStore::query_usage(const UsageQuery& q) {
   sql::Params params;
   std::string text = sql::usage_query(q, dialect_, &params);
-  std::lock_guard lock(mu_);
-  std::vector<UsageRow> out;
-  YUN_RETURN_IF_ERROR(
-      query(text, params, [&](const sql::Row& r) { out.push_back(sql::usage_row_from_row(r)); }));
-  sql::sort_usage(out);
-  return out;
+  YUN_ASSIGN_OR_RETURN(std::vector<UsageRow> rows, all_rows(text, params, sql::usage_row_from_row));
+  sql::sort_usage(rows);
+  return rows;
 }
 
 Result<std::vector<SpendRow>> SqlStore::spend(const std::string& from_day,
                                               const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSpend, {from_day, exclude_instance},
-                            [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
+  YUN_ASSIGN_OR_RETURN(std::vector<SpendRow> rows,
+                       all_rows(sql::kSpend, {from_day, exclude_instance}, sql::spend_from_row));
+  sql::sort_spend(rows);
+  return rows;
 }
 
 Result<std::vector<SpendRow>> SqlStore::recent(int64_t since_ms,
                                                const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(query(sql::kRecent, {since_ms, exclude_instance},
-                            [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
+  YUN_ASSIGN_OR_RETURN(std::vector<SpendRow> rows,
+                       all_rows(sql::kRecent, {since_ms, exclude_instance}, sql::spend_from_row));
+  sql::sort_spend(rows);
+  return rows;
 }
 
 Status SqlStore::append_audit(const AuditEntry& e) {
@@ -165,11 +152,7 @@ Status SqlStore::append_audit(const AuditEntry& e) {
 }
 
 Result<std::vector<AuditEntry>> SqlStore::list_audit(int64_t limit) {
-  std::lock_guard lock(mu_);
-  std::vector<AuditEntry> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListAudit, {limit},
-                            [&](const sql::Row& r) { out.push_back(sql::audit_from_row(r)); }));
-  return out;
+  return all_rows(sql::kListAudit, {limit}, sql::audit_from_row);
 }
 
 }  // namespace yun::tenancy

@@ -43,8 +43,7 @@ class SqlStore : public Store {
   Result<std::vector<UsageRow>> query_usage(const UsageQuery& q) final;
   Result<std::vector<SpendRow>> spend(const std::string& from_day,
                                       const std::string& exclude_instance) final;
-  Result<std::vector<SpendRow>> recent(int64_t since_ms,
-                                       const std::string& exclude_instance) final;
+  Result<std::vector<SpendRow>> recent(int64_t since_ms, const std::string& exclude_instance) final;
 
   Status append_audit(const AuditEntry& e) final;
   Result<std::vector<AuditEntry>> list_audit(int64_t limit) final;
@@ -80,6 +79,15 @@ class SqlStore : public Store {
   int known_version_ = 0;  // guarded by mu_
 
  private:
+  // A query by a unique column: its row, decoded, or nullopt. Takes mu_.
+  template <typename T>
+  Result<std::optional<T>> the_row(const std::string& sql, const sql::Params& params,
+                                   T (*decode)(const sql::Row&));
+  // A query's rows, decoded, in its order. Takes mu_.
+  template <typename T>
+  Result<std::vector<T>> all_rows(const std::string& sql, const sql::Params& params,
+                                  T (*decode)(const sql::Row&));
+
   sql::Dialect dialect_;
   std::string instance_;
 };
