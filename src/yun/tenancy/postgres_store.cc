@@ -8,8 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
-#include "yun/tenancy/schema.h"
-
 namespace yun::tenancy {
 namespace {
 
@@ -174,7 +172,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
 }
 
 PostgresStore::PostgresStore(pg_conn* conn, PostgresOptions options)
-    : conn_(conn), options_(options), instance_(new_id("in_")) {
+    : SqlStore(Dialect::kPostgres), conn_(conn), options_(options) {
   PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
   const char* host = PQhost(conn_);
   const char* port = PQport(conn_);
@@ -197,8 +195,8 @@ template <typename F>
 Status PostgresStore::run(const std::string& text, const sql::Params& params, F&& rows,
                           int64_t* affected) {
   TextParams tp(params);
-  for (int attempt = 0;; ++attempt) {
-    if (PQstatus(conn_) == CONNECTION_BAD) {
+  for (int attempt = in_transaction_ ? 1 : 0;; ++attempt) {
+    if (!in_transaction_ && PQstatus(conn_) == CONNECTION_BAD) {
       PQreset(conn_);
       if (PQstatus(conn_) != CONNECTION_OK) return pg_error(conn_, nullptr, "postgres: reconnect");
       YUN_RETURN_IF_ERROR(setup_session());
@@ -222,6 +220,10 @@ Status PostgresStore::exec(const std::string& text, const sql::Params& params, i
       text, params, [](const sql::Row&) {}, affected);
 }
 
+Status PostgresStore::query(const std::string& text, const sql::Params& params, const RowFn& row) {
+  return run(text, params, row);
+}
+
 Status PostgresStore::exec_script(const std::string& text) {
   ResultPtr r(PQexec(conn_, text.c_str()));
   ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
@@ -229,140 +231,25 @@ Status PostgresStore::exec_script(const std::string& text) {
   return pg_error(conn_, r.get(), "postgres");
 }
 
-Status PostgresStore::migrate() {
+Status PostgresStore::transaction(const std::function<Status()>& body) {
   YUN_RETURN_IF_ERROR(exec_script("BEGIN"));
-  auto body = [&]() -> Status {
-    // Replicas starting together: the second waits here for the first's commit.
-    YUN_RETURN_IF_ERROR(
-        exec_script("SELECT pg_advisory_xact_lock(hashtextextended('yun.tenancy.migrate.' || "
-                    "COALESCE(current_schema(), ''), 0))"));
-    YUN_RETURN_IF_ERROR(exec_script(sql::kCreateVersionTable));
-    int found = 0;
-    ResultPtr r(PQexec(conn_, sql::kSelectVersion));
-    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      return pg_error(conn_, r.get(), "postgres");
-    found = static_cast<int>(PgRow(r.get(), 0).i64(0));
-    if (found > kSchemaVersion) return sql::newer_schema_error(found);
-    for (const Migration& m : migrations(Dialect::kPostgres)) {
-      if (m.version <= found) continue;
-      YUN_RETURN_IF_ERROR(
-          exec_script(m.sql).with_context("migration to version " + std::to_string(m.version)));
-    }
-    if (found < kSchemaVersion) {
-      YUN_RETURN_IF_ERROR(
-          exec_script("DELETE FROM yun_schema; INSERT INTO yun_schema(version) "
-                      "VALUES (" +
-                      std::to_string(kSchemaVersion) + ")"));
-    }
-    return exec_script("COMMIT");
-  };
+  in_transaction_ = true;
   Status s = body();
+  if (s.is_ok()) s = exec_script("COMMIT");
+  in_transaction_ = false;
   if (!s.is_ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) (void)exec_script("ROLLBACK");
   return s;
 }
 
-int PostgresStore::schema_version() {
-  std::lock_guard lock(mu_);
-  int v = 0;
-  (void)run(sql::kSelectVersion, {}, [&](const sql::Row& r) { v = static_cast<int>(r.i64(0)); });
-  return v;
-}
-
-Status PostgresStore::ping() {
-  std::lock_guard lock(mu_);
-  return exec("SELECT 1", {});
+Status PostgresStore::before_migration() {
+  return exec_script(
+      "SELECT pg_advisory_xact_lock(hashtextextended('yun.tenancy.migrate.' || "
+      "COALESCE(current_schema(), ''), 0))");
 }
 
 int PostgresStore::backend_pid() {
   std::lock_guard lock(mu_);
   return PQbackendPID(conn_);
-}
-
-Status PostgresStore::create_tenant(const Tenant& t) {
-  std::lock_guard lock(mu_);
-  Status s = exec(sql::kInsertTenant, sql::tenant_params(t));
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' is taken");
-  }
-  return s;
-}
-
-Status PostgresStore::update_tenant(const Tenant& t) {
-  std::lock_guard lock(mu_);
-  int64_t n = 0;
-  Status s = exec(sql::kUpdateTenant, sql::tenant_params(t), &n);
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' is taken");
-  }
-  YUN_RETURN_IF_ERROR(s);
-  if (n == 0) return not_found("no tenant " + t.id);
-  return Status::ok();
-}
-
-Result<std::optional<Tenant>> PostgresStore::get_tenant(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(
-      run(sql::kSelectTenantById, {id}, [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
-}
-
-Result<std::optional<Tenant>> PostgresStore::find_tenant_by_name(const std::string& name) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(run(sql::kSelectTenantByName, {name},
-                          [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
-}
-
-Result<std::vector<Tenant>> PostgresStore::list_tenants() {
-  std::lock_guard lock(mu_);
-  std::vector<Tenant> out;
-  YUN_RETURN_IF_ERROR(run(sql::kListTenants, {},
-                          [&](const sql::Row& r) { out.push_back(sql::tenant_from_row(r)); }));
-  return out;
-}
-
-Status PostgresStore::create_key(const ApiKey& k) {
-  std::lock_guard lock(mu_);
-  Status s = exec(sql::kInsertKey, sql::key_params(k));
-  if (s.code() == StatusCode::kNotFound) return not_found("no tenant " + k.tenant_id);
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("key " + k.id + " (or its hash) already exists");
-  }
-  return s;
-}
-
-Result<std::optional<ApiKey>> PostgresStore::get_key(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      run(sql::kSelectKeyById, {id}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
-}
-
-Result<std::optional<ApiKey>> PostgresStore::find_key_by_hash(const std::string& hash) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      run(sql::kSelectKeyByHash, {hash}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
-}
-
-Result<std::vector<ApiKey>> PostgresStore::list_keys(const std::string& tenant_id) {
-  std::lock_guard lock(mu_);
-  std::vector<ApiKey> out;
-  YUN_RETURN_IF_ERROR(run(sql::kListKeys, {tenant_id},
-                          [&](const sql::Row& r) { out.push_back(sql::key_from_row(r)); }));
-  return out;
-}
-
-Status PostgresStore::revoke_key(const std::string& id, int64_t when_ms) {
-  std::lock_guard lock(mu_);
-  int64_t n = 0;
-  YUN_RETURN_IF_ERROR(exec(sql::kRevokeKey, {id, when_ms}, &n));
-  if (n == 0) return not_found("no key " + id);
-  return Status::ok();
 }
 
 Status PostgresStore::append_usage(std::span<const UsageRecord> records) {
@@ -371,50 +258,6 @@ Status PostgresStore::append_usage(std::span<const UsageRecord> records) {
   std::string batch = usage_json(records);
   std::lock_guard lock(mu_);
   return exec(kSql, {std::move(batch)});
-}
-
-Result<std::vector<UsageRow>> PostgresStore::query_usage(const UsageQuery& q) {
-  sql::Params params;
-  std::string text = sql::usage_query(q, Dialect::kPostgres, &params);
-  std::lock_guard lock(mu_);
-  std::vector<UsageRow> out;
-  YUN_RETURN_IF_ERROR(
-      run(text, params, [&](const sql::Row& r) { out.push_back(sql::usage_row_from_row(r)); }));
-  sql::sort_usage(out);
-  return out;
-}
-
-Result<std::vector<SpendRow>> PostgresStore::spend(const std::string& from_day,
-                                                   const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(run(sql::kSpend, {from_day, exclude_instance},
-                          [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
-}
-
-Result<std::vector<SpendRow>> PostgresStore::recent(int64_t since_ms,
-                                                    const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(run(sql::kRecent, {since_ms, exclude_instance},
-                          [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
-}
-
-Status PostgresStore::append_audit(const AuditEntry& e) {
-  std::lock_guard lock(mu_);
-  return exec(sql::kInsertAudit, {e.time_ms, e.actor, e.action, e.target, e.detail});
-}
-
-Result<std::vector<AuditEntry>> PostgresStore::list_audit(int64_t limit) {
-  std::lock_guard lock(mu_);
-  std::vector<AuditEntry> out;
-  YUN_RETURN_IF_ERROR(run(sql::kListAudit, {limit},
-                          [&](const sql::Row& r) { out.push_back(sql::audit_from_row(r)); }));
-  return out;
 }
 
 }  // namespace yun::tenancy

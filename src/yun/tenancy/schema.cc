@@ -1,54 +1,36 @@
-// The migration steps of each dialect (schema.h). The two lists describe
-// the same tables in each database's own types.
+// The migration steps of each dialect (schema.h): one description of the
+// tables, in each database's own types.
 #include "yun/tenancy/schema.h"
 
 #include <array>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "yun/tenancy/store.h"
 
 namespace yun::tenancy {
 namespace {
 
-// Version 1.
-constexpr const char* kSqliteV1 = R"(
-CREATE TABLE tenants(
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  active INTEGER NOT NULL,
-  rpm INTEGER, tpm INTEGER, max_concurrent INTEGER, token_budget INTEGER,
-  budget_period TEXT NOT NULL, max_tokens INTEGER,
-  models TEXT NOT NULL,
-  weight REAL NOT NULL,
-  priority INTEGER NOT NULL,
-  share_prefix_cache INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL);
-CREATE TABLE api_keys(
-  id TEXT PRIMARY KEY,
-  tenant_id TEXT NOT NULL REFERENCES tenants(id),
-  scope TEXT NOT NULL,
-  name TEXT NOT NULL,
-  hash TEXT NOT NULL UNIQUE,
-  prefix TEXT NOT NULL,
-  rpm INTEGER, tpm INTEGER, max_concurrent INTEGER, token_budget INTEGER,
-  budget_period TEXT NOT NULL, max_tokens INTEGER,
-  created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL,
-  revoked_ms INTEGER NOT NULL);
-CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
-CREATE TABLE usage(
-  request_id TEXT PRIMARY KEY,
-  tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, model TEXT NOT NULL,
-  prompt_tokens INTEGER NOT NULL, cached_prompt_tokens INTEGER NOT NULL,
-  completion_tokens INTEGER NOT NULL,
-  finish_reason TEXT NOT NULL, http_status INTEGER NOT NULL,
-  start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
-  instance TEXT NOT NULL);
-CREATE INDEX usage_end ON usage(end_ms);
-CREATE INDEX usage_tenant_end ON usage(tenant_id, end_ms);
-)";
+// Each step is written once, in PostgreSQL's type names; SQLite's text is
+// the same with its own (for_sqlite).
+constexpr std::pair<std::string_view, std::string_view> kSqliteTypes[] = {
+    {"BIGINT", "INTEGER"},  // SQLite's INTEGER holds 64 bits
+    {"DOUBLE PRECISION", "REAL"},
+    {"BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+};
 
-constexpr const char* kPostgresV1 = R"(
+std::string for_sqlite(std::string sql) {
+  for (auto [pg, lite] : kSqliteTypes) {
+    for (size_t at = sql.find(pg); at != std::string::npos; at = sql.find(pg, at + lite.size())) {
+      sql.replace(at, pg.size(), lite);
+    }
+  }
+  return sql;
+}
+
+// Version 1.
+constexpr const char* kV1 = R"(
 CREATE TABLE tenants(
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -88,13 +70,11 @@ CREATE INDEX usage_tenant_end ON usage(tenant_id, end_ms);
 // Version 2: the spend counters, filled from the usage already stored, and
 // the audit log.
 std::string v2(sql::Dialect d) {
-  bool pg = d == sql::Dialect::kPostgres;
-  std::string i64 = pg ? "BIGINT" : "INTEGER";
   std::string day = sql::day_expr("end_ms", d);
   std::string s =
       "CREATE TABLE spend_daily(subject TEXT NOT NULL, day TEXT NOT NULL, "
-      "instance TEXT NOT NULL, requests " +
-      i64 + " NOT NULL, tokens " + i64 + " NOT NULL, PRIMARY KEY(subject, day, instance));\n";
+      "instance TEXT NOT NULL, requests BIGINT NOT NULL, tokens BIGINT NOT NULL, "
+      "PRIMARY KEY(subject, day, instance));\n";
   for (const char* subject : {"tenant_id", "key_id"}) {
     std::string tag = subject[0] == 't' ? "'t:'" : "'k:'";
     s += "INSERT INTO spend_daily(subject, day, instance, requests, tokens) SELECT " + tag +
@@ -103,19 +83,17 @@ std::string v2(sql::Dialect d) {
          "completion_tokens) FROM usage WHERE " +
          subject + " <> '' GROUP BY 1, 2, 3;\n";
   }
-  s += pg ? "CREATE TABLE audit(id BIGSERIAL PRIMARY KEY, "
-          : "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, ";
-  s += "time_ms " + i64 +
-       " NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, "
-       "target TEXT NOT NULL, detail TEXT NOT NULL);\n";
-  return s;
+  s += "CREATE TABLE audit(id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL, actor TEXT NOT NULL, "
+       "action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);\n";
+  return d == sql::Dialect::kSqlite ? for_sqlite(std::move(s)) : s;
 }
 
+const std::string kSqliteV1 = for_sqlite(kV1);
 const std::string kSqliteV2 = v2(sql::Dialect::kSqlite);
 const std::string kPostgresV2 = v2(sql::Dialect::kPostgres);
 
-const std::array<Migration, 2> kSqlite = {{{1, kSqliteV1}, {2, kSqliteV2.c_str()}}};
-const std::array<Migration, 2> kPostgres = {{{1, kPostgresV1}, {2, kPostgresV2.c_str()}}};
+const std::array<Migration, 2> kSqlite = {{{1, kSqliteV1.c_str()}, {2, kSqliteV2.c_str()}}};
+const std::array<Migration, 2> kPostgres = {{{1, kV1}, {2, kPostgresV2.c_str()}}};
 static_assert(std::tuple_size_v<decltype(kSqlite)> == Store::kSchemaVersion);
 static_assert(std::tuple_size_v<decltype(kPostgres)> == Store::kSchemaVersion);
 

@@ -5,8 +5,6 @@
 
 #include <filesystem>
 
-#include "yun/tenancy/schema.h"
-
 namespace yun::tenancy {
 namespace {
 
@@ -56,14 +54,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
       s->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   if (options.max_page_count > 0) {
     std::string pragma = "PRAGMA max_page_count=" + std::to_string(options.max_page_count);
-    YUN_RETURN_IF_ERROR(s->exec_script(pragma.c_str()));
+    YUN_RETURN_IF_ERROR(s->exec_script(pragma));
   }
   YUN_RETURN_IF_ERROR(s->migrate().with_context(path));
+  s->known_version_ = kSchemaVersion;
   return s;
 }
 
 SqliteStore::SqliteStore(sqlite3* db, std::string path)
-    : db_(db), path_(std::move(path)), instance_(new_id("in_")) {}
+    : SqlStore(sql::Dialect::kSqlite), db_(db), path_(std::move(path)) {}
 
 SqliteStore::~SqliteStore() {
   for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
@@ -85,9 +84,9 @@ Status SqliteStore::error(int rc, const std::string& what) {
   }
 }
 
-Status SqliteStore::exec_script(const char* sql) {
+Status SqliteStore::exec_script(const std::string& sql) {
   char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   if (rc == SQLITE_OK) return Status::ok();
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
@@ -123,19 +122,18 @@ Result<sqlite3_stmt*> SqliteStore::prepare(const std::string& text, const sql::P
   return s;
 }
 
-Status SqliteStore::exec(const std::string& text, const sql::Params& params, int* changes) {
+Status SqliteStore::exec(const std::string& text, const sql::Params& params, int64_t* changed) {
   YUN_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare(text, params));
   ResetOnExit reset{s};
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
   }
   if (rc != SQLITE_DONE) return error(rc, "sqlite");
-  if (changes) *changes = sqlite3_changes(db_);
+  if (changed) *changed = sqlite3_changes(db_);
   return Status::ok();
 }
 
-template <typename F>
-Status SqliteStore::query(const std::string& text, const sql::Params& params, F&& row) {
+Status SqliteStore::query(const std::string& text, const sql::Params& params, const RowFn& row) {
   YUN_ASSIGN_OR_RETURN(sqlite3_stmt * s, prepare(text, params));
   ResetOnExit reset{s};
   StmtRow r(s);
@@ -145,142 +143,20 @@ Status SqliteStore::query(const std::string& text, const sql::Params& params, F&
   return Status::ok();
 }
 
-Status SqliteStore::migrate() {
-  YUN_RETURN_IF_ERROR(exec_script("BEGIN IMMEDIATE"));
-  auto body = [&]() -> Status {
-    YUN_RETURN_IF_ERROR(exec_script(sql::kCreateVersionTable));
-    int found = 0;
-    YUN_RETURN_IF_ERROR(query(sql::kSelectVersion, {},
-                              [&](const sql::Row& r) { found = static_cast<int>(r.i64(0)); }));
-    if (found > kSchemaVersion) return sql::newer_schema_error(found);
-    for (const Migration& m : migrations(Dialect::kSqlite)) {
-      if (m.version <= found) continue;
-      YUN_RETURN_IF_ERROR(
-          exec_script(m.sql).with_context("migration to version " + std::to_string(m.version)));
-    }
-    if (found < kSchemaVersion) {
-      YUN_RETURN_IF_ERROR(exec_script("DELETE FROM yun_schema"));
-      YUN_RETURN_IF_ERROR(
-          exec("INSERT INTO yun_schema(version) VALUES($1)", {int64_t{kSchemaVersion}}));
-    }
-    return Status::ok();
-  };
+Status SqliteStore::transaction(const std::function<Status()>& body) {
+  YUN_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE", {}));
   Status s = body();
-  if (!s.is_ok()) {
-    if (!sqlite3_get_autocommit(db_)) (void)exec_script("ROLLBACK");
-    return s;
-  }
-  YUN_RETURN_IF_ERROR(exec_script("COMMIT"));
-  version_ = kSchemaVersion;
-  return Status::ok();
-}
-
-int SqliteStore::schema_version() {
-  std::lock_guard lock(mu_);
-  int v = version_;
-  (void)query(sql::kSelectVersion, {}, [&](const sql::Row& r) { v = static_cast<int>(r.i64(0)); });
-  return v;
-}
-
-Status SqliteStore::ping() {
-  std::lock_guard lock(mu_);
-  return query("SELECT 1", {}, [](const sql::Row&) {});
-}
-
-Status SqliteStore::create_tenant(const Tenant& t) {
-  std::lock_guard lock(mu_);
-  Status s = exec(sql::kInsertTenant, sql::tenant_params(t));
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' is taken");
-  }
+  if (s.is_ok()) s = exec("COMMIT", {});
+  if (!s.is_ok() && !sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK", {});
   return s;
-}
-
-Status SqliteStore::update_tenant(const Tenant& t) {
-  std::lock_guard lock(mu_);
-  int changes = 0;
-  Status s = exec(sql::kUpdateTenant, sql::tenant_params(t), &changes);
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("tenant name '" + t.name + "' is taken");
-  }
-  YUN_RETURN_IF_ERROR(s);
-  if (changes == 0) return not_found("no tenant " + t.id);
-  return Status::ok();
-}
-
-Result<std::optional<Tenant>> SqliteStore::get_tenant(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSelectTenantById, {id},
-                            [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
-}
-
-Result<std::optional<Tenant>> SqliteStore::find_tenant_by_name(const std::string& name) {
-  std::lock_guard lock(mu_);
-  std::optional<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSelectTenantByName, {name},
-                            [&](const sql::Row& r) { out = sql::tenant_from_row(r); }));
-  return out;
-}
-
-Result<std::vector<Tenant>> SqliteStore::list_tenants() {
-  std::lock_guard lock(mu_);
-  std::vector<Tenant> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListTenants, {},
-                            [&](const sql::Row& r) { out.push_back(sql::tenant_from_row(r)); }));
-  return out;
-}
-
-Status SqliteStore::create_key(const ApiKey& k) {
-  std::lock_guard lock(mu_);
-  Status s = exec(sql::kInsertKey, sql::key_params(k));
-  if (s.code() == StatusCode::kNotFound) return not_found("no tenant " + k.tenant_id);
-  if (s.code() == StatusCode::kInvalidArgument) {
-    return invalid_argument("key " + k.id + " (or its hash) already exists");
-  }
-  return s;
-}
-
-Result<std::optional<ApiKey>> SqliteStore::get_key(const std::string& id) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      query(sql::kSelectKeyById, {id}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
-}
-
-Result<std::optional<ApiKey>> SqliteStore::find_key_by_hash(const std::string& hash) {
-  std::lock_guard lock(mu_);
-  std::optional<ApiKey> out;
-  YUN_RETURN_IF_ERROR(
-      query(sql::kSelectKeyByHash, {hash}, [&](const sql::Row& r) { out = sql::key_from_row(r); }));
-  return out;
-}
-
-Result<std::vector<ApiKey>> SqliteStore::list_keys(const std::string& tenant_id) {
-  std::lock_guard lock(mu_);
-  std::vector<ApiKey> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListKeys, {tenant_id},
-                            [&](const sql::Row& r) { out.push_back(sql::key_from_row(r)); }));
-  return out;
-}
-
-Status SqliteStore::revoke_key(const std::string& id, int64_t when_ms) {
-  std::lock_guard lock(mu_);
-  int changes = 0;
-  YUN_RETURN_IF_ERROR(exec(sql::kRevokeKey, {id, when_ms}, &changes));
-  if (changes == 0) return not_found("no key " + id);
-  return Status::ok();
 }
 
 Status SqliteStore::append_usage(std::span<const UsageRecord> records) {
   if (records.empty()) return Status::ok();
   std::lock_guard lock(mu_);
-  YUN_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE", {}));
-  auto body = [&]() -> Status {
+  return transaction([&]() -> Status {
     for (const UsageRecord& u : records) {
-      int inserted = 0;
+      int64_t inserted = 0;
       YUN_RETURN_IF_ERROR(exec(sql::kInsertUsage, sql::usage_params(u), &inserted));
       if (inserted == 0) continue;  // a repeat: already counted
       std::string day = sql::utc_day(u.end_ms);
@@ -288,55 +164,8 @@ Status SqliteStore::append_usage(std::span<const UsageRecord> records) {
         YUN_RETURN_IF_ERROR(exec(sql::kAddSpend, {subject, day, u.instance, u.total_tokens()}));
       }
     }
-    return exec("COMMIT", {});
-  };
-  Status s = body();
-  if (!s.is_ok() && !sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK", {});
-  return s;
-}
-
-Result<std::vector<UsageRow>> SqliteStore::query_usage(const UsageQuery& q) {
-  sql::Params params;
-  std::string text = sql::usage_query(q, Dialect::kSqlite, &params);
-  std::lock_guard lock(mu_);
-  std::vector<UsageRow> out;
-  YUN_RETURN_IF_ERROR(
-      query(text, params, [&](const sql::Row& r) { out.push_back(sql::usage_row_from_row(r)); }));
-  sql::sort_usage(out);
-  return out;
-}
-
-Result<std::vector<SpendRow>> SqliteStore::spend(const std::string& from_day,
-                                                 const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(query(sql::kSpend, {from_day, exclude_instance},
-                            [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
-}
-
-Result<std::vector<SpendRow>> SqliteStore::recent(int64_t since_ms,
-                                                  const std::string& exclude_instance) {
-  std::lock_guard lock(mu_);
-  std::vector<SpendRow> out;
-  YUN_RETURN_IF_ERROR(query(sql::kRecent, {since_ms, exclude_instance},
-                            [&](const sql::Row& r) { out.push_back(sql::spend_from_row(r)); }));
-  sql::sort_spend(out);
-  return out;
-}
-
-Status SqliteStore::append_audit(const AuditEntry& e) {
-  std::lock_guard lock(mu_);
-  return exec(sql::kInsertAudit, {e.time_ms, e.actor, e.action, e.target, e.detail});
-}
-
-Result<std::vector<AuditEntry>> SqliteStore::list_audit(int64_t limit) {
-  std::lock_guard lock(mu_);
-  std::vector<AuditEntry> out;
-  YUN_RETURN_IF_ERROR(query(sql::kListAudit, {limit},
-                            [&](const sql::Row& r) { out.push_back(sql::audit_from_row(r)); }));
-  return out;
+    return Status::ok();
+  });
 }
 
 }  // namespace yun::tenancy
