@@ -16,7 +16,12 @@ Result<Tenant> ensure_tenant(Store& store, const std::string& name) {
   if (t->has_value()) return **t;
   Tenant spec;
   spec.name = name;
-  return create_tenant(store, spec, "system");
+  auto made = create_tenant(store, spec, "system");
+  if (made.is_ok() || made.status().code() != StatusCode::kInvalidArgument) return made;
+  // Another replica starting at the same moment created it first.
+  auto again = store.find_tenant_by_name(name);
+  if (again.is_ok() && again->has_value()) return **again;
+  return made;
 }
 
 // Stores the command-line key `secret` in `tenant` unless a key with its
@@ -35,7 +40,13 @@ Status ensure_key(Store& store, const std::string& secret, const Tenant& tenant,
   key.hash = h;
   key.prefix = key_prefix(secret);
   key.created_ms = unix_ms_now();
-  return store.create_key(key);
+  Status s = store.create_key(key);
+  if (s.code() == StatusCode::kInvalidArgument) {
+    // Another replica starting at the same moment stored it first.
+    auto again = store.find_key_by_hash(h);
+    if (again.is_ok() && again->has_value()) return Status();
+  }
+  return s;
 }
 
 }  // namespace
