@@ -381,32 +381,32 @@ describe('tenancy', { skip, concurrency: false }, () => {
 });
 
 describe('tenancy: crashes, drains and a locked database', { skip, concurrency: false }, () => {
-  test('kill -9 loses nothing committed and counts nothing twice; SIGTERM flushes everything', async () => {
+  test('kill -9 loses no answered request\'s usage and counts nothing twice; SIGTERM flushes everything', async () => {
     const dir = stateDir();
     let srv = await startServer(['--state-dir', dir, '--admin-key', adminKey]);
     const { key, tenant } = await tenantWithKey(srv, { name: 'crash' });
     let done = 0;
     let stop = false;
-    const doneAt = [];
     const load = Array.from({ length: 4 }, async () => {
       while (!stop) {
         try {
           const r = await chat(srv, key, { max_tokens: 3 });
-          if (r.status === 200) { done += 1; doneAt.push(Date.now()); }
+          if (r.status === 200) done += 1;
         } catch { return; }
       }
     });
     await sleep(2500);
-    const killedAt = Date.now();
     srv.proc.kill('SIGKILL');
     stop = true;
     await Promise.all(load);
     await srv.exited;
-    const settledBefore = doneAt.filter((t) => t < killedAt - 1000).length;
+    // A response's last bytes are held until its record is committed, so
+    // every request answered before the kill is billed; the few in flight
+    // may be billed without their answer arriving, never twice.
     srv = await startServer(['--state-dir', dir, '--admin-key', adminKey]);
-    const rows = await usageOf(srv, tenant.id, settledBefore);
+    const rows = await usageOf(srv, tenant.id, done);
     const n = sum(rows, 'requests');
-    assert.ok(n >= settledBefore, `${n} records, ${settledBefore} answered more than 1 s before the kill`);
+    assert.ok(n >= done, `${n} records for ${done} answered requests`);
     assert.ok(n <= done + 4, `${n} records for ${done} answered (+ at most 4 in flight)`);
     // Now SIGTERM: every answered request is committed before exit.
     let more = 0;

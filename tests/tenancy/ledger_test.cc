@@ -189,6 +189,30 @@ TEST_P(LedgerTest, FailureTurnsUnhealthyThenRecoversWithoutLossOrDuplicates) {
   EXPECT_EQ((*spend)[0].requests, 600);
 }
 
+TEST_P(LedgerTest, CommittedCallbacksRunAfterTheirTransactionOrAfterCommitWait) {
+  // A long flush interval: a record with a callback is committed at once anyway.
+  Ledger ledger(store_.get(), {.flush_interval = 60s, .commit_wait = 300ms});
+  std::atomic<int> yes{0}, no{0};
+  auto cb = [&](bool ok) { (ok ? yes : no) += 1; };
+  auto t0 = std::chrono::steady_clock::now();
+  ledger.record(usage(rid("w", 0), "tn_a", "", "m", 1, 0, 5), cb);
+  ASSERT_TRUE(wait_for([&] { return yes == 1; }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(test::totals(*store_).requests, 1);  // committed before the callback ran
+  {
+    WriteBlocker block(*backend_);
+    t0 = std::chrono::steady_clock::now();
+    ledger.record(usage(rid("w", 1), "tn_a", "", "m", 1, 0, 5), cb);
+    ASSERT_TRUE(wait_for([&] { return no == 1; }, 10s));  // told false after commit_wait
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+    EXPECT_EQ(yes, 1);
+  }
+  ASSERT_TRUE(ledger.flush(20s));  // still committed once the store is back
+  EXPECT_EQ(test::totals(*store_).requests, 2);
+  EXPECT_EQ(yes, 1);
+  EXPECT_EQ(no, 1);  // each callback runs once
+}
+
 TEST_P(LedgerTest, DestructionDrainsTheQueue) {
   {
     Ledger ledger(store_.get(), {.flush_interval = 60s});

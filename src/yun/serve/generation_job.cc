@@ -174,7 +174,19 @@ void GenerationJob::complete() {
     out.http_status = client_gone_ ? 499 : 200;
   }
   if (setup_.on_complete) setup_.on_complete(out);
-  if (!responded_ && !client_gone_) finalize(out);
+  const bool answer = !responded_ && !client_gone_;
+  if (setup_.commit_usage) {
+    if (!answer) return setup_.commit_usage(out, nullptr);
+    // Billed before the last byte: finalize once the record is committed.
+    auto self = shared_from_this();
+    setup_.commit_usage(out, [self, out] {
+      self->writer_->post([self, out] {
+        if (!self->responded_ && !self->client_gone_) self->finalize(out);
+      });
+    });
+    return;
+  }
+  if (answer) finalize(out);
 }
 
 namespace {

@@ -49,6 +49,11 @@ struct JobSetup {
   std::function<void(const JobOutcome&)> on_complete;
   // The tenant as the engine sees it (fair share, cache salt); default: none.
   RequestMeta meta;
+  // With tenancy: records the job's usage and calls `then` once it is
+  // committed (or the store gave up waiting, ledger.h), from any thread; the
+  // success response's last bytes are held until then. `then` is null when
+  // nothing is left to answer (failed, client gone).
+  std::function<void(const JobOutcome&, std::function<void()> then)> commit_usage;
   // Added to the response (x-ratelimit-* with tenancy).
   std::vector<std::pair<std::string, std::string>> response_headers;
 };

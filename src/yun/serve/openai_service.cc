@@ -380,8 +380,8 @@ bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest&
   setup.response_headers = rate.to_headers();
   setup.meta = engine_meta(who.tenant);
   tenancy::Admission admission = std::get<tenancy::Admission>(std::move(r));
-  setup.on_complete = [t, admission, tenant = who.tenant.id, key = who.key.id,
-                       next = std::move(setup.on_complete)](const JobOutcome& o) {
+  setup.commit_usage = [t, admission, tenant = who.tenant.id, key = who.key.id](
+                           const JobOutcome& o, std::function<void()> then) {
     tenancy::UsageRecord rec;
     rec.request_id = o.request_id;
     rec.tenant_id = tenant;
@@ -392,8 +392,9 @@ bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest&
     rec.completion_tokens = o.completion_tokens;
     rec.finish_reason = o.finish_reason;
     rec.http_status = o.http_status;
-    t->finish(admission, std::move(rec));
-    if (next) next(o);
+    tenancy::Ledger::Committed committed;
+    if (then) committed = [then = std::move(then)](bool) { then(); };
+    t->finish(admission, std::move(rec), std::move(committed));
   };
   return true;
 }

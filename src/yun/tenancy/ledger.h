@@ -10,9 +10,16 @@
 // It turns true again after the next successful commit. Retries are exactly
 // once: the store skips request ids it already holds.
 //
+// A record given with a `committed` callback is committed at once (group
+// commit: the writer takes whatever is queued), and the callback runs on
+// the writer thread after its transaction: true, or false when the store
+// kept failing for `commit_wait` (the record stays queued and is retried).
+// The server holds a response's last bytes until then, so a request whose
+// response completed is billed even if the process is killed right after.
+//
 // Destruction (and drain()) commits everything queued, waiting up to the
 // given timeout for the store; records still uncommitted then are counted in
-// stats().dropped and logged.
+// stats().dropped and logged (their callbacks get false).
 #pragma once
 
 #include <chrono>
@@ -35,6 +42,8 @@ struct LedgerOptions {
   // Queued records past this: record() still queues (nothing is dropped),
   // but healthy() turns false so admission stops.
   size_t max_pending = 1'000'000;
+  // How long a record's `committed` callback waits for a failing store.
+  std::chrono::milliseconds commit_wait{1000};
 };
 
 struct LedgerStats {
@@ -54,7 +63,10 @@ class Ledger {
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
-  void record(UsageRecord r);  // any thread; never blocks on the database
+  using Committed = std::function<void(bool committed)>;
+  // Any thread; never blocks on the database. `committed` (may be empty):
+  // see the header comment.
+  void record(UsageRecord r, Committed committed = {});
   // Waits until every record given before the call is committed; false when
   // `timeout` passed first.
   bool flush(std::chrono::milliseconds timeout);
@@ -74,6 +86,14 @@ class Ledger {
   mutable std::mutex mu_;  // guards everything below; never held during a store call
   std::condition_variable cv_, flushed_cv_;
   std::deque<UsageRecord> queue_;
+  struct Waiter {
+    Committed fn;  // empty: none (or already told false)
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::deque<Waiter> waiters_;  // parallel to queue_
+  int64_t num_waiting_ = 0;     // non-empty fns in waiters_
+  // Takes the callbacks past their deadline (to be told false), under mu_.
+  std::vector<Committed> expire_waiters(std::chrono::steady_clock::time_point now);
   int64_t enqueued_ = 0;   // records ever given to record()
   int64_t committed_ = 0;  // records ever committed (a prefix of the queue order)
   int flush_waiters_ = 0;  // flush() calls waiting: the writer commits at once

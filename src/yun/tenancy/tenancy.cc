@@ -170,7 +170,7 @@ std::variant<Admission, Rejection> Tenancy::admit(const Identity& who, int64_t r
   return Admission{std::get<Reservation>(r), quota_.now_ms()};
 }
 
-void Tenancy::finish(const Admission& a, UsageRecord r) {
+void Tenancy::finish(const Admission& a, UsageRecord r, Ledger::Committed committed) {
   quota_.settle(a.reservation, r.total_tokens());
   if (r.start_ms == 0) r.start_ms = a.start_ms;
   if (r.end_ms == 0) r.end_ms = quota_.now_ms();
@@ -182,7 +182,7 @@ void Tenancy::finish(const Admission& a, UsageRecord r) {
     c.prompt_tokens += r.prompt_tokens;
     c.completion_tokens += r.completion_tokens;
   }
-  ledger_->record(std::move(r));
+  ledger_->record(std::move(r), std::move(committed));
 }
 
 std::string Tenancy::unavailable_reason() const {

@@ -69,8 +69,10 @@ class Tenancy {
   std::variant<Admission, Rejection> admit(const Identity& who, int64_t reserve_tokens,
                                            RateHeaders* headers);
   // Settles `a` with the record's counts and queues the record (filled in:
-  // instance, start_ms, end_ms when 0).
-  void finish(const Admission& a, UsageRecord record);
+  // instance, start_ms, end_ms when 0). `committed` (may be empty): called
+  // once the record is committed, or after LedgerOptions::commit_wait of a
+  // failing store (ledger.h), on the ledger's thread.
+  void finish(const Admission& a, UsageRecord record, Ledger::Committed committed = {});
   // "" when new generation requests may start; else why not (503).
   std::string unavailable_reason() const;
 
