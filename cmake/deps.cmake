@@ -34,3 +34,13 @@ else()
   find_package(PostgreSQL REQUIRED)
   set(YUN_HAVE_POSTGRES ON)
 endif()
+
+# KV-cache events (src/yun/serve/kv_events*): libzmq from Debian's libzmq3-dev.
+# Required except in the static (GPU machine) build, where it is optional
+# (without it, --kv-events-endpoint is refused with a clear error).
+if(YUN_STATIC_DEPS)
+  pkg_check_modules(ZMQ IMPORTED_TARGET libzmq)
+else()
+  pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
+endif()
+set(YUN_HAVE_ZMQ ${ZMQ_FOUND})
