@@ -18,11 +18,13 @@ import { freePort, metric, parseMetrics, postJson, prerequisites, repoRoot, star
   from './helpers.mjs';
 
 const model = 'qwen3-e2e';
-const hasPy = spawnSync('python3', ['-c', 'import zmq, msgpack']).status === 0;
-const skip = prerequisites() || (hasPy ? false : 'python3-zmq / python3-msgpack missing');
+// Debian's python3 (python3-zmq, python3-msgpack); PATH may put another first.
+const python = [process.env.YUN_PYTHON, 'python3', '/usr/bin/python3'].find((p) => p &&
+  spawnSync(p, ['-c', 'import zmq, msgpack']).status === 0);
+const skip = prerequisites() || (python ? false : 'python3-zmq / python3-msgpack missing');
 
 function subscriber(args) {
-  const proc = spawn('python3', [path.join(repoRoot, 'tests', 'e2e', 'kv_events_subscriber.py'),
+  const proc = spawn(python, [path.join(repoRoot, 'tests', 'e2e', 'kv_events_subscriber.py'),
     ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });
