@@ -213,12 +213,7 @@ Result<std::shared_ptr<KvEventPublisher>> KvEventPublisher::create(const KvEvent
   return p;
 }
 
-KvEventPublisher::~KvEventPublisher() {
-  stop();
-  if (pub_) zmq_close(pub_);
-  if (replay_) zmq_close(replay_);
-  if (ctx_) zmq_ctx_term(ctx_);
-}
+KvEventPublisher::~KvEventPublisher() { stop(); }
 
 void KvEventPublisher::start(const std::string& topic) {
   std::lock_guard<std::mutex> lk(mu_);
@@ -236,6 +231,13 @@ void KvEventPublisher::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Closing hands the last batches to ZMQ's io thread; terminating the
+  // context waits (up to the 1 s linger) until they are on the wire, so the
+  // closing AllBlocksCleared is sent even when the process exits right after.
+  if (pub_) zmq_close(pub_);
+  if (replay_) zmq_close(replay_);
+  if (ctx_) zmq_ctx_term(ctx_);
+  pub_ = replay_ = ctx_ = nullptr;
 }
 
 void KvEventPublisher::push(std::vector<KvBlockEvent>&& events) {

@@ -89,7 +89,8 @@ class KvEventPublisher {
   // Starts the publisher thread with `topic`; its first batch is
   // AllBlocksCleared. Call once.
   void start(const std::string& topic);
-  // Sends what is queued and a final AllBlocksCleared, then closes. Idempotent.
+  // Sends what is queued and a final AllBlocksCleared, then closes the
+  // sockets, waiting up to 1 s for the last messages to leave. Idempotent.
   void stop();
 
   uint64_t batches_sent() const;
