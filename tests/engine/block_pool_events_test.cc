@@ -110,7 +110,8 @@ TEST(BlockPoolEventsTest, RandomWorkloadReplaysToThePoolsView) {
       held.push_back(pool.allocate());
     } else if (op == 1 && !held.empty()) {
       int32_t blk = held[rng() % held.size()];
-      std::vector<int32_t> toks = {static_cast<int32_t>(rng() % 4), static_cast<int32_t>(rng() % 4)};
+      std::vector<int32_t> toks = {static_cast<int32_t>(rng() % 4),
+                                   static_cast<int32_t>(rng() % 4)};
       uint64_t parent = BlockPool::kRootHash;
       uint64_t h = BlockPool::hash_block(parent, toks);
       const uint64_t salt = 0;

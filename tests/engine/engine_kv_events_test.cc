@@ -80,7 +80,8 @@ TEST(EngineKvEventsTest, FullBlocksStoredOnceWithSaltAndParents) {
   EXPECT_FALSE(log.events[0].parent.has_value());
   EXPECT_EQ(log.events[0].cache_salt, 42u);
   EXPECT_EQ(log.events[0].tokens, std::vector<int32_t>(p.begin(), p.begin() + 16));
-  EXPECT_EQ(log.events[0].hash, BlockPool::hash_block(BlockPool::root_hash(42), log.events[0].tokens));
+  EXPECT_EQ(log.events[0].hash,
+            BlockPool::hash_block(BlockPool::root_hash(42), log.events[0].tokens));
   ASSERT_TRUE(log.events[1].parent.has_value());
   EXPECT_EQ(*log.events[1].parent, log.events[0].hash);
   EXPECT_EQ(log.events[1].tokens, std::vector<int32_t>(p.begin() + 16, p.begin() + 32));

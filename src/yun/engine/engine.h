@@ -90,8 +90,8 @@ struct EngineStats {
   int64_t num_running = 0, num_waiting = 0;
   double kv_cache_usage = 0;  // fraction of blocks in use
   int64_t num_kv_blocks = 0;
-  int64_t block_size = 0;             // tokens per KV block
-  bool prefix_cache_enabled = false;  // vllm:cache_config_info
+  int64_t block_size = 0;                                   // tokens per KV block
+  bool prefix_cache_enabled = false;                        // vllm:cache_config_info
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // in tokens
   int64_t prompt_tokens_total = 0, generation_tokens_total = 0;
   int64_t num_preemptions = 0;

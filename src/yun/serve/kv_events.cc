@@ -30,9 +30,9 @@ std::vector<Run> runs(std::span<const KvBlockEvent> ev) {
       const KvBlockEvent& prev = ev[i - 1];
       // Stored: the next block of the same chain. Removed: any.
       // AllBlocksCleared: each its own.
-      bool joins = ev[i].kind == KvBlockEvent::Kind::kRemoved ||
-                   (ev[i].kind == KvBlockEvent::Kind::kStored && ev[i].parent &&
-                    *ev[i].parent == prev.hash);
+      bool joins =
+          ev[i].kind == KvBlockEvent::Kind::kRemoved ||
+          (ev[i].kind == KvBlockEvent::Kind::kStored && ev[i].parent && *ev[i].parent == prev.hash);
       if (joins) {
         out.back().end = i + 1;
         continue;
@@ -200,7 +200,8 @@ Result<std::shared_ptr<KvEventPublisher>> KvEventPublisher::create(const KvEvent
   int rc = binds(o.endpoint) ? zmq_bind(p->pub_, o.endpoint.c_str())
                              : zmq_connect(p->pub_, o.endpoint.c_str());
   if (rc != 0) {
-    return invalid_argument("--kv-events-endpoint " + o.endpoint + ": " + zmq_strerror(zmq_errno()));
+    return invalid_argument("--kv-events-endpoint " + o.endpoint + ": " +
+                            zmq_strerror(zmq_errno()));
   }
   if (!o.replay_endpoint.empty()) {
     p->replay_ = zmq_socket(p->ctx_, ZMQ_ROUTER);
@@ -300,7 +301,8 @@ void KvEventPublisher::serve_replay() {
     uint64_t start = 0;
     for (unsigned char c : frames[2]) start = (start << 8) | c;
     for (const auto& [seq, payload] : buffer_) {
-      if (seq >= start) send_frames(replay_, {frames[0], "", seq_bytes(static_cast<int64_t>(seq)), payload});
+      if (seq >= start)
+        send_frames(replay_, {frames[0], "", seq_bytes(static_cast<int64_t>(seq)), payload});
     }
     send_frames(replay_, {frames[0], "", seq_bytes(-1), ""});
   }

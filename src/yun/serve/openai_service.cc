@@ -1,6 +1,5 @@
 #include "yun/serve/openai_service.h"
 
-
 #include "yun/base/log.h"
 #include "yun/serve/admin_api.h"
 #include "yun/serve/auth.h"
@@ -221,8 +220,8 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
 }
 
 std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& http,
-                                                         const RequestContext& ctx, bool chat,
-                                                         PreparedGeneration& out) const {
+                                                          const RequestContext& ctx, bool chat,
+                                                          PreparedGeneration& out) const {
   OpenAiRequest& req = out.request;
   JobSetup& setup = out.setup;
   auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);

@@ -9,10 +9,10 @@
 // kInlineBodyBytes are handled on RequestWorkers, the rest on the io thread.
 // It validates (request_parse.h), checks the API key (auth.h), the cost caps
 // (prompts, sequences, --max-request-tokens) and the waiting queue
-// (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends the start of a tool
-// call when tool_choice forces one, tool_choice.h), tokenizes, submits to the engine
-// and answers as JSON or SSE (generation_job.h). The engine, tokenizer,
-// template and metrics must outlive the service.
+// (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends
+// the start of a tool call when tool_choice forces one, tool_choice.h), tokenizes, submits to the
+// engine and answers as JSON or SSE (generation_job.h). The engine, tokenizer, template and metrics
+// must outlive the service.
 #pragma once
 
 #include <memory>
