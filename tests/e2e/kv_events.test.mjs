@@ -6,7 +6,9 @@
 // numbers, parents before children, no duplicates, only stored blocks
 // removed), and the subscriber's model of the cache predicts exactly the
 // prefix-cache hits the engine then reports (usage cached_tokens and
-// /metrics vllm:prefix_cache_hits_total). Also vLLM's metric series.
+// /metrics vllm:prefix_cache_hits_total); a late subscriber rebuilds the
+// same cache from the replay buffer; the map encoding; a tenant's salt in
+// extra_keys. Also vLLM's metric series.
 // Run: node --test tests/e2e/kv_events.test.mjs (needs build/yun, python3-zmq, python3-msgpack)
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -122,6 +124,20 @@ describe('kv events', { skip }, () => {
       }
       const again = await sub.ask('snapshot');
       assert.ok(again.ok, JSON.stringify(again.errors));
+
+      // A subscriber that (re)starts now rebuilds the same cache from the
+      // replay buffer alone.
+      const late = subscriber(['--endpoint', `tcp://127.0.0.1:${pub}`,
+        '--replay', `tcp://127.0.0.1:${replay}`, '--block-size', '16']);
+      try {
+        assert.equal((await late.next()).replayed, again.next_seq);
+        const view = await late.ask('snapshot');
+        assert.ok(view.ok, JSON.stringify(view.errors));
+        assert.equal(view.cached_blocks, again.cached_blocks);
+        assert.equal(view.stored_blocks, again.stored_blocks);
+      } finally {
+        late.proc.kill();
+      }
 
       // vLLM's metric series beside the events.
       const text = await (await fetch(`${server.url}/metrics`)).text();
