@@ -34,3 +34,14 @@ else()
   find_package(PostgreSQL REQUIRED)
   set(YUN_HAVE_POSTGRES ON)
 endif()
+
+# KV-cache events (src/yun/serve/kv_events*): libzmq from Debian's libzmq3-dev.
+# Required, except in the static (GPU machine) build, which leaves it out (a
+# portable binary should not need libzmq.so at run time): there
+# --kv-events-endpoint is refused with a clear error.
+if(YUN_STATIC_DEPS)
+  set(YUN_HAVE_ZMQ OFF)
+else()
+  pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
+  set(YUN_HAVE_ZMQ ON)
+endif()

@@ -8,9 +8,11 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 pkgs="build-essential cmake pkg-config nlohmann-json3-dev libpcre2-dev libutf8proc-dev libboost-dev"
 pkgs="$pkgs libsqlite3-dev libpq-dev libssl-dev"  # tenancy: SQLite, PostgreSQL client, SHA-256
+pkgs="$pkgs libzmq3-dev"  # serve: KV-cache events on a ZMQ PUB socket (--kv-events-endpoint)
 if [ $need_test = 1 ]; then
   pkgs="$pkgs googletest libgtest-dev libgmock-dev python3 python3-jinja2 chromium"
   pkgs="$pkgs postgresql"  # a real PostgreSQL server the tenancy tests start themselves
+  pkgs="$pkgs python3-zmq python3-msgpack"  # tests/e2e/kv_events_subscriber.py
   pkgs="$pkgs clang-14 libclang-rt-14-dev ccache"  # scripts/fuzz.sh (libFuzzer runtime in -rt-)
   # node and npm may come from elsewhere (e.g. nodesource, which bundles npm):
   # only ask Debian for them when the commands are missing.

@@ -43,6 +43,11 @@ detokenize, health, metrics, version) with a browser playground at /.
   --max-body-bytes N        larger request bodies get 413 (default 33554432)
   --timeout-keep-alive S    idle keep-alive timeout (default 60)
   --web-dir DIR             playground files (default: web/ near the executable or cwd)
+  --kv-events-endpoint EP   publish KV-cache events in vLLM's format on a ZMQ PUB socket
+                            (e.g. tcp://*:5557; off by default; docs/model-server-contract.md)
+  --kv-events-replay-endpoint EP  a ROUTER socket replaying buffered batches (e.g. tcp://*:5558)
+  --kv-events-topic T       the topic (default: kv@<host>:<port>@<served model name>)
+  --kv-events-encoding E    array (vLLM <= 0.23, llm-d; default) or map (newer vLLM)
 )";
 
 int run_serve(const std::vector<std::string>& argv) {
@@ -70,7 +75,11 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--http-threads",
                                        "--max-body-bytes",
                                        "--timeout-keep-alive",
-                                       "--web-dir"};
+                                       "--web-dir",
+                                       "--kv-events-endpoint",
+                                       "--kv-events-replay-endpoint",
+                                       "--kv-events-topic",
+                                       "--kv-events-encoding"};
   value_flags.insert(engine_value_flags().begin(), engine_value_flags().end());
   auto parsed = Args::parse(argv, value_flags, engine_bool_flags());
   if (!parsed.is_ok()) return fail(2, parsed.status().message() + " (see yun serve --help)");
@@ -110,7 +119,25 @@ int run_serve(const std::vector<std::string>& argv) {
   cfg.drain_timeout_s = *drain;
   cfg.chat_template_file = args.get_string("--chat-template", "");
 
-  cfg.make_engine = [flags = *engine_flags,
+  EngineFlags flags_with_events = *engine_flags;
+  if (std::string ep = args.get_string("--kv-events-endpoint", ""); !ep.empty()) {
+    serve::KvEventsOptions kv;
+    kv.endpoint = ep;
+    kv.replay_endpoint = args.get_string("--kv-events-replay-endpoint", "");
+    kv.block_size = engine_flags->engine.block_size;
+    auto enc = serve::parse_kv_events_encoding(args.get_string("--kv-events-encoding", "array"));
+    if (!enc.is_ok()) return fail(2, enc.status().message());
+    kv.encoding = *enc;
+    auto pub = serve::KvEventPublisher::create(kv);
+    if (!pub.is_ok()) return fail(2, pub.status().message());
+    cfg.kv_events = *pub;
+    cfg.kv_events_topic = args.get_string("--kv-events-topic", "");
+    flags_with_events.engine.kv_event_sink =
+        [pub = cfg.kv_events](std::vector<KvBlockEvent>&& events) { pub->push(std::move(events)); };
+  } else if (!args.get_string("--kv-events-replay-endpoint", "").empty()) {
+    return fail(2, "--kv-events-replay-endpoint needs --kv-events-endpoint");
+  }
+  cfg.make_engine = [flags = flags_with_events,
                      dir = cfg.model_dir](std::shared_ptr<const Tokenizer> tok) {
     return create_engine_for_model(dir, flags, std::move(tok));
   };

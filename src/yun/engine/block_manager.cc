@@ -53,7 +53,8 @@ void BlockManager::commit_full_blocks(Sequence& seq) {
     if (i >= static_cast<int32_t>(seq.block_hashes.size())) {
       seq.block_hashes.push_back(BlockPool::hash_block(parent, toks));
     }
-    pool_.commit(seq.block_table[i], seq.block_hashes[i], parent, toks);
+    pool_.commit(seq.block_table[i], seq.block_hashes[i], parent, toks,
+                 i == 0 ? &seq.meta.cache_salt : nullptr);
   }
 }
 

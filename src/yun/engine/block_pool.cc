@@ -34,6 +34,12 @@ void BlockPool::evict(Block& b) {
   if (!b.cached) return;
   auto it = hash_to_block_.find(b.hash);
   if (it != hash_to_block_.end() && &blocks_[it->second] == &b) hash_to_block_.erase(it);
+  if (record_events_) {
+    KvBlockEvent ev;
+    ev.kind = KvBlockEvent::Kind::kRemoved;
+    ev.hash = b.hash;
+    events_.push_back(std::move(ev));
+  }
   b.cached = false;
   b.tokens.clear();
 }
@@ -92,7 +98,7 @@ std::optional<int32_t> BlockPool::lookup(uint64_t hash, uint64_t parent,
 }
 
 void BlockPool::commit(int32_t block, uint64_t hash, uint64_t parent,
-                       std::span<const int32_t> tokens) {
+                       std::span<const int32_t> tokens, const uint64_t* root_salt) {
   if (!enable_prefix_cache_) return;
   Block& b = blocks_[block];
   if (b.cached || hash_to_block_.count(hash)) return;
@@ -101,6 +107,17 @@ void BlockPool::commit(int32_t block, uint64_t hash, uint64_t parent,
   b.parent = parent;
   b.tokens.assign(tokens.begin(), tokens.end());
   hash_to_block_[hash] = block;
+  if (record_events_) {
+    KvBlockEvent ev;
+    ev.kind = KvBlockEvent::Kind::kStored;
+    ev.hash = hash;
+    if (root_salt)
+      ev.cache_salt = *root_salt;
+    else
+      ev.parent = parent;
+    ev.tokens.assign(tokens.begin(), tokens.end());
+    events_.push_back(std::move(ev));
+  }
 }
 
 bool BlockPool::check_invariants() const {

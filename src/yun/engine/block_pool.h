@@ -14,6 +14,12 @@
 // stored token ids and parent hash too, so hash collisions never share wrong
 // KV.
 //
+// KV-cache events: with set_record_events(true), every commit that makes a
+// block findable appends one kStored event and every eviction of a committed
+// block one kRemoved event, in the order they happen; take_events() hands
+// them over. A block is reported stored at most once until it is removed (a
+// commit that is a no-op reports nothing). Off (the default): no cost.
+//
 // Thread: owned by the engine thread (no locks).
 #pragma once
 
@@ -22,9 +28,24 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace yun {
+
+// One change to the prefix cache (see BlockPool's record_events).
+struct KvBlockEvent {
+  // kAllCleared: every block was dropped (the pool never emits it; the
+  // serve layer's publisher does when the cache starts and stops).
+  enum class Kind : uint8_t { kStored, kRemoved, kAllCleared };
+  Kind kind = Kind::kStored;
+  uint64_t hash = 0;
+  // kStored: the parent block's hash; nullopt for the first block of a chain
+  // (its parent is the root of cache_salt).
+  std::optional<uint64_t> parent;
+  uint64_t cache_salt = 0;      // kStored with no parent: the chain's salt
+  std::vector<int32_t> tokens;  // kStored: the block's token ids
+};
 
 class BlockPool {
  public:
@@ -63,8 +84,15 @@ class BlockPool {
                                 std::span<const int32_t> tokens) const;
   // Records that `block` (in use, full) holds `tokens` after `parent`. No-op
   // when the cache is off, the block is already committed, or another block
-  // already holds this hash.
-  void commit(int32_t block, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens);
+  // already holds this hash. `root_salt`: non-null when `parent` is
+  // root_hash(*root_salt) (the chain's first block), for the events.
+  void commit(int32_t block, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens,
+              const uint64_t* root_salt = nullptr);
+
+  // KV-cache events (see the top of this file).
+  void set_record_events(bool on) { record_events_ = on; }
+  bool has_events() const { return !events_.empty(); }
+  std::vector<KvBlockEvent> take_events() { return std::exchange(events_, {}); }
 
   // Checks internal consistency (free list vs ref counts, hash map vs blocks).
   bool check_invariants() const;
@@ -84,6 +112,8 @@ class BlockPool {
   std::vector<Block> blocks_;
   std::list<int32_t> free_list_;  // front: taken first
   std::unordered_map<uint64_t, int32_t> hash_to_block_;
+  bool record_events_ = false;
+  std::vector<KvBlockEvent> events_;
 };
 
 }  // namespace yun

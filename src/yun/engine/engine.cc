@@ -49,6 +49,8 @@ struct RequestState {
   std::vector<std::unique_ptr<StopChecker>> stops;  // one per sample
   std::vector<bool> ended;                          // per sample: its final event was sent
   int32_t num_finished = 0;
+  double queue_time = -1;                // seconds from submit to its first step
+  std::vector<double> first_token_time;  // per sample, seconds from submit (-1: none yet)
   uint64_t seed = 0;    // sample i's RNG seed: mix_seed(seed, i)
   bool forked = false;  // samples 1..n-1 have been started
 };
@@ -82,6 +84,9 @@ class EngineImpl final : public Engine {
         blocks_(pool_),
         sched_({config.max_num_seqs, config.max_num_batched_tokens}, blocks_) {
     stats_.num_kv_blocks = num_blocks;
+    stats_.block_size = config.block_size;
+    stats_.prefix_cache_enabled = config.enable_prefix_cache;
+    pool_.set_record_events(static_cast<bool>(config.kv_event_sink));
     thread_ = std::thread([this] {
       set_current_thread_name("yun-engine");
       loop();
@@ -133,6 +138,8 @@ class EngineImpl final : public Engine {
   void end_seq(Sequence* seq, FinishReason reason, const Status& error);
   RequestEvent make_event(const Sequence& seq) const;
   void publish_stats();
+  // Hands the prefix cache's events of this step to config_.kv_event_sink.
+  void flush_kv_events();
 
   const EngineConfig config_;
   std::unique_ptr<ModelRunner> runner_;
@@ -201,6 +208,7 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   req->seed = p.seed ? *p.seed : seeder();
   add_sample(*req, request.prompt_ids);  // samples 1..n-1: at the fork
   req->ended.assign(p.n, false);
+  req->first_token_time.assign(p.n, -1.0);
   const uint64_t id = req->id;
   std::lock_guard<std::mutex> lk(submit_mu_);
   if (stopped_) return unavailable("the engine is shutting down");
@@ -275,6 +283,7 @@ void EngineImpl::loop() {
   for (auto& [id, r] : requests_) ids.push_back(id);
   for (uint64_t id : ids) end_request(*requests_[id], FinishReason::kAbort, Status());
   requests_.clear();
+  flush_kv_events();
   publish_stats();
 }
 
@@ -301,6 +310,8 @@ RequestEvent EngineImpl::make_event(const Sequence& seq) const {
   ev.usage.completion_tokens = seq.num_output();
   ev.time_since_submit =
       std::chrono::duration<double>(Clock::now() - seq.request->submit_time).count();
+  ev.queue_time = seq.request->queue_time;
+  ev.first_token_time = seq.request->first_token_time[seq.index];
   return ev;
 }
 
@@ -337,6 +348,10 @@ void EngineImpl::on_token(Sequence* seq, const SampleResult& r) {
   RequestState& req = *seq->request;
   if (!req.forked) fork(req);
   ++generation_tokens_total_;
+  if (req.first_token_time[seq->index] < 0) {
+    req.first_token_time[seq->index] =
+        std::chrono::duration<double>(Clock::now() - req.submit_time).count();
+  }
   StopDecision d = req.stops[seq->index]->append(r.token, seq->num_output(), seq->num_tokens());
   RequestEvent ev = make_event(*seq);
   ev.token_ids.push_back(r.token);
@@ -367,7 +382,12 @@ void EngineImpl::step() {
   if (!out.empty()) {
     ++steps_;
     ForwardBatch batch = sched_.build_batch(out);
+    const Clock::time_point now = Clock::now();
     for (const ScheduledSeq& ss : out.seqs) {
+      RequestState& req = *ss.seq->request;
+      if (req.queue_time < 0) {
+        req.queue_time = std::chrono::duration<double>(now - req.submit_time).count();
+      }
       if (ss.seq->num_computed < ss.seq->num_prompt_tokens) {
         prompt_tokens_total_ +=
             std::min(ss.num_tokens, ss.seq->num_prompt_tokens - ss.seq->num_computed);
@@ -408,6 +428,11 @@ void EngineImpl::step() {
   }
   for (uint64_t id : done_) requests_.erase(id);
   done_.clear();
+  flush_kv_events();
+}
+
+void EngineImpl::flush_kv_events() {
+  if (config_.kv_event_sink && pool_.has_events()) config_.kv_event_sink(pool_.take_events());
 }
 
 void EngineImpl::publish_stats() {

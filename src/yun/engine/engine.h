@@ -19,6 +19,7 @@
 
 #include "yun/base/status.h"
 #include "yun/compute/model_runner.h"
+#include "yun/engine/block_pool.h"
 #include "yun/engine/request_meta.h"
 #include "yun/engine/sampling_params.h"
 #include "yun/text/tokenizer.h"
@@ -49,6 +50,11 @@ struct RequestEvent {
   Status error;                       // when finish == kError
   // Timing, seconds since submit: first token / this event.
   double time_since_submit = 0;
+  // Seconds from submit to the first step that scheduled the request (its
+  // time in the waiting queue, vLLM's queued_time); -1 until then.
+  double queue_time = -1;
+  // Seconds from submit to this sample's first token; -1 before it.
+  double first_token_time = -1;
 };
 
 using RequestSink = std::function<void(const RequestEvent&)>;
@@ -71,6 +77,12 @@ struct EngineConfig {
   bool enable_prefix_cache = true;
   int32_t max_model_len = 0;        // 0: from the config (max_position_embeddings)
   std::vector<int32_t> eos_token_ids;  // from the model's generation config
+  // KV-cache events (block_pool.h): when set, every block the prefix cache
+  // commits or evicts is reported once, in order, in batches (one call per
+  // engine step that changed the cache). Runs on the engine thread: it must
+  // only hand the batch to another thread (append to a queue). Empty: the
+  // pool records nothing (no cost).
+  std::function<void(std::vector<KvBlockEvent>&&)> kv_event_sink;
 };
 
 // Counters for /metrics and `yun bench` (read from any thread).
@@ -78,6 +90,8 @@ struct EngineStats {
   int64_t num_running = 0, num_waiting = 0;
   double kv_cache_usage = 0;  // fraction of blocks in use
   int64_t num_kv_blocks = 0;
+  int64_t block_size = 0;                                   // tokens per KV block
+  bool prefix_cache_enabled = false;                        // vllm:cache_config_info
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // in tokens
   int64_t prompt_tokens_total = 0, generation_tokens_total = 0;
   int64_t num_preemptions = 0;

@@ -118,7 +118,7 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
   }
   if (ev.finish && *ev.finish == FinishReason::kError) {
     c.finish = FinishReason::kError;
-    metrics_->count_finished("error");
+    metrics_->count_finished("error", ev);
     if (failure_.is_ok()) failure_ = ev.error.is_ok() ? internal_error("generation failed") : ev.error;
     abort_all();
     respond_error();
@@ -136,7 +136,7 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
     c.stop_reason = ev.stop_reason;
     if (answering && setup_.request.stream) stream_finish(c, static_cast<int>(index));
     // The engine's reason: a reply with tool calls counts as "stop", as in vLLM.
-    metrics_->count_finished(finish_reason_name(*ev.finish));
+    metrics_->count_finished(finish_reason_name(*ev.finish), ev);
     if (++finished_ == static_cast<int>(choices_.size())) {
       complete();
       return;

@@ -1,5 +1,6 @@
 #include "yun/serve/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -59,20 +60,63 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   out += name + "_count{" + labels + "} " + std::to_string(count_) + "\n";
 }
 
-Metrics::Metrics(std::string model_name)
-    : labels_("model_name=\"" + escape_label(model_name) + "\""),
+std::vector<double> buckets_1_2_5(int64_t max_value) {
+  std::vector<double> out;
+  for (int64_t scale = 1;; scale *= 10) {
+    for (int64_t m : {1, 2, 5}) {
+      if (m * scale > max_value) return out;
+      out.push_back(static_cast<double>(m * scale));
+    }
+  }
+}
+
+namespace {
+const std::vector<double> kRequestLatencyBuckets = {
+    0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+    30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+const std::vector<double> kTokenLatencyBuckets = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                                  0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
+                                                  7.5,  10.0,  20.0, 40.0,  80.0};
+}  // namespace
+
+Metrics::Metrics(std::string model_name, int64_t max_model_len)
+    : model_name_(model_name),
+      labels_("model_name=\"" + escape_label(model_name) + "\""),
       ttft_({0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
              1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0}),
-      itl_({0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-            20.0, 40.0, 80.0}),
-      e2e_({0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
-            30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0}) {
+      itl_(kTokenLatencyBuckets),
+      e2e_(kRequestLatencyBuckets),
+      queue_(kRequestLatencyBuckets),
+      prefill_(kRequestLatencyBuckets),
+      decode_(kRequestLatencyBuckets),
+      inference_(kRequestLatencyBuckets),
+      tpot_(kTokenLatencyBuckets),
+      prompt_tokens_(buckets_1_2_5(max_model_len > 0 ? max_model_len : int64_t{1} << 20)),
+      generation_tokens_(buckets_1_2_5(max_model_len > 0 ? max_model_len : int64_t{1} << 20)) {
   for (const char* r : {"stop", "length", "abort", "error"}) finished_[r] = 0;
 }
 
-void Metrics::count_finished(const std::string& reason) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++finished_[reason == "tool_calls" ? "stop" : reason];
+void Metrics::count_finished(const std::string& reason, const RequestEvent* ev) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++finished_[reason == "tool_calls" ? "stop" : reason];
+  }
+  if (!ev) return;
+  // As vLLM's FinishedRequestStats: queued = submit -> first scheduled;
+  // prefill = first scheduled -> first token; decode = first token -> end;
+  // inference = first scheduled -> end; TPOT = decode / (tokens - 1).
+  const double e2e = ev->time_since_submit;
+  const double queued = ev->queue_time >= 0 ? ev->queue_time : e2e;
+  const double first = ev->first_token_time >= 0 ? ev->first_token_time : e2e;
+  queue_.observe(queued);
+  prefill_.observe(std::max(0.0, first - queued));
+  decode_.observe(std::max(0.0, e2e - first));
+  inference_.observe(std::max(0.0, e2e - queued));
+  prompt_tokens_.observe(ev->usage.prompt_tokens);
+  generation_tokens_.observe(ev->usage.completion_tokens);
+  if (ev->usage.completion_tokens > 1) {
+    tpot_.observe(std::max(0.0, e2e - first) / (ev->usage.completion_tokens - 1));
+  }
 }
 
 std::string Metrics::render(const EngineStats& s) const {
@@ -85,6 +129,14 @@ std::string Metrics::render(const EngineStats& s) const {
     header(out, base + "_total", "counter", help);
     out += base + "_total{" + labels_ + "} " + fmt(v) + "\n";
   };
+  // vLLM's info gauge (always 1): the CacheConfig as labels, which the
+  // endpoint picker reads for block_size and num_gpu_blocks.
+  header(out, "vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig");
+  out += "vllm:cache_config_info{block_size=\"" + std::to_string(s.block_size) +
+         "\",cache_dtype=\"auto\",enable_prefix_caching=\"" +
+         (s.prefix_cache_enabled ? "True" : "False") +
+         "\",engine=\"0\",num_cpu_blocks=\"None\",num_gpu_blocks=\"" +
+         std::to_string(s.num_kv_blocks) + "\"} 1\n";
   gauge("vllm:num_requests_running", "Number of requests in model execution batches.",
         double(s.num_running));
   gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
@@ -119,6 +171,30 @@ std::string Metrics::render(const EngineStats& s) const {
   header(out, "vllm:e2e_request_latency_seconds", "histogram",
          "Histogram of e2e request latency in seconds.");
   e2e_.render(out, "vllm:e2e_request_latency_seconds", labels_);
+  struct Named {
+    const char* name;
+    const char* help;
+    const Histogram& h;
+  };
+  for (const Named& n : {
+           Named{"vllm:request_queue_time_seconds",
+                 "Histogram of time spent in WAITING phase for request.", queue_},
+           Named{"vllm:request_inference_time_seconds",
+                 "Histogram of time spent in RUNNING phase for request.", inference_},
+           Named{"vllm:request_prefill_time_seconds",
+                 "Histogram of time spent in PREFILL phase for request.", prefill_},
+           Named{"vllm:request_decode_time_seconds",
+                 "Histogram of time spent in DECODE phase for request.", decode_},
+           Named{"vllm:request_time_per_output_token_seconds",
+                 "Histogram of time_per_output_token_seconds per request.", tpot_},
+           Named{"vllm:request_prompt_tokens", "Number of prefill tokens processed.",
+                 prompt_tokens_},
+           Named{"vllm:request_generation_tokens", "Number of generation tokens processed.",
+                 generation_tokens_},
+       }) {
+    header(out, n.name, "histogram", n.help);
+    n.h.render(out, n.name, labels_);
+  }
   return out;
 }
 

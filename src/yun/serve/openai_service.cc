@@ -4,6 +4,7 @@
 #include "yun/serve/admin_api.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/generation_job.h"
+#include "yun/serve/kv_events.h"
 #include "yun/serve/openai_format.h"
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
@@ -99,6 +100,14 @@ void OpenAiService::build_routes() {
   };
   routes_.add({"POST", "/v1/chat/completions", A::kTenant, gen(true)});
   routes_.add({"POST", "/v1/completions", A::kTenant, gen(false)});
+  // vLLM's render endpoints: the token ids and resolved sampling parameters
+  // generation would use (prepare_generation), without generating.
+  auto render = [this](bool chat) {
+    return [this, chat](const HttpRequest& r, const RequestContext& ctx,
+                        std::shared_ptr<ResponseWriter> w) { handle_render(r, ctx, chat, w); };
+  };
+  routes_.add({"POST", "/v1/chat/completions/render", A::kTenant, render(true)});
+  routes_.add({"POST", "/v1/completions/render", A::kTenant, render(false)});
   routes_.add({"GET", "/v1/models", A::kTenant,
                [this](const HttpRequest&, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
                  w->send(HttpResponse{200, "application/json", models_json(ctx), {}});
@@ -226,19 +235,20 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
   }
 }
 
-void OpenAiService::handle_generate(const HttpRequest& http, const RequestContext& ctx, bool chat,
-                                    std::shared_ptr<ResponseWriter> w) {
-  OpenAiRequest req;
+std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& http,
+                                                          const RequestContext& ctx, bool chat,
+                                                          PreparedGeneration& out) const {
+  OpenAiRequest& req = out.request;
+  JobSetup& setup = out.setup;
   auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
-  if (err) return send_error(*w, *err);
+  if (err) return err;
   if (!model_known(req.model)) {
-    return send_error(*w, not_found_error("The model `" + req.model + "` does not exist."));
+    return not_found_error("The model `" + req.model + "` does not exist.");
   }
-  JobSetup setup;
   setup.model_name = req.model.empty() ? options_.served_model_names[0] : req.model;
   if (chat) {
-    if (!chat_template_) return send_error(*w, bad_request("this model has no chat template"));
-    if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
+    if (!chat_template_) return bad_request("this model has no chat template");
+    if (!tokenizer_) return bad_request("this model has no tokenizer");
     ChatTemplateInputs in;
     in.messages = req.messages;
     in.tools = req.tools;
@@ -248,7 +258,7 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
     in.eos_token = tokenizer_->eos_token();
     auto prompt = chat_template_->render(in);
     if (!prompt.is_ok()) {
-      return send_error(*w, bad_request("chat template: " + prompt.status().message(), "messages"));
+      return bad_request("chat template: " + prompt.status().message(), "messages");
     }
     ForcedToolCall forced = forced_tool_call(req, *prompt);
     std::string text = *prompt + forced.prompt_suffix;
@@ -261,25 +271,25 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
     for (auto& ids : req.prompt_ids) {
-      if (auto e = check_token_ids(ids, vocab, "prompt")) return send_error(*w, *e);
+      if (auto e = check_token_ids(ids, vocab, "prompt")) return e;
       setup.prompt_texts.push_back(tokenizer_ ? tokenizer_->decode(ids, false) : "");
       setup.prompts.push_back(ids);
     }
   } else {
-    if (!tokenizer_)
-      return send_error(*w, bad_request("this model has no tokenizer; send token ids"));
+    if (!tokenizer_) return bad_request("this model has no tokenizer; send token ids");
     for (auto& text : req.prompt_texts) {
       setup.prompts.push_back(tokenizer_->encode(text));
       setup.prompt_texts.push_back(text);
     }
   }
 
-  std::vector<SamplingParams> params(setup.prompts.size());
+  std::vector<SamplingParams>& params = out.params;
+  params.assign(setup.prompts.size(), SamplingParams{});
   for (size_t p = 0; p < setup.prompts.size(); ++p) {
     if (auto e = resolve_sampling_params(req, engine_->model_config().generation,
                                          static_cast<int64_t>(setup.prompts[p].size()),
                                          engine_->max_model_len(), params[p])) {
-      return send_error(*w, *e);
+      return e;
     }
   }
   if (ctx.principal.identity) {
@@ -292,10 +302,9 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
     }
     if (cap) {
       if (req.max_tokens && *req.max_tokens > *cap) {
-        return send_error(*w, bad_request("max_tokens " + std::to_string(*req.max_tokens) +
-                                              " is more than this key's limit of " +
-                                              std::to_string(*cap),
-                                          "max_tokens"));
+        return bad_request("max_tokens " + std::to_string(*req.max_tokens) +
+                               " is more than this key's limit of " + std::to_string(*cap),
+                           "max_tokens");
       }
       for (auto& p : params) p.max_tokens = static_cast<int32_t>(std::min<int64_t>(p.max_tokens, *cap));
     }
@@ -305,15 +314,26 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
     requested += (static_cast<int64_t>(setup.prompts[p].size()) + params[p].max_tokens) * req.n;
   }
   if (requested > max_request_tokens_) {
-    return send_error(
-        *w, bad_request("this request asks for up to " + std::to_string(requested) +
-                            " tokens (prompt + max_tokens over its " +
-                            std::to_string(setup.prompts.size() * req.n) +
-                            " sequences), more than this server's limit of " +
-                            std::to_string(max_request_tokens_) +
-                            " per request (--max-request-tokens); set a smaller max_tokens or n",
-                        "max_tokens"));
+    return bad_request("this request asks for up to " + std::to_string(requested) +
+                           " tokens (prompt + max_tokens over its " +
+                           std::to_string(setup.prompts.size() * req.n) +
+                           " sequences), more than this server's limit of " +
+                           std::to_string(max_request_tokens_) +
+                           " per request (--max-request-tokens); set a smaller max_tokens or n",
+                       "max_tokens");
   }
+  out.requested_tokens = requested;
+  return std::nullopt;
+}
+
+void OpenAiService::handle_generate(const HttpRequest& http, const RequestContext& ctx, bool chat,
+                                    std::shared_ptr<ResponseWriter> w) {
+  PreparedGeneration prepared;
+  if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
+  OpenAiRequest& req = prepared.request;
+  JobSetup& setup = prepared.setup;
+  std::vector<SamplingParams>& params = prepared.params;
+  const int64_t requested = prepared.requested_tokens;
   // Counted last, so a request rejected for anything else holds no slot.
   auto ticket = waiting_gate_.try_admit();
   if (!ticket) {
@@ -328,6 +348,63 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
   // On the connection's strand, where every later event of the job runs.
   w->post([job, params = std::move(params)] { job->start(params); });
+}
+
+namespace {
+
+// vLLM's SamplingParams field names (what its render endpoints return).
+OJson sampling_params_json(const SamplingParams& p) {
+  OJson j;
+  j["n"] = p.n;
+  j["presence_penalty"] = p.presence_penalty;
+  j["frequency_penalty"] = p.frequency_penalty;
+  j["repetition_penalty"] = p.repetition_penalty;
+  j["temperature"] = p.temperature;
+  j["top_p"] = p.top_p;
+  j["top_k"] = p.top_k;
+  j["min_p"] = p.min_p;
+  j["seed"] = p.seed ? OJson(*p.seed) : OJson(nullptr);
+  j["stop"] = p.stop;
+  j["stop_token_ids"] = p.stop_token_ids;
+  j["ignore_eos"] = p.ignore_eos;
+  j["max_tokens"] = p.max_tokens;
+  j["min_tokens"] = p.min_tokens;
+  j["logprobs"] = p.logprobs >= 0 ? OJson(p.logprobs) : OJson(nullptr);
+  j["skip_special_tokens"] = p.skip_special_tokens;
+  return j;
+}
+
+}  // namespace
+
+void OpenAiService::handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
+                                  std::shared_ptr<ResponseWriter> w) {
+  PreparedGeneration prepared;
+  if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
+  const JobSetup& setup = prepared.setup;
+  RequestMeta meta;
+  if (ctx.principal.identity) {
+    if (!ctx.principal.identity->allows_model(setup.model_name)) {
+      return send_error(*w, not_found_error("The model `" + setup.model_name +
+                                            "` does not exist or you do not have access to it."));
+    }
+    meta = engine_meta(ctx.principal.identity->tenant);
+  }
+  // vLLM's GenerateRequest, one per prompt: what /inference/v1/generate
+  // would take (chat: one object; completions: a list).
+  OJson list = OJson::array();
+  for (size_t p = 0; p < setup.prompts.size(); ++p) {
+    OJson g;
+    g["request_id"] = make_request_id(chat ? "chatcmpl" : "cmpl");
+    g["token_ids"] = setup.prompts[p];
+    g["features"] = nullptr;
+    g["sampling_params"] = sampling_params_json(prepared.params[p]);
+    g["model"] = setup.model_name;
+    g["stream"] = prepared.request.stream;
+    g["cache_salt"] = meta.cache_salt ? OJson(cache_salt_text(meta.cache_salt)) : OJson(nullptr);
+    g["priority"] = meta.priority;
+    list.push_back(std::move(g));
+  }
+  send_json(*w, chat ? list.at(0) : list);
 }
 
 namespace {

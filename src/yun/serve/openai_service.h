@@ -1,6 +1,7 @@
 // OpenAiService: the HTTP routes of `yun serve` on top of an Engine.
 //
 //   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
+//   POST /v1/chat/completions/render   POST /v1/completions/render
 //   POST /tokenize  POST /detokenize  GET /health  GET /metrics  GET /version
 //   GET / (+ the playground's static files)
 //
@@ -8,10 +9,10 @@
 // kInlineBodyBytes are handled on RequestWorkers, the rest on the io thread.
 // It validates (request_parse.h), checks the API key (auth.h), the cost caps
 // (prompts, sequences, --max-request-tokens) and the waiting queue
-// (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends the start of a tool
-// call when tool_choice forces one, tool_choice.h), tokenizes, submits to the engine
-// and answers as JSON or SSE (generation_job.h). The engine, tokenizer,
-// template and metrics must outlive the service.
+// (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends
+// the start of a tool call when tool_choice forces one, tool_choice.h), tokenizes, submits to the
+// engine and answers as JSON or SSE (generation_job.h). The engine, tokenizer, template and metrics
+// must outlive the service.
 #pragma once
 
 #include <memory>
@@ -56,6 +57,19 @@ struct ServiceOptions {
   std::vector<std::string> allowed_origins;
 };
 
+// A generation request as the engine will see it: the parsed body, each
+// prompt's token ids (chat template rendered, a forced tool call's start
+// appended, tokenized), each prompt's resolved SamplingParams (the model's
+// defaults, the key's max_tokens cap) and the job's settings. One function,
+// OpenAiService::prepare_generation, fills it for generation and for the
+// render routes alike, so render never drifts from what generation submits.
+struct PreparedGeneration {
+  OpenAiRequest request;
+  JobSetup setup;                      // model_name, prompts, prompt_texts, parser flags
+  std::vector<SamplingParams> params;  // one per prompt
+  int64_t requested_tokens = 0;        // sum over sequences of prompt + max_tokens
+};
+
 class OpenAiService {
  public:
   OpenAiService(ServiceOptions options, Engine* engine, std::shared_ptr<const Tokenizer> tokenizer,
@@ -73,6 +87,13 @@ class OpenAiService {
   void route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_generate(const HttpRequest& req, const RequestContext& ctx, bool chat,
                        std::shared_ptr<ResponseWriter> w);
+  // Request -> prompts + SamplingParams, shared by generation and render;
+  // the same 4xx for the same bad body. Nothing is reserved or submitted.
+  std::optional<ApiError> prepare_generation(const HttpRequest& http, const RequestContext& ctx,
+                                             bool chat, PreparedGeneration& out) const;
+  // POST /v1/chat/completions/render and /v1/completions/render.
+  void handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
+                     std::shared_ptr<ResponseWriter> w);
   // With tenancy: the key's checks on a generation request (model allowed,
   // max_tokens cap, ledger up, limits); fills the job's admission and headers.
   // False when it answered with an error.

@@ -95,7 +95,7 @@ int run_server(ServerConfig cfg) {
     cfg.service.served_model_names.push_back(std::filesystem::path(dir).filename().string());
   }
   cfg.service.model_root = cfg.model_dir;
-  Metrics metrics(cfg.service.served_model_names[0]);
+  Metrics metrics(cfg.service.served_model_names[0], engine->max_model_len());
   OpenAiService service(cfg.service, engine.get(), tokenizer, chat_template, &metrics);
   auto server_r =
       HttpServer::start(cfg.http, [&service](HttpRequest req, std::shared_ptr<ResponseWriter> w) {
@@ -103,12 +103,21 @@ int run_server(ServerConfig cfg) {
       });
   if (!server_r.is_ok()) {
     engine->shutdown();
+    if (cfg.kv_events) cfg.kv_events->stop();
     return fail(1, server_r.status().message());
   }
   std::unique_ptr<HttpServer> server = std::move(*server_r);
   std::fprintf(stderr, "yun serve: model %s (max_model_len %d) on http://%s:%d\n",
                cfg.service.served_model_names[0].c_str(), engine->max_model_len(),
                cfg.http.host.c_str(), server->port());
+  if (cfg.kv_events) {
+    std::string topic = cfg.kv_events_topic.empty()
+                            ? default_kv_events_topic(cfg.http.host, server->port(),
+                                                      cfg.service.served_model_names[0])
+                            : cfg.kv_events_topic;
+    cfg.kv_events->start(topic);
+    std::fprintf(stderr, "yun serve: KV-cache events on topic %s\n", topic.c_str());
+  }
   std::fflush(stderr);
 
   int sig = 0;
@@ -126,6 +135,7 @@ int run_server(ServerConfig cfg) {
     }
   }
   engine->shutdown();  // aborts what is left; their clients get a final event
+  if (cfg.kv_events) cfg.kv_events->stop();  // the engine's last events, then AllBlocksCleared
   for (int i = 0; i < 20 && server->active_requests() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -11,6 +11,7 @@
 
 #include "yun/engine/engine.h"
 #include "yun/serve/http_server.h"
+#include "yun/serve/kv_events.h"
 #include "yun/serve/openai_service.h"
 #include "yun/tenancy/tenancy.h"
 
@@ -27,6 +28,12 @@ struct ServerConfig {
   double drain_timeout_s = 30;
   // tenancy.where non-empty: tenancy on (tenancy/tenancy.h), opened before the model loads.
   tenancy::TenancyOptions tenancy;
+  // KV-cache events (kv_events.h), made by the caller (whose engine's
+  // kv_event_sink pushes to it). Started once the HTTP port is known, with
+  // kv_events_topic or else kv@<host>:<port>@<model>; stopped after the
+  // engine. Null: off.
+  std::shared_ptr<KvEventPublisher> kv_events;
+  std::string kv_events_topic;
 };
 
 // Returns the process exit code: 0 after a clean drain, 1 on runtime
