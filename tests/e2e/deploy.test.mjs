@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -286,5 +287,27 @@ describe('deploy/: manifests valid against real schemas, consistent with yun', {
     const rendered = YAML.parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
     const ids = (l) => l.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     assert.deepEqual(ids(rendered), ids(objects.map((x) => x.o)));
+  });
+
+  test('the example overlay: the Secret from tenancy.env, the image set (when kubectl is installed)', (t) => {
+    if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error) return t.skip('no kubectl');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-deploy-'));
+    try {
+      fs.cpSync(path.join(repoRoot, 'deploy'), path.join(tmp, 'deploy'), { recursive: true });
+      const overlay = path.join(tmp, 'deploy', 'overlays', 'example');
+      fs.copyFileSync(path.join(overlay, 'tenancy.env.example'), path.join(overlay, 'tenancy.env'));
+      const r = spawnSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const rendered = YAML.parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
+      const secret = rendered.find((o) => o.kind === 'Secret');
+      assert.equal(secret.metadata.name, 'yun-tenancy');
+      assert.equal(secret.stringData, undefined, 'the placeholders are gone');
+      assert.match(Buffer.from(secret.data['db-url'], 'base64').toString(), /^postgres:\/\//);
+      assert.ok(secret.data['admin-key']);
+      const dep = rendered.find((o) => o.kind === 'Deployment');
+      assert.equal(dep.spec.template.spec.containers[0].image, 'localhost/yun:0.1.0');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
