@@ -12,9 +12,13 @@
 //     the container's args is a flag of `yun serve`, secrets and volumes named
 //     exist, the grace period covers preStop + drain, the HPA's metric is the
 //     adapter rule's and names a metric yun exports;
-//   - with kubectl on the PATH, `kubectl kustomize` renders the same objects.
+//   - with kubectl on the PATH, `kubectl kustomize` renders the same objects;
+//   - with buildah (and root), deploy/build-image-offline.sh builds the image
+//     from scratch, and the binary in it, run as user 10001 in a chroot of the
+//     image's root file system, serves the tiny test model.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +27,7 @@ import { describe, test } from 'node:test';
 import Ajv from 'ajv';
 import YAML from 'yaml';
 
-import { repoRoot } from './helpers.mjs';
+import { freePort, makeModelDir, prerequisites, repoRoot, sleep, yunBin } from './helpers.mjs';
 
 const base = path.join(repoRoot, 'deploy', 'k8s');
 const modelsRoot = path.join(repoRoot, 'node_modules', 'kubernetes-models');
@@ -308,6 +312,56 @@ describe('deploy/: manifests valid against real schemas, consistent with yun', {
       assert.equal(dep.spec.template.spec.containers[0].image, 'localhost/yun:0.1.0');
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  const buildah = spawnSync('buildah', ['--version'], { encoding: 'utf8' });
+  const imageSkip = (buildah.error && 'no buildah') || (process.getuid() !== 0 && 'not root') ||
+    prerequisites();
+  test('the image builds offline (buildah, from scratch) and serves as user 10001', { skip: imageSkip }, async () => {
+    const image = `localhost/yun:e2e-${crypto.randomBytes(4).toString('hex')}`;
+    const b = spawnSync(path.join(repoRoot, 'deploy', 'build-image-offline.sh'), [path.dirname(yunBin), image],
+      { encoding: 'utf8', env: { ...process.env, KEEP_MOUNTED: '1' } });
+    assert.equal(b.status, 0, b.stderr + b.stdout);
+    const mnt = b.stdout.match(/^mount: (.+)$/m)[1];
+    const ctr = b.stdout.match(/^container: (.+)$/m)[1];
+    const buildahDo = (...args) => spawnSync('buildah', ['--storage-driver', 'vfs', ...args], { encoding: 'utf8' });
+    let proc = null;
+    try {
+      const cfg = JSON.parse(buildahDo('inspect', '--type', 'image', image).stdout).OCIv1.config;
+      assert.equal(cfg.User, '10001:10001');
+      assert.deepEqual(cfg.Entrypoint, ['/opt/yun/bin/yun']);
+      assert.ok('8000/tcp' in cfg.ExposedPorts);
+      assert.ok('/models' in cfg.Volumes);
+      // The model on the image's volume, as the pod mounts it.
+      const src = makeModelDir();
+      const dst = path.join(mnt, 'models', 'model');
+      fs.mkdirSync(dst, { recursive: true });
+      for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dst, f));
+      const port = await freePort();
+      proc = spawn('chroot', ['--userspec=10001:10001', mnt, '/opt/yun/bin/yun', 'serve', '/models/model',
+        '--port', String(port), '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      proc.stderr.on('data', (d) => { log += d; });
+      const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
+      let ready = false;
+      for (let i = 0; i < 300 && proc.exitCode === null && !ready; ++i) {
+        ready = (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status === 200;
+        if (!ready) await sleep(100);
+      }
+      assert.ok(ready, `the image's yun became ready:\n${log}`);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'hi', max_tokens: 3, temperature: 0 }),
+      });
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).usage.completion_tokens, 3);
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 0, log);
+    } finally {
+      if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+      buildahDo('rm', ctr);
+      buildahDo('rmi', image);
     }
   });
 });
