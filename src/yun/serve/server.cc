@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,7 +13,6 @@
 #include <future>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "yun/base/exit_code.h"
 #include "yun/base/log.h"
@@ -36,8 +36,7 @@ double seconds_since_process_start() {
   if (close == std::string::npos) return -1;
   std::istringstream rest(line.substr(close + 2));
   std::string field;
-  for (int i = 3; i < 22 && rest >> field; ++i) {
-  }
+  for (int i = 3; i < 22; ++i) rest >> field;  // fields 3..21; 22 is the start time
   unsigned long long start_ticks = 0;
   if (!(rest >> start_ticks)) return -1;
   return uptime - static_cast<double>(start_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
