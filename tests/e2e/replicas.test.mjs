@@ -12,8 +12,8 @@
 //   3. a rolling restart (SIGTERM one at a time, each ready again before the
 //      next): zero failed requests;
 //   4. Prometheus sees the three targets up and the vllm:-named series.
-// Without YUN_TEST_PG_URL it is skipped, unless YUN_REQUIRE_PG=1 (CI); so it
-// is when haproxy or prometheus is missing (scripts/install-deps.sh --test).
+// Without YUN_TEST_PG_URL it is skipped, unless YUN_REQUIRE_PG=1 (CI), where
+// that is a failure; so is a missing haproxy or prometheus (scripts/install-deps.sh --test).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -30,6 +30,10 @@ if (!pgUrl && process.env.YUN_REQUIRE_PG === '1') {
 }
 const haproxyBin = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => fs.existsSync(p));
 const prometheusBin = ['/usr/bin/prometheus'].find((p) => fs.existsSync(p));
+if ((!haproxyBin || !prometheusBin) && process.env.YUN_REQUIRE_PG === '1') {
+  // CI (scripts/test.sh) installs both with scripts/install-deps.sh --test.
+  throw new Error('YUN_REQUIRE_PG=1 but haproxy or prometheus is not installed');
+}
 const skip = prerequisites() || (!pgUrl && 'YUN_TEST_PG_URL is not set') ||
   (!haproxyBin && 'haproxy is not installed') || (!prometheusBin && 'prometheus is not installed');
 
