@@ -289,6 +289,8 @@ scrape_configs:
     assert.ok(spentA <= 300, `tenant A spent ${spentA} of a 300-token budget`);
     const servers = new Set([...seenA, ...bResults].map((r) => r.server));
     assert.equal(servers.size, 3, `requests reached every replica (${[...servers]})`);
+    const serversA = new Set(seenA.map((r) => r.server));
+    assert.ok(serversA.size >= 2, `tenant A's budget was spent on several replicas (${[...serversA]})`);
     assert.deepEqual(bResults.filter((r) => !r.ok), [], 'tenant B: no failed request');
     await waitFor('tenant A billed', async () => (await billed(lb, tenantA)) === spentA, 3000)
       .catch(() => {});
@@ -335,7 +337,8 @@ scrape_configs:
     console.log(`# kill -9: ${failed.length} in-flight streams failed of ${results.length}; ` +
       `HAProxy marked it down ${tDown - tKill} ms after the kill (check every ${CHECK_INTER_MS} ms); ` +
       `failover gap (kill to last failed request) ${gap} ms`);
-    assert.ok(tDown - tKill <= CHECK_INTER_MS * 3 + 1000, 'down within its check interval');
+    assert.ok(tDown - tKill <= CHECK_INTER_MS * 2 + 500,
+      `down within its check interval (${tDown - tKill} ms; a refused check fails at once)`);
 
     // Usage: the survivors' records are all committed; the victim's are the
     // ones its ledger committed before it died (it queues a record when a
