@@ -13,6 +13,8 @@ if [ $need_test = 1 ]; then
   pkgs="$pkgs googletest libgtest-dev libgmock-dev python3 python3-jinja2 chromium"
   pkgs="$pkgs postgresql"  # a real PostgreSQL server the tenancy tests start themselves
   pkgs="$pkgs python3-zmq python3-msgpack"  # tests/e2e/kv_events_subscriber.py
+  pkgs="$pkgs haproxy prometheus"  # tests/e2e/replicas.test.mjs: a load balancer and a scraper in front of 3 replicas
+  pkgs="$pkgs buildah"  # tests/e2e/deploy.test.mjs: the image built offline (deploy/build-image-offline.sh)
   pkgs="$pkgs clang-14 libclang-rt-14-dev ccache"  # scripts/fuzz.sh (libFuzzer runtime in -rt-)
   # node and npm may come from elsewhere (e.g. nodesource, which bundles npm):
   # only ask Debian for them when the commands are missing.

@@ -134,6 +134,10 @@ void OpenAiService::build_routes() {
                [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
                  handle_health(std::move(w));
                }});
+  routes_.add({"GET", "/health/ready", A::kPublic,
+               [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
+                 handle_ready(std::move(w));
+               }});
   routes_.add({"GET", "/metrics", A::kPublic,
                [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
                  std::string text = metrics_->render(engine_->stats());
@@ -161,6 +165,14 @@ void OpenAiService::handle_health(std::shared_ptr<ResponseWriter> w) {
     }
   }
   w->send(HttpResponse{200, "application/json", "", {}});
+}
+
+void OpenAiService::handle_ready(std::shared_ptr<ResponseWriter> w) {
+  if (!ready()) {
+    return send_error(*w, ApiError{503, "not ready (loading, warming up or draining)",
+                                   "server_error", "", "service_unavailable"});
+  }
+  handle_health(std::move(w));
 }
 
 void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w) {

@@ -2,7 +2,8 @@
 //
 //   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
 //   POST /v1/chat/completions/render   POST /v1/completions/render
-//   POST /tokenize  POST /detokenize  GET /health  GET /metrics  GET /version
+//   POST /tokenize  POST /detokenize  GET /health  GET /health/ready
+//   GET /metrics  GET /version
 //   GET / (+ the playground's static files)
 //
 // handle() is an HttpHandler: requests whose body is larger than
@@ -13,8 +14,14 @@
 // the start of a tool call when tool_choice forces one, tool_choice.h), tokenizes, submits to the
 // engine and answers as JSON or SSE (generation_job.h). The engine, tokenizer, template and metrics
 // must outlive the service.
+//
+// Health: /health is liveness (200 unless tenancy is unavailable);
+// /health/ready is readiness: 503 until set_ready(true) (run_server calls it
+// once the model has answered a warm-up request), 503 again after
+// set_ready(false) (drain), and 503 while tenancy is unavailable.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +88,9 @@ class OpenAiService {
   void handle(HttpRequest req, std::shared_ptr<ResponseWriter> writer);
   // Requests admitted and not yet producing tokens (--max-waiting).
   int64_t num_waiting_admitted() const { return waiting_gate_.held(); }
+  // Readiness (/health/ready); false at construction. Any thread.
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
 
  private:
   void build_routes();  // the one route list (route_table.h)
@@ -100,6 +110,7 @@ class OpenAiService {
   bool admit_tenant(const RequestContext& ctx, const OpenAiRequest& req, int64_t reserve_tokens,
                     JobSetup& setup, ResponseWriter& w);
   void handle_health(std::shared_ptr<ResponseWriter> w);
+  void handle_ready(std::shared_ptr<ResponseWriter> w);
   void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   std::string models_json(const RequestContext& ctx) const;
@@ -116,6 +127,7 @@ class OpenAiService {
   CorsPolicy cors_;
   AdmissionGate waiting_gate_;
   RequestWorkers workers_;
+  std::atomic<bool> ready_{false};
 };
 
 // What the engine learns of a tenant (engine/request_meta.h): an opaque id

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +23,46 @@ namespace {
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "yun serve: %s\n", msg.c_str());
   return code;
+}
+
+// Seconds since this process started (/proc/self/stat's start time, in
+// clock ticks since boot, against /proc/uptime); -1 when unknown.
+double seconds_since_process_start() {
+  std::ifstream stat("/proc/self/stat"), up("/proc/uptime");
+  std::string line;
+  double uptime = 0;
+  if (!std::getline(stat, line) || !(up >> uptime)) return -1;
+  auto close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i < 22; ++i) rest >> field;  // fields 3..21; 22 is the start time
+  unsigned long long start_ticks = 0;
+  if (!(rest >> start_ticks)) return -1;
+  return uptime - static_cast<double>(start_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// One tiny greedy generation (one prompt token, one new token) so that the
+// first real request does not pay for first-touch page faults and lazy set-up.
+Status warm_up(Engine& engine) {
+  auto done = std::make_shared<std::promise<Status>>();
+  auto result = done->get_future();
+  GenerateRequest req;
+  req.prompt_ids = {0};
+  req.params.temperature = 0;
+  req.params.max_tokens = 1;
+  req.params.ignore_eos = true;
+  req.sink = [done](const RequestEvent& ev) {
+    if (!ev.finish) return;
+    done->set_value(*ev.finish == FinishReason::kError ? ev.error : Status());
+  };
+  auto id = engine.submit(std::move(req));
+  if (!id.is_ok()) return id.status();
+  if (result.wait_for(std::chrono::minutes(5)) != std::future_status::ready) {
+    engine.abort(*id);
+    return unavailable("warm-up generation took over 5 minutes");
+  }
+  return result.get();
 }
 
 }  // namespace
@@ -119,9 +161,19 @@ int run_server(ServerConfig cfg) {
     std::fprintf(stderr, "yun serve: KV-cache events on topic %s\n", topic.c_str());
   }
   std::fflush(stderr);
+  if (Status st = warm_up(*engine); !st.is_ok()) {
+    server->stop();
+    engine->shutdown();
+    return fail(1, "warm-up generation failed: " + st.message());
+  }
+  service.set_ready(true);
+  std::fprintf(stderr, "yun serve: ready (/health/ready 200) %.3f s after process start\n",
+               seconds_since_process_start());
+  std::fflush(stderr);
 
   int sig = 0;
   sigwait(&set, &sig);
+  service.set_ready(false);  // /health/ready 503 from here: load balancers stop sending work
   std::fprintf(stderr, "yun serve: %s received, draining (up to %.0f s)\n",
                sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);
   server->stop_accepting();

@@ -1,7 +1,9 @@
 // run_server: the whole `yun serve` process: loads the model, tokenizer and
-// chat template, starts the engine and the HTTP server, then waits for
-// SIGINT/SIGTERM and drains (stop accepting, let running requests finish up
-// to drain_timeout_s, abort the rest, exit 0).
+// chat template, starts the engine and the HTTP server, runs one warm-up
+// generation and turns /health/ready to 200 (logging the seconds since
+// process start), then waits for SIGINT/SIGTERM and drains (/health/ready
+// 503, stop accepting, let running requests finish up to drain_timeout_s,
+// abort the rest, commit the usage ledger, exit 0).
 #pragma once
 
 #include <functional>
