@@ -15,13 +15,14 @@
 
 #include "yun/base/blocking_queue.h"
 #include "yun/base/exit_code.h"
-#include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/cli/engine_flags.h"
 #include "yun/cli/progress.h"
 #include "yun/engine/engine.h"
+#include "yun/engine/sampling_defaults.h"
 #include "yun/model/config.h"
+#include "yun/serve/request_parse.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
 
@@ -49,14 +50,17 @@ constexpr const char* kRunHelp =
     "  --chat                  send PROMPT as a user message through the model's chat template\n"
     "  --prompts-file FILE     JSONL, one request per line: {\"prompt\": \"...\"},\n"
     "                          {\"prompt_ids\": [...]} or {\"messages\": [...]}, each optionally\n"
-    "                          with max_tokens, temperature, top_p, top_k, min_p,\n"
-    "                          repetition_penalty, seed, stop, ignore_eos. All run at\n"
+    "                          with the sampling fields of /v1/completions (max_tokens,\n"
+    "                          temperature, top_p, top_k, min_p, repetition_penalty,\n"
+    "                          seed, stop, ignore_eos, ...; the flags are their defaults),\n"
+    "                          checked as the server checks them. All run at\n"
     "                          once; results are JSON lines in input order with\n"
     "                          \"index\" added.\n"
     "  --tokenizer DIR         read tokenizer.json from DIR instead of the model directory\n"
     "                          (without one, only --prompt-ids works and \"text\" is empty)\n"
     "\n"
-    "Sampling (defaults: the model's generation_config.json, else greedy):\n"
+    "Sampling (defaults: the model's generation_config.json, the rule of `yun serve`;\n"
+    "greedy when it says do_sample: false):\n"
     "  -n, --max-tokens N      generate at most N tokens (default 256, within the context)\n"
     "  --temperature T         0 = greedy: always the most likely token (the model's\n"
     "                          repetition_penalty is then not applied)\n"
@@ -74,8 +78,8 @@ constexpr const char* kRunHelp =
 
 struct Item {
   std::vector<int32_t> prompt_ids;
+  SamplingRequest request;  // resolved into params once the engine is up
   SamplingParams params;
-  bool max_tokens_set = false;
   // Results.
   std::vector<int32_t> output_ids;
   std::string text;
@@ -84,34 +88,8 @@ struct Item {
   bool done = false;
 };
 
-
-// Sampling defaults like vLLM: the model's generation_config.json; greedy
-// when it has no sampling settings or says do_sample = false.
-SamplingParams model_defaults(const ModelConfig& mc) {
-  SamplingParams p;
-  const auto& g = mc.generation;
-  bool any = g.temperature || g.top_p || g.top_k || g.min_p || g.repetition_penalty;
-  if (!any || (g.do_sample && !*g.do_sample)) {
-    p.temperature = 0;
-  } else {
-    p.temperature = g.temperature.value_or(1.0);
-    p.top_p = g.top_p.value_or(1.0);
-    p.top_k = static_cast<int32_t>(g.top_k.value_or(-1));
-    p.min_p = g.min_p.value_or(0.0);
-    p.repetition_penalty = g.repetition_penalty.value_or(1.0);
-  }
-  p.max_tokens = 256;
-  return p;
-}
-
-// An explicit temperature 0 (--temperature 0, "temperature": 0) asks for the
-// most likely token at every step (transformers' greedy ids): the model's
-// default repetition_penalty does not apply then, only one given explicitly
-// (read after this).
-void set_temperature(SamplingParams& p, double t) {
-  p.temperature = t;
-  if (t == 0) p.repetition_penalty = 1.0;
-}
+// `yun run`'s front-door default for max_tokens (serve's is the context).
+constexpr int64_t kRunDefaultMaxTokens = 256;
 
 Result<std::vector<int32_t>> parse_id_list(const std::string& s) {
   std::vector<int32_t> ids;
@@ -135,71 +113,51 @@ Result<std::vector<int32_t>> parse_id_list(const std::string& s) {
   return ids;
 }
 
-Status apply_flags(const Args& a, Item& it) {
-  SamplingParams& p = it.params;
+// The sampling flags as the JSON fields of a request body, so that they go
+// through serve's validated parser (serve/request_parse.h) like a
+// --prompts-file line does; each line's own fields win over them.
+Result<json> flags_json(const Args& a) {
+  json j = json::object();
   if (a.has("-n") || a.has("--max-tokens")) {
     YUN_ASSIGN_OR_RETURN(int64_t n, a.get_int(a.has("-n") ? "-n" : "--max-tokens", 0));
-    if (n < 1 || n > INT32_MAX) return invalid_argument("--max-tokens must be >= 1");
-    p.max_tokens = static_cast<int32_t>(n);
-    it.max_tokens_set = true;
+    j["max_tokens"] = n;
   }
-  if (a.has("--temperature")) {
-    YUN_ASSIGN_OR_RETURN(double t, a.get_double("--temperature", p.temperature));
-    set_temperature(p, t);
+  for (auto [flag, field] : {std::pair{"--temperature", "temperature"}, {"--top-p", "top_p"},
+                             {"--min-p", "min_p"}, {"--repetition-penalty", "repetition_penalty"}}) {
+    if (!a.has(flag)) continue;
+    YUN_ASSIGN_OR_RETURN(double v, a.get_double(flag, 0));
+    j[field] = v;
   }
-  YUN_ASSIGN_OR_RETURN(p.repetition_penalty,
-                       a.get_double("--repetition-penalty", p.repetition_penalty));
-  if (!(p.repetition_penalty > 0) || p.repetition_penalty > 1e6)
-    return invalid_argument("--repetition-penalty must be > 0");
-  YUN_ASSIGN_OR_RETURN(p.top_p, a.get_double("--top-p", p.top_p));
-  YUN_ASSIGN_OR_RETURN(int64_t k, a.get_int("--top-k", p.top_k));
-  p.top_k = static_cast<int32_t>(k);
-  YUN_ASSIGN_OR_RETURN(p.min_p, a.get_double("--min-p", p.min_p));
+  if (a.has("--top-k")) {
+    YUN_ASSIGN_OR_RETURN(int64_t k, a.get_int("--top-k", 0));
+    j["top_k"] = k;
+  }
   if (a.has("--seed")) {
     YUN_ASSIGN_OR_RETURN(int64_t s, a.get_int("--seed", 0));
-    p.seed = static_cast<uint64_t>(s);
+    j["seed"] = s;
   }
-  if (a.has("--ignore-eos")) p.ignore_eos = true;
-  for (const auto& s : a.all("--stop")) p.stop.push_back(s);
-  return Status::ok();
+  if (a.has("--ignore-eos")) j["ignore_eos"] = true;
+  if (!a.all("--stop").empty()) j["stop"] = a.all("--stop");
+  return j;
 }
 
-Status apply_json(const json& j, Item& it) {
-  SamplingParams& p = it.params;
-  try {
-    if (j.contains("max_tokens")) {
-      p.max_tokens = j["max_tokens"].get<int32_t>();
-      it.max_tokens_set = true;
-    }
-    if (j.contains("temperature")) set_temperature(p, j["temperature"].get<double>());
-    if (j.contains("repetition_penalty"))
-      p.repetition_penalty = j["repetition_penalty"].get<double>();
-    if (j.contains("top_p")) p.top_p = j["top_p"].get<double>();
-    if (j.contains("top_k")) p.top_k = j["top_k"].get<int32_t>();
-    if (j.contains("min_p")) p.min_p = j["min_p"].get<double>();
-    if (j.contains("seed") && !j["seed"].is_null()) p.seed = j["seed"].get<uint64_t>();
-    if (j.contains("ignore_eos")) p.ignore_eos = j["ignore_eos"].get<bool>();
-    if (j.contains("stop")) {
-      if (j["stop"].is_string())
-        p.stop = {j["stop"].get<std::string>()};
-      else if (!j["stop"].is_null())
-        p.stop = j["stop"].get<std::vector<std::string>>();
-    }
-  } catch (const std::exception& e) {
-    return invalid_argument(std::string("bad field type: ") + e.what());
-  }
-  return Status::ok();
+Status api_status(const serve::ApiError& e) {
+  return invalid_argument(e.param.empty() || e.message.find(e.param) != std::string::npos
+                              ? e.message
+                              : e.param + ": " + e.message);
 }
 
-Result<std::vector<int32_t>> encode_chat(const json& messages, const Tokenizer* tok) {
+Result<std::vector<int32_t>> encode_chat(const serve::OpenAiRequest& r, const Tokenizer* tok) {
   if (!tok) return invalid_argument("chat messages need a tokenizer (tokenizer.json)");
   if (tok->chat_template().empty()) {
     return invalid_argument("the tokenizer has no chat template (tokenizer_config.json)");
   }
   YUN_ASSIGN_OR_RETURN(auto tmpl, ChatTemplate::parse(tok->chat_template()));
   ChatTemplateInputs in;
-  in.messages = messages;
-  in.add_generation_prompt = true;
+  in.messages = r.messages;
+  in.tools = r.tools;
+  in.add_generation_prompt = r.add_generation_prompt;
+  in.extra = r.chat_template_kwargs;
   in.bos_token = tok->bos_token();
   in.eos_token = tok->eos_token();
   YUN_ASSIGN_OR_RETURN(std::string text, tmpl->render(in));
@@ -207,7 +165,11 @@ Result<std::vector<int32_t>> encode_chat(const json& messages, const Tokenizer* 
 }
 
 Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, const Tokenizer* tok) {
-  if (chat) return encode_chat(json::array({{{"role", "user"}, {"content", text}}}), tok);
+  if (chat) {
+    serve::OpenAiRequest r;
+    r.messages = json::array({{{"role", "user"}, {"content", text}}});
+    return encode_chat(r, tok);
+  }
   if (!tok)
     return invalid_argument("a text prompt needs a tokenizer (tokenizer.json); use --prompt-ids");
   auto ids = tok->encode(text);
@@ -215,8 +177,27 @@ Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, con
   return ids;
 }
 
+// One request body (the flags' fields under a line's) -> an Item: parsed and
+// validated by serve's parser, its prompt tokenized. Errors say why.
+Status make_item(const json& body, bool chat, const Tokenizer* tok, Item& it) {
+  serve::OpenAiRequest r;
+  if (auto e = serve::parse_jsonl_request(body, r)) return api_status(*e);
+  if (r.n != 1) return invalid_argument("n: yun run makes one sample per request");
+  if (r.kind == serve::OpenAiRequest::Kind::kChat) {
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_chat(r, tok));
+  } else if (r.prompt_is_ids) {
+    if (r.prompt_ids.size() != 1) return invalid_argument("one prompt per line");
+    it.prompt_ids = r.prompt_ids[0];
+  } else {
+    if (r.prompt_texts.size() != 1) return invalid_argument("one prompt per line");
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_text(r.prompt_texts[0], chat, tok));
+  }
+  it.request = serve::sampling_request(r);
+  return Status::ok();
+}
+
 // Reads the JSONL requests. Errors name the line.
-Status read_prompts_file(const std::string& path, const Args& args, const SamplingParams& defaults,
+Status read_prompts_file(const std::string& path, const json& flags, bool chat,
                          const Tokenizer* tok, std::vector<Item>& items) {
   std::ifstream in(path);
   if (!in) return not_found("cannot open --prompts-file '" + path + "'");
@@ -228,31 +209,14 @@ Status read_prompts_file(const std::string& path, const Args& args, const Sampli
     auto where = [&](const Status& s) {
       return invalid_argument(path + " line " + std::to_string(lineno) + ": " + s.message());
     };
-    auto parsed = parse_json_bounded<json>(line, JsonLimits::request());
-    if (!parsed.is_ok()) return where(invalid_argument("bad JSON: " + parsed.status().message()));
-    json j = std::move(parsed).value();
-    if (!j.is_object()) return where(invalid_argument("expected a JSON object"));
-    Item it;
-    it.params = defaults;
-    Status st = apply_flags(args, it);
-    if (!st.is_ok()) return st;
-    st = apply_json(j, it);
-    if (!st.is_ok()) return where(st);
-    Result<std::vector<int32_t>> ids =
-        invalid_argument("needs \"prompt\", \"prompt_ids\" or \"messages\"");
-    try {
-      if (j.contains("prompt_ids")) {
-        ids = j["prompt_ids"].get<std::vector<int32_t>>();
-      } else if (j.contains("messages")) {
-        ids = encode_chat(j["messages"], tok);
-      } else if (j.contains("prompt")) {
-        ids = encode_text(j["prompt"].get<std::string>(), args.has("--chat"), tok);
-      }
-    } catch (const std::exception& e) {
-      return where(invalid_argument(std::string("bad field type: ") + e.what()));
+    json body;
+    if (auto e = serve::parse_json_object(line, body)) return where(api_status(*e));
+    for (auto& [k, v] : flags.items()) {
+      if (!body.contains(k)) body[k] = v;
     }
-    if (!ids) return where(ids.status());
-    it.prompt_ids = std::move(*ids);
+    Item it;
+    Status st = make_item(body, chat, tok, it);
+    if (!st.is_ok()) return where(st);
     items.push_back(std::move(it));
   }
   if (items.empty()) return invalid_argument(path + " holds no requests");
@@ -320,22 +284,23 @@ int run_run(const std::vector<std::string>& argv) {
   }
   auto mc = load_model_config(model);
   if (!mc) return fail(exit_code_for(mc.status()), "run: " + mc.status().message());
-  const SamplingParams defaults = model_defaults(*mc);
+  auto sampling_flags = flags_json(args);
+  if (!sampling_flags) return fail(2, "run: " + sampling_flags.status().message());
 
   std::vector<Item> items;
   if (file_mode) {
-    Status st =
-        read_prompts_file(args.get_string("--prompts-file", ""), args, defaults, tok.get(), items);
+    Status st = read_prompts_file(args.get_string("--prompts-file", ""), *sampling_flags,
+                                  args.has("--chat"), tok.get(), items);
     if (!st.is_ok()) return fail(2, "run: " + st.message());
   } else {
     Item it;
-    it.params = defaults;
-    Status st = apply_flags(args, it);
-    if (!st.is_ok()) return fail(2, "run: " + st.message());
     auto ids = have_text ? encode_text(args.positional()[0], args.has("--chat"), tok.get())
                          : parse_id_list(*args.get("--prompt-ids"));
     if (!ids) return fail(2, "run: " + ids.status().message());
-    it.prompt_ids = std::move(*ids);
+    json body = *sampling_flags;
+    body["prompt_ids"] = *ids;
+    Status st = make_item(body, false, tok.get(), it);
+    if (!st.is_ok()) return fail(2, "run: " + st.message());
     items.push_back(std::move(it));
   }
 
@@ -347,9 +312,19 @@ int run_run(const std::vector<std::string>& argv) {
   size_t pending = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
-    const int64_t room = e.max_model_len() - static_cast<int64_t>(it.prompt_ids.size());
-    if (!it.max_tokens_set && room >= 1 && it.params.max_tokens > room) {
-      it.params.max_tokens = static_cast<int32_t>(room);
+    SamplingContext ctx;
+    ctx.prompt_len = static_cast<int64_t>(it.prompt_ids.size());
+    ctx.max_model_len = e.max_model_len();
+    ctx.default_max_tokens = kRunDefaultMaxTokens;
+    if (auto err = resolve_sampling_params(mc->generation, it.request, ctx, it.params)) {
+      if (!file_mode) {
+        e.shutdown();
+        return fail(2, "run: " + err->status.message());
+      }
+      it.error = err->status.message();
+      it.finish_reason = "error";
+      it.done = true;
+      continue;
     }
     auto id = e.submit({it.prompt_ids, it.params, [&events, i](const RequestEvent& ev) {
                           events.push({i, ev});
