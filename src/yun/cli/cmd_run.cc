@@ -24,6 +24,7 @@
 #include "yun/model/config.h"
 #include "yun/serve/request_parse.h"
 #include "yun/text/chat_template.h"
+#include "yun/text/model_text.h"
 #include "yun/text/tokenizer.h"
 
 namespace yun::cli {
@@ -56,6 +57,7 @@ constexpr const char* kRunHelp =
     "                          checked as the server checks them. All run at\n"
     "                          once; results are JSON lines in input order with\n"
     "                          \"index\" added.\n"
+    "  --chat-template FILE    a Jinja chat template overriding the model's (as yun serve)\n"
     "  --tokenizer DIR         read tokenizer.json from DIR instead of the model directory\n"
     "                          (without one, only --prompt-ids works and \"text\" is empty)\n"
     "\n"
@@ -147,29 +149,31 @@ Status api_status(const serve::ApiError& e) {
                               : e.param + ": " + e.message);
 }
 
-Result<std::vector<int32_t>> encode_chat(const serve::OpenAiRequest& r, const Tokenizer* tok) {
-  if (!tok) return invalid_argument("chat messages need a tokenizer (tokenizer.json)");
-  if (tok->chat_template().empty()) {
-    return invalid_argument("the tokenizer has no chat template (tokenizer_config.json)");
+Result<std::vector<int32_t>> encode_chat(const serve::OpenAiRequest& r, const ModelText& mt) {
+  if (!mt.tokenizer) return invalid_argument("chat messages need a tokenizer (tokenizer.json)");
+  if (!mt.chat_template) {
+    return invalid_argument(
+        "the model has no chat template (chat_template.jinja, tokenizer_config.json or "
+        "--chat-template FILE)");
   }
-  YUN_ASSIGN_OR_RETURN(auto tmpl, ChatTemplate::parse(tok->chat_template()));
   ChatTemplateInputs in;
   in.messages = r.messages;
   in.tools = r.tools;
   in.add_generation_prompt = r.add_generation_prompt;
   in.extra = r.chat_template_kwargs;
-  in.bos_token = tok->bos_token();
-  in.eos_token = tok->eos_token();
-  YUN_ASSIGN_OR_RETURN(std::string text, tmpl->render(in));
-  return tok->encode(text);
+  in.bos_token = mt.bos_token;
+  in.eos_token = mt.eos_token;
+  YUN_ASSIGN_OR_RETURN(std::string text, mt.chat_template->render(in));
+  return mt.tokenizer->encode(text);
 }
 
-Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, const Tokenizer* tok) {
+Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, const ModelText& mt) {
   if (chat) {
     serve::OpenAiRequest r;
     r.messages = json::array({{{"role", "user"}, {"content", text}}});
-    return encode_chat(r, tok);
+    return encode_chat(r, mt);
   }
+  const Tokenizer* tok = mt.tokenizer.get();
   if (!tok)
     return invalid_argument("a text prompt needs a tokenizer (tokenizer.json); use --prompt-ids");
   auto ids = tok->encode(text);
@@ -179,18 +183,18 @@ Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, con
 
 // One request body (the flags' fields under a line's) -> an Item: parsed and
 // validated by serve's parser, its prompt tokenized. Errors say why.
-Status make_item(const json& body, bool chat, const Tokenizer* tok, Item& it) {
+Status make_item(const json& body, bool chat, const ModelText& mt, Item& it) {
   serve::OpenAiRequest r;
   if (auto e = serve::parse_jsonl_request(body, r)) return api_status(*e);
   if (r.n != 1) return invalid_argument("n: yun run makes one sample per request");
   if (r.kind == serve::OpenAiRequest::Kind::kChat) {
-    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_chat(r, tok));
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_chat(r, mt));
   } else if (r.prompt_is_ids) {
     if (r.prompt_ids.size() != 1) return invalid_argument("one prompt per line");
     it.prompt_ids = r.prompt_ids[0];
   } else {
     if (r.prompt_texts.size() != 1) return invalid_argument("one prompt per line");
-    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_text(r.prompt_texts[0], chat, tok));
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_text(r.prompt_texts[0], chat, mt));
   }
   it.request = serve::sampling_request(r);
   return Status::ok();
@@ -198,7 +202,7 @@ Status make_item(const json& body, bool chat, const Tokenizer* tok, Item& it) {
 
 // Reads the JSONL requests. Errors name the line.
 Status read_prompts_file(const std::string& path, const json& flags, bool chat,
-                         const Tokenizer* tok, std::vector<Item>& items) {
+                         const ModelText& mt, std::vector<Item>& items) {
   std::ifstream in(path);
   if (!in) return not_found("cannot open --prompts-file '" + path + "'");
   std::string line;
@@ -215,7 +219,7 @@ Status read_prompts_file(const std::string& path, const json& flags, bool chat,
       if (!body.contains(k)) body[k] = v;
     }
     Item it;
-    Status st = make_item(body, chat, tok, it);
+    Status st = make_item(body, chat, mt, it);
     if (!st.is_ok()) return where(st);
     items.push_back(std::move(it));
   }
@@ -245,6 +249,7 @@ int run_run(const std::vector<std::string>& argv) {
                                        "--seed",
                                        "--tokenizer",
                                        "--prompts-file",
+                                       "--chat-template",
                                        "--stop",
                                        "--repetition-penalty"};
   std::set<std::string> bool_flags = {"--ignore-eos", "--json", "--chat", "--help", "-h"};
@@ -272,16 +277,15 @@ int run_run(const std::vector<std::string>& argv) {
   auto flags = parse_engine_flags(args);
   if (!flags) return fail(2, "run: " + flags.status().message());
 
-  // The tokenizer is optional only for --prompt-ids.
-  std::shared_ptr<const Tokenizer> tok;
-  {
-    auto t = Tokenizer::load(args.get_string("--tokenizer", model));
-    if (t) {
-      tok = *t;
-    } else if (t.status().code() != StatusCode::kNotFound || args.has("--tokenizer")) {
-      return fail(2, "run: tokenizer: " + t.status().message());
-    }
-  }
+  // The tokenizer (optional only for --prompt-ids) and the chat template, by
+  // the one rule of text/model_text.h that `yun serve` uses too.
+  ModelTextOptions text_options;
+  text_options.tokenizer_dir = args.get_string("--tokenizer", "");
+  text_options.template_override = args.get_string("--chat-template", "");
+  text_options.require_tokenizer = args.has("--tokenizer");
+  auto text = load_model_text(model, text_options);
+  if (!text) return fail(2, "run: " + text.status().message());
+  std::shared_ptr<const Tokenizer> tok = text->tokenizer;
   auto mc = load_model_config(model);
   if (!mc) return fail(exit_code_for(mc.status()), "run: " + mc.status().message());
   auto sampling_flags = flags_json(args);
@@ -290,16 +294,16 @@ int run_run(const std::vector<std::string>& argv) {
   std::vector<Item> items;
   if (file_mode) {
     Status st = read_prompts_file(args.get_string("--prompts-file", ""), *sampling_flags,
-                                  args.has("--chat"), tok.get(), items);
+                                  args.has("--chat"), *text, items);
     if (!st.is_ok()) return fail(2, "run: " + st.message());
   } else {
     Item it;
-    auto ids = have_text ? encode_text(args.positional()[0], args.has("--chat"), tok.get())
+    auto ids = have_text ? encode_text(args.positional()[0], args.has("--chat"), *text)
                          : parse_id_list(*args.get("--prompt-ids"));
     if (!ids) return fail(2, "run: " + ids.status().message());
     json body = *sampling_flags;
     body["prompt_ids"] = *ids;
-    Status st = make_item(body, false, tok.get(), it);
+    Status st = make_item(body, false, *text, it);
     if (!st.is_ok()) return fail(2, "run: " + st.message());
     items.push_back(std::move(it));
   }
