@@ -22,6 +22,7 @@
 #include "yun/engine/engine.h"
 #include "yun/engine/sampling_defaults.h"
 #include "yun/model/config.h"
+#include "yun/model/model_store.h"
 #include "yun/serve/request_parse.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/model_text.h"
@@ -33,11 +34,12 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr const char* kRunHelp =
-    "Usage: yun run --model DIR [PROMPT] [options]\n"
+    "Usage: yun run --model DIR|REPO [PROMPT] [options]\n"
     "\n"
     "Generates a continuation of PROMPT with the model in DIR (a Hugging Face\n"
-    "directory: config.json, *.safetensors, tokenizer.json) on the CPU or a GPU\n"
-    "(--device).\n"
+    "directory: config.json, *.safetensors, tokenizer.json), or the cached snapshot\n"
+    "of REPO (ORG/NAME[@REVISION] in $HF_HOME/hub, see yun list), on the CPU or a\n"
+    "GPU (--device).\n"
     "\n"
     "Examples:\n"
     "  yun run --model ./Qwen2.5-0.5B-Instruct \"The capital of France is\"\n"
@@ -262,8 +264,12 @@ int run_run(const std::vector<std::string>& argv) {
     std::cout << kRunHelp << engine_flags_help();
     return 0;
   }
-  const std::string model = args.get_string("--model", "");
-  if (model.empty()) return fail(2, "run: --model DIR is required (see yun run --help)");
+  const std::string model_arg = args.get_string("--model", "");
+  if (model_arg.empty()) return fail(2, "run: --model DIR is required (see yun run --help)");
+  // A directory, or a repo id (ORG/NAME[@REV]) in the Hugging Face cache.
+  auto model_path = resolve_model_path(model_arg, ModelStore::from_env());
+  if (!model_path) return fail(2, "run: " + model_path.status().message());
+  const std::string& model = *model_path;
   if (args.positional().size() > 1)
     return fail(2, "run: give the prompt as one argument (quote it)");
   const bool file_mode = args.has("--prompts-file");

@@ -14,6 +14,7 @@
 
 #include "yun/base/exit_code.h"
 #include "yun/base/log.h"
+#include "yun/model/model_store.h"
 #include "yun/text/model_text.h"
 
 namespace yun::serve {
@@ -52,9 +53,16 @@ int run_server(ServerConfig cfg) {
   }
 
   // The tokenizer and chat template, by the one rule of text/model_text.h.
+  // The model is a directory or a repo id in the Hugging Face cache (the
+  // engine factory resolves it the same way); a repo id is its served name.
+  auto model_path = resolve_model_path(cfg.model_dir, ModelStore::from_env());
+  if (!model_path.is_ok()) return fail(2, model_path.status().message());
+  if (*model_path != cfg.model_dir && cfg.service.served_model_names.empty()) {
+    cfg.service.served_model_names.push_back(parse_repo_ref(cfg.model_dir)->repo_id);
+  }
   ModelTextOptions text_options;
   text_options.template_override = cfg.chat_template_file;
-  auto model_text = load_model_text(cfg.model_dir, text_options);
+  auto model_text = load_model_text(*model_path, text_options);
   if (!model_text.is_ok()) return fail(2, model_text.status().message());
   std::shared_ptr<Tokenizer> tokenizer = model_text->tokenizer;
   std::shared_ptr<const ChatTemplate> chat_template = model_text->chat_template;
