@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 
@@ -170,6 +171,7 @@ Result<std::vector<CachedModel>> ModelStore::list() const {
           const auto t = fs::last_write_time(target, fe);
           if (!fe) m.modified = std::max(m.modified, to_time_t(t));
         }
+        m.format = model_weight_format(m.snapshot_dir);
         out.push_back(std::move(m));
       }
     }
@@ -204,6 +206,30 @@ Status ModelStore::remove(const std::string& repo_id) const {
   fs::remove_all(dir, ec);
   if (ec) return internal_error("cannot remove " + dir.string() + ": " + ec.message());
   return Status::ok();
+}
+
+std::string model_weight_format(const std::string& model_dir) {
+  std::ifstream in(model_dir + "/config.json");
+  if (!in) return "?";
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "?";
+  if (auto q = j.find("quantization_config"); q != j.end() && q->is_object()) {
+    auto qm = q->find("quant_method");
+    std::string method = qm != q->end() && qm->is_string() ? qm->get<std::string>() : "quantized";
+    if (auto b = q->find("bits"); b != q->end() && b->is_number_integer()) {
+      method += " " + std::to_string(b->get<int64_t>()) + "-bit";
+    }
+    return method;
+  }
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (auto d = j.find(key); d != j.end() && d->is_string()) return d->get<std::string>();
+  }
+  if (auto t = j.find("text_config"); t != j.end() && t->is_object()) {
+    for (const char* key : {"torch_dtype", "dtype"}) {
+      if (auto d = t->find(key); d != t->end() && d->is_string()) return d->get<std::string>();
+    }
+  }
+  return "?";
 }
 
 Result<std::string> resolve_model_path(const std::string& model, const ModelStore& store) {

@@ -41,6 +41,7 @@ struct CachedModel {
   std::string commit;        // the snapshot directory's name
   std::string snapshot_dir;  // absolute path, usable as a model directory
   int64_t size_bytes = 0;    // the distinct files (blobs) the snapshot holds
+  std::string format;        // model_weight_format(snapshot_dir)
   std::time_t modified = 0;  // the newest file of the snapshot
 };
 
@@ -71,6 +72,11 @@ class ModelStore {
  private:
   std::string cache_dir_;
 };
+
+// The weights' format as config.json states it: "gptq 4-bit", "awq 4-bit",
+// "fp8" ... from quantization_config, else torch_dtype / dtype ("bfloat16");
+// "?" when config.json is missing or says neither.
+std::string model_weight_format(const std::string& model_dir);
 
 // What `yun run MODEL` / `yun serve MODEL` accept: an existing directory is
 // used as it is; otherwise a repo reference resolved through `store`.
