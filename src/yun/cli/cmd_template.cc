@@ -1,6 +1,6 @@
 // `yun template`: renders a model's chat template (transformers' apply_chat_template).
 //
-//   yun template --model DIR < requests.jsonl > prompts.jsonl
+//   yun template --model DIR|REPO < requests.jsonl > prompts.jsonl
 //
 // Each input line: {"messages": [...], "tools": [...]|null, "add_generation_prompt":
 // bool, "enable_thinking": bool|null}; each output line: {"prompt": "..."}.
@@ -17,6 +17,7 @@
 #include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/model/model_store.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/model_text.h"
 
@@ -26,7 +27,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kTemplateHelp =
-    "Usage: yun template --model DIR [--tokenizer DIR] [--name NAME] [--template-file FILE]\n"
+    "Usage: yun template --model DIR|REPO [--tokenizer DIR] [--name NAME] [--template-file FILE]\n"
     "\n"
     "Renders the model's chat template (chat_template.jinja, else tokenizer_config.json's\n"
     "\"chat_template\"; the template `yun serve` uses) like transformers'\n"
@@ -39,7 +40,7 @@ constexpr const char* kTemplateHelp =
     "absent is not passed to the template (it stays undefined). Other keys of a\n"
     "line's \"kwargs\" object, if any, are passed as extra template variables.\n"
     "\n"
-    "  --model DIR           model directory (chat_template.jinja, tokenizer_config.json)\n"
+    "  --model DIR|REPO      model directory (chat_template.jinja, tokenizer_config.json)\n"
     "  --tokenizer DIR       take them from DIR instead (overrides --model)\n"
     "  --name NAME           template name when chat_template is a list (default: \"default\")\n"
     "  --template-file FILE  use this Jinja template instead of the model's\n"
@@ -85,8 +86,13 @@ int run_template(const std::vector<std::string>& argv) {
   if (!args.positional().empty()) return fail(2, "template: unexpected argument '" + args.positional()[0] + "'");
   std::string dir = args.get_string("--tokenizer", args.get_string("--model", ""));
   std::string file = args.get_string("--template-file", "");
-  if (dir.empty() && file.empty()) return fail(2, "template: --model DIR (or --tokenizer DIR) is required");
+  if (dir.empty() && file.empty()) return fail(2, "template: --model DIR|REPO (or --tokenizer DIR) is required");
 
+  if (!dir.empty()) {  // a directory, or a repo id in the Hugging Face cache
+    auto path = resolve_model_path(dir, ModelStore::from_env());
+    if (!path) return fail(2, "template: " + path.status().message());
+    dir = *path;
+  }
   ModelTextOptions options;
   options.template_override = file;
   options.template_name = args.get_string("--name", "");
