@@ -265,7 +265,7 @@ int run_run(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string model_arg = args.get_string("--model", "");
-  if (model_arg.empty()) return fail(2, "run: --model DIR is required (see yun run --help)");
+  if (model_arg.empty()) return fail(2, "run: --model DIR|REPO is required (see yun run --help)");
   // A directory, or a repo id (ORG/NAME[@REV]) in the Hugging Face cache.
   auto model_path = resolve_model_path(model_arg, ModelStore::from_env());
   if (!model_path) return fail(2, "run: " + model_path.status().message());

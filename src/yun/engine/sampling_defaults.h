@@ -8,8 +8,10 @@
 //  2. The model's generation_config.json replaces them with its own
 //     temperature, top_p, top_k, min_p and repetition_penalty (the fields
 //     vLLM's get_diff_sampling_param reads). `do_sample: false` there makes
-//     the model's default greedy (temperature 0), as transformers decodes such
-//     a model; vLLM reads no do_sample, transformers and yun do.
+//     the model's default greedy (temperature 0) and leaves its other
+//     sampling fields unused, as transformers decodes such a model (a request
+//     that sets a temperature samples with the neutral top_p/top_k/min_p and
+//     penalty); vLLM reads no do_sample, transformers and yun do.
 //  3. Each field the request sets replaces the model's.
 //  4. Greedy decoding (a resolved temperature of 0, whether the request or
 //     the model asked for it) is the most likely token of the raw logits:

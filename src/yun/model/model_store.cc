@@ -239,7 +239,11 @@ Result<std::string> resolve_model_path(const std::string& model, const ModelStor
   if (!ref.is_ok()) {
     return not_found("model '" + model + "' is neither a directory nor a Hugging Face repo id");
   }
-  return store.resolve(*ref);
+  auto dir = store.resolve(*ref);
+  if (!dir.is_ok() && dir.status().code() == StatusCode::kNotFound) {
+    return not_found("no directory " + model + ", and " + dir.status().message());
+  }
+  return dir;
 }
 
 }  // namespace yun

@@ -52,7 +52,6 @@ int run_server(ServerConfig cfg) {
     }
   }
 
-  // The tokenizer and chat template, by the one rule of text/model_text.h.
   // The model is a directory or a repo id in the Hugging Face cache (the
   // engine factory resolves it the same way); a repo id is its served name.
   auto model_path = resolve_model_path(cfg.model_dir, ModelStore::from_env());
@@ -60,6 +59,7 @@ int run_server(ServerConfig cfg) {
   if (*model_path != cfg.model_dir && cfg.service.served_model_names.empty()) {
     cfg.service.served_model_names.push_back(parse_repo_ref(cfg.model_dir)->repo_id);
   }
+  // The tokenizer and chat template, by the one rule of text/model_text.h.
   ModelTextOptions text_options;
   text_options.template_override = cfg.chat_template_file;
   auto model_text = load_model_text(*model_path, text_options);
