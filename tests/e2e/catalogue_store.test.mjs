@@ -114,18 +114,21 @@ describe('the Hugging Face cache: list, show, run, serve, rm', { skip }, () => {
     });
     let log = '';
     proc.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
     try {
       let models = null;
       for (let i = 0; i < 600 && proc.exitCode === null && !models; ++i) {
         try {
           const r = await fetch(`http://127.0.0.1:${port}/v1/models`);
           if (r.status === 200) models = await r.json();
-        } catch { await sleep(100); }
+        } catch { /* not up yet */ }
+        if (!models) await sleep(100);
       }
       assert.ok(models, log);
       assert.deepEqual(models.data.map((m) => m.id), [repo]);
     } finally {
       proc.kill('SIGTERM');
+      await exited;
     }
   });
 

@@ -2,6 +2,7 @@
 // row per cached snapshot: repo, revision, size, format, modified. --json
 // prints one JSON object per snapshot instead. Exit 2 with one line for bad
 // flags, 1 when the cache cannot be read.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
