@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "yun/base/blocking_queue.h"
+#include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/cli/engine_flags.h"
@@ -119,12 +120,7 @@ int run_bench(const std::vector<std::string>& argv) {
   if (!flags) return fail(2, "bench: " + flags.status().message());
 
   auto engine = create_engine_for_model(model, *flags, nullptr);
-  if (!engine) {
-    StatusCode c = engine.status().code();
-    const bool usage = c == StatusCode::kInvalidArgument || c == StatusCode::kNotFound ||
-                       c == StatusCode::kUnimplemented || c == StatusCode::kResourceExhausted;
-    return fail(usage ? 2 : 1, "bench: " + engine.status().message());
-  }
+  if (!engine) return fail(exit_code_for(engine.status()), "bench: " + engine.status().message());
   Engine& e = **engine;
   const int64_t vocab = std::max<int64_t>(e.model_config().vocab_size, 2);
 

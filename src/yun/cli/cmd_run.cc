@@ -15,14 +15,17 @@
 
 #include "yun/base/blocking_queue.h"
 #include "yun/base/exit_code.h"
-#include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/cli/engine_flags.h"
 #include "yun/cli/progress.h"
 #include "yun/engine/engine.h"
+#include "yun/engine/sampling_defaults.h"
 #include "yun/model/config.h"
+#include "yun/model/model_store.h"
+#include "yun/serve/request_parse.h"
 #include "yun/text/chat_template.h"
+#include "yun/text/model_text.h"
 #include "yun/text/tokenizer.h"
 
 namespace yun::cli {
@@ -31,11 +34,12 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr const char* kRunHelp =
-    "Usage: yun run --model DIR [PROMPT] [options]\n"
+    "Usage: yun run --model DIR|REPO [PROMPT] [options]\n"
     "\n"
     "Generates a continuation of PROMPT with the model in DIR (a Hugging Face\n"
-    "directory: config.json, *.safetensors, tokenizer.json) on the CPU or a GPU\n"
-    "(--device).\n"
+    "directory: config.json, *.safetensors, tokenizer.json), or the cached snapshot\n"
+    "of REPO (ORG/NAME[@REVISION] in $HF_HOME/hub, see yun list), on the CPU or a\n"
+    "GPU (--device).\n"
     "\n"
     "Examples:\n"
     "  yun run --model ./Qwen2.5-0.5B-Instruct \"The capital of France is\"\n"
@@ -49,14 +53,18 @@ constexpr const char* kRunHelp =
     "  --chat                  send PROMPT as a user message through the model's chat template\n"
     "  --prompts-file FILE     JSONL, one request per line: {\"prompt\": \"...\"},\n"
     "                          {\"prompt_ids\": [...]} or {\"messages\": [...]}, each optionally\n"
-    "                          with max_tokens, temperature, top_p, top_k, min_p,\n"
-    "                          repetition_penalty, seed, stop, ignore_eos. All run at\n"
+    "                          with the sampling fields of /v1/completions (max_tokens,\n"
+    "                          temperature, top_p, top_k, min_p, repetition_penalty,\n"
+    "                          seed, stop, ignore_eos, ...; the flags are their defaults),\n"
+    "                          checked as the server checks them. All run at\n"
     "                          once; results are JSON lines in input order with\n"
     "                          \"index\" added.\n"
+    "  --chat-template FILE    a Jinja chat template overriding the model's (as yun serve)\n"
     "  --tokenizer DIR         read tokenizer.json from DIR instead of the model directory\n"
     "                          (without one, only --prompt-ids works and \"text\" is empty)\n"
     "\n"
-    "Sampling (defaults: the model's generation_config.json, else greedy):\n"
+    "Sampling (defaults: the model's generation_config.json, the rule of `yun serve`;\n"
+    "greedy when it says do_sample: false):\n"
     "  -n, --max-tokens N      generate at most N tokens (default 256, within the context)\n"
     "  --temperature T         0 = greedy: always the most likely token (the model's\n"
     "                          repetition_penalty is then not applied)\n"
@@ -74,8 +82,8 @@ constexpr const char* kRunHelp =
 
 struct Item {
   std::vector<int32_t> prompt_ids;
+  SamplingRequest request;  // resolved into params once the engine is up
   SamplingParams params;
-  bool max_tokens_set = false;
   // Results.
   std::vector<int32_t> output_ids;
   std::string text;
@@ -84,34 +92,8 @@ struct Item {
   bool done = false;
 };
 
-
-// Sampling defaults like vLLM: the model's generation_config.json; greedy
-// when it has no sampling settings or says do_sample = false.
-SamplingParams model_defaults(const ModelConfig& mc) {
-  SamplingParams p;
-  const auto& g = mc.generation;
-  bool any = g.temperature || g.top_p || g.top_k || g.min_p || g.repetition_penalty;
-  if (!any || (g.do_sample && !*g.do_sample)) {
-    p.temperature = 0;
-  } else {
-    p.temperature = g.temperature.value_or(1.0);
-    p.top_p = g.top_p.value_or(1.0);
-    p.top_k = static_cast<int32_t>(g.top_k.value_or(-1));
-    p.min_p = g.min_p.value_or(0.0);
-    p.repetition_penalty = g.repetition_penalty.value_or(1.0);
-  }
-  p.max_tokens = 256;
-  return p;
-}
-
-// An explicit temperature 0 (--temperature 0, "temperature": 0) asks for the
-// most likely token at every step (transformers' greedy ids): the model's
-// default repetition_penalty does not apply then, only one given explicitly
-// (read after this).
-void set_temperature(SamplingParams& p, double t) {
-  p.temperature = t;
-  if (t == 0) p.repetition_penalty = 1.0;
-}
+// `yun run`'s front-door default for max_tokens (serve's is the context).
+constexpr int64_t kRunDefaultMaxTokens = 256;
 
 Result<std::vector<int32_t>> parse_id_list(const std::string& s) {
   std::vector<int32_t> ids;
@@ -135,79 +117,65 @@ Result<std::vector<int32_t>> parse_id_list(const std::string& s) {
   return ids;
 }
 
-Status apply_flags(const Args& a, Item& it) {
-  SamplingParams& p = it.params;
+// The sampling flags as the JSON fields of a request body, so that they go
+// through serve's validated parser (serve/request_parse.h) like a
+// --prompts-file line does; each line's own fields win over them.
+Result<json> flags_json(const Args& a) {
+  json j = json::object();
   if (a.has("-n") || a.has("--max-tokens")) {
     YUN_ASSIGN_OR_RETURN(int64_t n, a.get_int(a.has("-n") ? "-n" : "--max-tokens", 0));
-    if (n < 1 || n > INT32_MAX) return invalid_argument("--max-tokens must be >= 1");
-    p.max_tokens = static_cast<int32_t>(n);
-    it.max_tokens_set = true;
+    j["max_tokens"] = n;
   }
-  if (a.has("--temperature")) {
-    YUN_ASSIGN_OR_RETURN(double t, a.get_double("--temperature", p.temperature));
-    set_temperature(p, t);
+  for (auto [flag, field] : {std::pair{"--temperature", "temperature"}, {"--top-p", "top_p"},
+                             {"--min-p", "min_p"}, {"--repetition-penalty", "repetition_penalty"}}) {
+    if (!a.has(flag)) continue;
+    YUN_ASSIGN_OR_RETURN(double v, a.get_double(flag, 0));
+    j[field] = v;
   }
-  YUN_ASSIGN_OR_RETURN(p.repetition_penalty,
-                       a.get_double("--repetition-penalty", p.repetition_penalty));
-  if (!(p.repetition_penalty > 0) || p.repetition_penalty > 1e6)
-    return invalid_argument("--repetition-penalty must be > 0");
-  YUN_ASSIGN_OR_RETURN(p.top_p, a.get_double("--top-p", p.top_p));
-  YUN_ASSIGN_OR_RETURN(int64_t k, a.get_int("--top-k", p.top_k));
-  p.top_k = static_cast<int32_t>(k);
-  YUN_ASSIGN_OR_RETURN(p.min_p, a.get_double("--min-p", p.min_p));
+  if (a.has("--top-k")) {
+    YUN_ASSIGN_OR_RETURN(int64_t k, a.get_int("--top-k", 0));
+    j["top_k"] = k;
+  }
   if (a.has("--seed")) {
     YUN_ASSIGN_OR_RETURN(int64_t s, a.get_int("--seed", 0));
-    p.seed = static_cast<uint64_t>(s);
+    j["seed"] = s;
   }
-  if (a.has("--ignore-eos")) p.ignore_eos = true;
-  for (const auto& s : a.all("--stop")) p.stop.push_back(s);
-  return Status::ok();
+  if (a.has("--ignore-eos")) j["ignore_eos"] = true;
+  if (!a.all("--stop").empty()) j["stop"] = a.all("--stop");
+  return j;
 }
 
-Status apply_json(const json& j, Item& it) {
-  SamplingParams& p = it.params;
-  try {
-    if (j.contains("max_tokens")) {
-      p.max_tokens = j["max_tokens"].get<int32_t>();
-      it.max_tokens_set = true;
-    }
-    if (j.contains("temperature")) set_temperature(p, j["temperature"].get<double>());
-    if (j.contains("repetition_penalty"))
-      p.repetition_penalty = j["repetition_penalty"].get<double>();
-    if (j.contains("top_p")) p.top_p = j["top_p"].get<double>();
-    if (j.contains("top_k")) p.top_k = j["top_k"].get<int32_t>();
-    if (j.contains("min_p")) p.min_p = j["min_p"].get<double>();
-    if (j.contains("seed") && !j["seed"].is_null()) p.seed = j["seed"].get<uint64_t>();
-    if (j.contains("ignore_eos")) p.ignore_eos = j["ignore_eos"].get<bool>();
-    if (j.contains("stop")) {
-      if (j["stop"].is_string())
-        p.stop = {j["stop"].get<std::string>()};
-      else if (!j["stop"].is_null())
-        p.stop = j["stop"].get<std::vector<std::string>>();
-    }
-  } catch (const std::exception& e) {
-    return invalid_argument(std::string("bad field type: ") + e.what());
-  }
-  return Status::ok();
+Status api_status(const serve::ApiError& e) {
+  return invalid_argument(e.param.empty() || e.message.find(e.param) != std::string::npos
+                              ? e.message
+                              : e.param + ": " + e.message);
 }
 
-Result<std::vector<int32_t>> encode_chat(const json& messages, const Tokenizer* tok) {
-  if (!tok) return invalid_argument("chat messages need a tokenizer (tokenizer.json)");
-  if (tok->chat_template().empty()) {
-    return invalid_argument("the tokenizer has no chat template (tokenizer_config.json)");
+Result<std::vector<int32_t>> encode_chat(const serve::OpenAiRequest& r, const ModelText& mt) {
+  if (!mt.tokenizer) return invalid_argument("chat messages need a tokenizer (tokenizer.json)");
+  if (!mt.chat_template) {
+    return invalid_argument(
+        "the model has no chat template (chat_template.jinja, tokenizer_config.json or "
+        "--chat-template FILE)");
   }
-  YUN_ASSIGN_OR_RETURN(auto tmpl, ChatTemplate::parse(tok->chat_template()));
   ChatTemplateInputs in;
-  in.messages = messages;
-  in.add_generation_prompt = true;
-  in.bos_token = tok->bos_token();
-  in.eos_token = tok->eos_token();
-  YUN_ASSIGN_OR_RETURN(std::string text, tmpl->render(in));
-  return tok->encode(text);
+  in.messages = r.messages;
+  in.tools = r.tools;
+  in.add_generation_prompt = r.add_generation_prompt;
+  in.extra = r.chat_template_kwargs;
+  in.bos_token = mt.bos_token;
+  in.eos_token = mt.eos_token;
+  YUN_ASSIGN_OR_RETURN(std::string text, mt.chat_template->render(in));
+  return mt.tokenizer->encode(text);
 }
 
-Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, const Tokenizer* tok) {
-  if (chat) return encode_chat(json::array({{{"role", "user"}, {"content", text}}}), tok);
+Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, const ModelText& mt) {
+  if (chat) {
+    serve::OpenAiRequest r;
+    r.messages = json::array({{{"role", "user"}, {"content", text}}});
+    return encode_chat(r, mt);
+  }
+  const Tokenizer* tok = mt.tokenizer.get();
   if (!tok)
     return invalid_argument("a text prompt needs a tokenizer (tokenizer.json); use --prompt-ids");
   auto ids = tok->encode(text);
@@ -215,9 +183,28 @@ Result<std::vector<int32_t>> encode_text(const std::string& text, bool chat, con
   return ids;
 }
 
+// One request body (the flags' fields under a line's) -> an Item: parsed and
+// validated by serve's parser, its prompt tokenized. Errors say why.
+Status make_item(const json& body, bool chat, const ModelText& mt, Item& it) {
+  serve::OpenAiRequest r;
+  if (auto e = serve::parse_jsonl_request(body, r)) return api_status(*e);
+  if (r.n != 1) return invalid_argument("n: yun run makes one sample per request");
+  if (r.kind == serve::OpenAiRequest::Kind::kChat) {
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_chat(r, mt));
+  } else if (r.prompt_is_ids) {
+    if (r.prompt_ids.size() != 1) return invalid_argument("one prompt per line");
+    it.prompt_ids = r.prompt_ids[0];
+  } else {
+    if (r.prompt_texts.size() != 1) return invalid_argument("one prompt per line");
+    YUN_ASSIGN_OR_RETURN(it.prompt_ids, encode_text(r.prompt_texts[0], chat, mt));
+  }
+  it.request = serve::sampling_request(r);
+  return Status::ok();
+}
+
 // Reads the JSONL requests. Errors name the line.
-Status read_prompts_file(const std::string& path, const Args& args, const SamplingParams& defaults,
-                         const Tokenizer* tok, std::vector<Item>& items) {
+Status read_prompts_file(const std::string& path, const json& flags, bool chat,
+                         const ModelText& mt, std::vector<Item>& items) {
   std::ifstream in(path);
   if (!in) return not_found("cannot open --prompts-file '" + path + "'");
   std::string line;
@@ -228,31 +215,14 @@ Status read_prompts_file(const std::string& path, const Args& args, const Sampli
     auto where = [&](const Status& s) {
       return invalid_argument(path + " line " + std::to_string(lineno) + ": " + s.message());
     };
-    auto parsed = parse_json_bounded<json>(line, JsonLimits::request());
-    if (!parsed.is_ok()) return where(invalid_argument("bad JSON: " + parsed.status().message()));
-    json j = std::move(parsed).value();
-    if (!j.is_object()) return where(invalid_argument("expected a JSON object"));
-    Item it;
-    it.params = defaults;
-    Status st = apply_flags(args, it);
-    if (!st.is_ok()) return st;
-    st = apply_json(j, it);
-    if (!st.is_ok()) return where(st);
-    Result<std::vector<int32_t>> ids =
-        invalid_argument("needs \"prompt\", \"prompt_ids\" or \"messages\"");
-    try {
-      if (j.contains("prompt_ids")) {
-        ids = j["prompt_ids"].get<std::vector<int32_t>>();
-      } else if (j.contains("messages")) {
-        ids = encode_chat(j["messages"], tok);
-      } else if (j.contains("prompt")) {
-        ids = encode_text(j["prompt"].get<std::string>(), args.has("--chat"), tok);
-      }
-    } catch (const std::exception& e) {
-      return where(invalid_argument(std::string("bad field type: ") + e.what()));
+    json body;
+    if (auto e = serve::parse_json_object(line, body)) return where(api_status(*e));
+    for (auto& [k, v] : flags.items()) {
+      if (!body.contains(k)) body[k] = v;
     }
-    if (!ids) return where(ids.status());
-    it.prompt_ids = std::move(*ids);
+    Item it;
+    Status st = make_item(body, chat, mt, it);
+    if (!st.is_ok()) return where(st);
     items.push_back(std::move(it));
   }
   if (items.empty()) return invalid_argument(path + " holds no requests");
@@ -281,6 +251,7 @@ int run_run(const std::vector<std::string>& argv) {
                                        "--seed",
                                        "--tokenizer",
                                        "--prompts-file",
+                                       "--chat-template",
                                        "--stop",
                                        "--repetition-penalty"};
   std::set<std::string> bool_flags = {"--ignore-eos", "--json", "--chat", "--help", "-h"};
@@ -293,8 +264,12 @@ int run_run(const std::vector<std::string>& argv) {
     std::cout << kRunHelp << engine_flags_help();
     return 0;
   }
-  const std::string model = args.get_string("--model", "");
-  if (model.empty()) return fail(2, "run: --model DIR is required (see yun run --help)");
+  const std::string model_arg = args.get_string("--model", "");
+  if (model_arg.empty()) return fail(2, "run: --model DIR|REPO is required (see yun run --help)");
+  // A directory, or a repo id (ORG/NAME[@REV]) in the Hugging Face cache.
+  auto model_path = resolve_model_path(model_arg, ModelStore::from_env());
+  if (!model_path) return fail(2, "run: " + model_path.status().message());
+  const std::string& model = *model_path;
   if (args.positional().size() > 1)
     return fail(2, "run: give the prompt as one argument (quote it)");
   const bool file_mode = args.has("--prompts-file");
@@ -308,34 +283,34 @@ int run_run(const std::vector<std::string>& argv) {
   auto flags = parse_engine_flags(args);
   if (!flags) return fail(2, "run: " + flags.status().message());
 
-  // The tokenizer is optional only for --prompt-ids.
-  std::shared_ptr<const Tokenizer> tok;
-  {
-    auto t = Tokenizer::load(args.get_string("--tokenizer", model));
-    if (t) {
-      tok = *t;
-    } else if (t.status().code() != StatusCode::kNotFound || args.has("--tokenizer")) {
-      return fail(2, "run: tokenizer: " + t.status().message());
-    }
-  }
+  // The tokenizer (optional only for --prompt-ids) and the chat template, by
+  // the one rule of text/model_text.h that `yun serve` uses too.
+  ModelTextOptions text_options;
+  text_options.tokenizer_dir = args.get_string("--tokenizer", "");
+  text_options.template_override = args.get_string("--chat-template", "");
+  text_options.require_tokenizer = args.has("--tokenizer");
+  auto text = load_model_text(model, text_options);
+  if (!text) return fail(2, "run: " + text.status().message());
+  std::shared_ptr<const Tokenizer> tok = text->tokenizer;
   auto mc = load_model_config(model);
   if (!mc) return fail(exit_code_for(mc.status()), "run: " + mc.status().message());
-  const SamplingParams defaults = model_defaults(*mc);
+  auto sampling_flags = flags_json(args);
+  if (!sampling_flags) return fail(2, "run: " + sampling_flags.status().message());
 
   std::vector<Item> items;
   if (file_mode) {
-    Status st =
-        read_prompts_file(args.get_string("--prompts-file", ""), args, defaults, tok.get(), items);
+    Status st = read_prompts_file(args.get_string("--prompts-file", ""), *sampling_flags,
+                                  args.has("--chat"), *text, items);
     if (!st.is_ok()) return fail(2, "run: " + st.message());
   } else {
     Item it;
-    it.params = defaults;
-    Status st = apply_flags(args, it);
-    if (!st.is_ok()) return fail(2, "run: " + st.message());
-    auto ids = have_text ? encode_text(args.positional()[0], args.has("--chat"), tok.get())
+    auto ids = have_text ? encode_text(args.positional()[0], args.has("--chat"), *text)
                          : parse_id_list(*args.get("--prompt-ids"));
     if (!ids) return fail(2, "run: " + ids.status().message());
-    it.prompt_ids = std::move(*ids);
+    json body = *sampling_flags;
+    body["prompt_ids"] = *ids;
+    Status st = make_item(body, false, *text, it);
+    if (!st.is_ok()) return fail(2, "run: " + st.message());
     items.push_back(std::move(it));
   }
 
@@ -347,9 +322,19 @@ int run_run(const std::vector<std::string>& argv) {
   size_t pending = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
-    const int64_t room = e.max_model_len() - static_cast<int64_t>(it.prompt_ids.size());
-    if (!it.max_tokens_set && room >= 1 && it.params.max_tokens > room) {
-      it.params.max_tokens = static_cast<int32_t>(room);
+    SamplingContext ctx;
+    ctx.prompt_len = static_cast<int64_t>(it.prompt_ids.size());
+    ctx.max_model_len = e.max_model_len();
+    ctx.default_max_tokens = kRunDefaultMaxTokens;
+    if (auto err = resolve_sampling_params(mc->generation, it.request, ctx, it.params)) {
+      if (!file_mode) {
+        e.shutdown();
+        return fail(2, "run: " + err->status.message());
+      }
+      it.error = err->status.message();
+      it.finish_reason = "error";
+      it.done = true;
+      continue;
     }
     auto id = e.submit({it.prompt_ids, it.params, [&events, i](const RequestEvent& ev) {
                           events.push({i, ev});

@@ -1,6 +1,6 @@
 // `yun template`: renders a model's chat template (transformers' apply_chat_template).
 //
-//   yun template --model DIR < requests.jsonl > prompts.jsonl
+//   yun template --model DIR|REPO < requests.jsonl > prompts.jsonl
 //
 // Each input line: {"messages": [...], "tools": [...]|null, "add_generation_prompt":
 // bool, "enable_thinking": bool|null}; each output line: {"prompt": "..."}.
@@ -15,11 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "yun/base/json_limits.h"
-#include "yun/base/mapped_file.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/model/model_store.h"
 #include "yun/text/chat_template.h"
-#include "yun/text/tokenizer_config.h"
+#include "yun/text/model_text.h"
 
 namespace yun::cli {
 namespace {
@@ -27,10 +27,11 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kTemplateHelp =
-    "Usage: yun template --model DIR [--tokenizer DIR] [--name NAME] [--template-file FILE]\n"
+    "Usage: yun template --model DIR|REPO [--tokenizer DIR] [--name NAME] [--template-file FILE]\n"
     "\n"
-    "Renders the model's chat template (tokenizer_config.json \"chat_template\") like\n"
-    "transformers' apply_chat_template(..., tokenize=False).\n"
+    "Renders the model's chat template (chat_template.jinja, else tokenizer_config.json's\n"
+    "\"chat_template\"; the template `yun serve` uses) like transformers'\n"
+    "apply_chat_template(..., tokenize=False).\n"
     "\n"
     "Reads JSON lines on stdin:\n"
     "  {\"messages\": [...], \"tools\": [...]|null, \"add_generation_prompt\": bool,\n"
@@ -39,8 +40,8 @@ constexpr const char* kTemplateHelp =
     "absent is not passed to the template (it stays undefined). Other keys of a\n"
     "line's \"kwargs\" object, if any, are passed as extra template variables.\n"
     "\n"
-    "  --model DIR           model directory holding tokenizer_config.json\n"
-    "  --tokenizer DIR       take tokenizer_config.json from DIR instead (overrides --model)\n"
+    "  --model DIR|REPO      model directory (chat_template.jinja, tokenizer_config.json)\n"
+    "  --tokenizer DIR       take them from DIR instead (overrides --model)\n"
     "  --name NAME           template name when chat_template is a list (default: \"default\")\n"
     "  --template-file FILE  use this Jinja template instead of the model's\n"
     "  --help                show this help\n"
@@ -85,30 +86,25 @@ int run_template(const std::vector<std::string>& argv) {
   if (!args.positional().empty()) return fail(2, "template: unexpected argument '" + args.positional()[0] + "'");
   std::string dir = args.get_string("--tokenizer", args.get_string("--model", ""));
   std::string file = args.get_string("--template-file", "");
-  if (dir.empty() && file.empty()) return fail(2, "template: --model DIR (or --tokenizer DIR) is required");
+  if (dir.empty() && file.empty()) return fail(2, "template: --model DIR|REPO (or --tokenizer DIR) is required");
 
-  text::TokenizerConfig config;
-  if (!dir.empty()) {
-    auto contents = read_file(dir + "/tokenizer_config.json");
-    if (!contents) return fail(2, "template: cannot read " + dir + "/tokenizer_config.json");
-    auto parsed_config = text::parse_tokenizer_config(*contents);
-    if (!parsed_config) return fail(2, "template: bad tokenizer_config.json");
-    config = std::move(parsed_config).value();
+  if (!dir.empty()) {  // a directory, or a repo id in the Hugging Face cache
+    auto path = resolve_model_path(dir, ModelStore::from_env());
+    if (!path) return fail(2, "template: " + path.status().message());
+    dir = *path;
   }
-  std::string source;
-  if (!file.empty()) {
-    auto text = read_file(file);
-    if (!text) return fail(2, "template: cannot read " + file);
-    source = std::move(*text);
-  } else {
-    auto picked = text::select_chat_template(config, args.get_string("--name", "default"));
-    if (!picked) return fail(2, "template: " + picked.status().message());
-    source = *picked;
+  ModelTextOptions options;
+  options.template_override = file;
+  options.template_name = args.get_string("--name", "");
+  auto mt = load_model_text(dir, options);
+  if (!mt) return fail(2, "template: " + mt.status().message());
+  if (!mt->chat_template) {
+    return fail(2, "template: no chat template in " + dir +
+                       " (chat_template.jinja or tokenizer_config.json)");
   }
-  auto tmpl = ChatTemplate::parse(source);
-  if (!tmpl) return fail(2, "template: " + tmpl.status().message());
-  const std::string& bos = config.bos_token;
-  const std::string& eos = config.eos_token;
+  const std::shared_ptr<const ChatTemplate>& tmpl = mt->chat_template;
+  const std::string& bos = mt->bos_token;
+  const std::string& eos = mt->eos_token;
 
   std::string line;
   size_t line_no = 0;
@@ -119,7 +115,7 @@ int run_template(const std::vector<std::string>& argv) {
     if (!in) return fail(2, "template: line " + std::to_string(line_no) + ": " + in.status().message());
     in->bos_token = bos;
     in->eos_token = eos;
-    auto prompt = (*tmpl)->render(*in);
+    auto prompt = tmpl->render(*in);
     if (!prompt) return fail(2, "template: line " + std::to_string(line_no) + ": " + prompt.status().message());
     Json out = {{"prompt", *prompt}};
     std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';

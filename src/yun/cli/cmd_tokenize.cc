@@ -1,7 +1,7 @@
 // `yun tokenize`: text -> token ids with a model's tokenizer.
 //
-//   yun tokenize --model DIR "some text"   prints the ids as a JSON array
-//   yun tokenize --model DIR < in.jsonl     reads {"text": ...} lines, writes {"ids": [...]}
+//   yun tokenize --model DIR|REPO "some text"   prints the ids as a JSON array
+//   yun tokenize --model DIR|REPO < in.jsonl     reads {"text": ...} lines, writes {"ids": [...]}
 //
 // --tokenizer DIR reads the tokenizer from DIR instead of the model directory.
 // Exit 2 with a one-line error on bad flags, a missing/corrupt tokenizer, or a
@@ -16,20 +16,21 @@
 #include "yun/base/json_limits.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/model/model_store.h"
 #include "yun/text/tokenizer.h"
 
 namespace yun::cli {
 namespace {
 
 constexpr const char* kTokenizeHelp =
-    "Usage: yun tokenize --model DIR [--tokenizer DIR] [TEXT]\n"
+    "Usage: yun tokenize --model DIR|REPO [--tokenizer DIR] [TEXT]\n"
     "\n"
     "Encodes text with the model's Hugging Face tokenizer (tokenizer.json), like\n"
     "encode(text, add_special_tokens=False); special tokens written in the text match.\n"
     "\n"
     "  TEXT              encode this text and print the ids as a JSON array\n"
     "  (no TEXT)         read JSON lines {\"text\": ...} on stdin, write {\"ids\": [...]}\n"
-    "  --model DIR       model directory holding tokenizer.json\n"
+    "  --model DIR|REPO  model directory holding tokenizer.json\n"
     "  --tokenizer DIR   take the tokenizer from DIR instead (overrides --model)\n"
     "  --help            show this help\n";
 
@@ -51,9 +52,14 @@ int run_tokenize(const std::vector<std::string>& argv) {
     return 0;
   }
   std::string dir = args.get_string("--tokenizer", args.get_string("--model", ""));
-  if (dir.empty()) return fail(2, "tokenize: --model DIR (or --tokenizer DIR) is required");
+  if (dir.empty()) return fail(2, "tokenize: --model DIR|REPO (or --tokenizer DIR) is required");
   if (args.positional().size() > 1) {
     return fail(2, "tokenize: give the text as one argument (quote it), or none to read stdin");
+  }
+  if (!dir.empty()) {  // a directory, or a repo id in the Hugging Face cache
+    auto path = resolve_model_path(dir, ModelStore::from_env());
+    if (!path) return fail(2, "tokenize: " + path.status().message());
+    dir = *path;
   }
   auto tok = Tokenizer::load(dir);
   if (!tok) return fail(2, "tokenize: " + tok.status().to_string());

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "yun/compute/cpu/matmul.h"
+#include "yun/model/model_store.h"
 
 namespace yun::cli {
 
@@ -133,17 +134,15 @@ Result<EngineFlags> parse_engine_flags(const Args& args) {
 Result<std::unique_ptr<Engine>> create_engine_for_model(
     const std::string& model_dir, const EngineFlags& flags,
     std::shared_ptr<const Tokenizer> tokenizer) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(model_dir, ec)) {
-    return not_found("model directory '" + model_dir + "' does not exist");
-  }
+  // A directory, or a repo id resolved through the Hugging Face cache.
+  YUN_ASSIGN_OR_RETURN(const std::string dir, resolve_model_path(model_dir, ModelStore::from_env()));
   const bool on_cpu = flags.runner.device.empty() || flags.runner.device == "cpu";
   if (on_cpu && flags.runner.cpu.bf16_activations && !matmul_bf16_supported()) {
     std::fprintf(stderr,
                  "yun: warning: --dtype bfloat16 needs AVX512_BF16, which this CPU "
                  "lacks; computing in float32\n");
   }
-  YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner, create_runner(model_dir, flags.runner));
+  YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner, create_runner(dir, flags.runner));
   EngineConfig cfg = flags.engine;
   if (cfg.eos_token_ids.empty()) {
     for (int64_t id : runner->config().eos_token_ids)

@@ -49,8 +49,9 @@ Result<EngineFlags> parse_engine_flags(const Args& args);
 // "4096", "512K", "512M", "4G", "4GiB" -> bytes. Errors: kInvalidArgument.
 Result<int64_t> parse_byte_size(const std::string& s);
 
-// Loads DIR with the runner for flags.runner (create_runner) and starts an engine (EOS ids from the
-// model's generation config). Errors: kNotFound for a missing directory,
+// Loads DIR (or the cached snapshot of a repo id, model/model_store.h) with the runner for
+// flags.runner (create_runner) and starts an engine (EOS ids from the model's generation
+// config). Errors: kNotFound for a missing directory or an uncached repo,
 // the loaders' errors for bad files, engine config errors.
 Result<std::unique_ptr<Engine>> create_engine_for_model(const std::string& model_dir,
                                                         const EngineFlags& flags,

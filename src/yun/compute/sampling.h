@@ -17,7 +17,8 @@
 namespace yun {
 
 // The numeric sampling settings of one row, named as in OpenAI / vLLM
-// (engine/sampling_params.h maps SamplingParams onto this).
+// (engine/sampling_params.h: SamplingParams extends this, so the engine
+// hands a request's settings to the runner as they are).
 struct SamplingOptions {
   double temperature = 1.0;         // <= 0: greedy
   double top_p = 1.0;               // (0, 1]

@@ -6,19 +6,6 @@
 
 namespace yun {
 
-SamplingOptions SamplingParams::sampling_options() const {
-  SamplingOptions o;
-  o.temperature = temperature;
-  o.top_p = top_p;
-  o.top_k = top_k;
-  o.min_p = min_p;
-  o.presence_penalty = presence_penalty;
-  o.frequency_penalty = frequency_penalty;
-  o.repetition_penalty = repetition_penalty;
-  o.logprobs = logprobs;
-  return o;
-}
-
 Status SamplingParams::validate() const {
   auto bad = [](const std::string& field, const std::string& why) {
     return invalid_argument(field + " " + why);

@@ -12,14 +12,12 @@
 
 namespace yun {
 
-struct SamplingParams {
-  double temperature = 1.0;   // 0: greedy
-  double top_p = 1.0;         // (0, 1]
-  int32_t top_k = -1;         // -1 or 0: off
-  double min_p = 0.0;         // [0, 1]
-  double presence_penalty = 0.0;    // [-2, 2], OpenAI semantics
-  double frequency_penalty = 0.0;   // [-2, 2]
-  double repetition_penalty = 1.0;  // > 0, HF/vLLM semantics (prompt + output tokens)
+// The numeric settings the runner samples with (temperature, top_p, top_k,
+// min_p, the three penalties, logprobs) are the SamplingOptions base, so the
+// two never drift apart; the fields below are what only the engine reads.
+// Defaults are vLLM's neutral ones; engine/sampling_defaults.h resolves a
+// model's and a request's settings into one of these.
+struct SamplingParams : SamplingOptions {
   std::optional<uint64_t> seed;     // makes a request reproducible in any batch
   int32_t n = 1;                    // samples per prompt (share the prompt's KV blocks)
 
@@ -29,14 +27,11 @@ struct SamplingParams {
   std::vector<int32_t> stop_token_ids;
   std::vector<std::string> stop;    // stop strings, matched on detokenized text
   bool skip_special_tokens = true;  // for the text of the output
-  // Top-N log-probabilities per generated token; -1: none; 0: only the chosen.
-  int32_t logprobs = -1;
 
   // Checks ranges. Errors: kInvalidArgument naming the field.
   Status validate() const;
-  bool greedy() const { return temperature <= 0.0; }
   // The numeric settings the runner samples with (compute/sampling.h).
-  SamplingOptions sampling_options() const;
+  const SamplingOptions& sampling_options() const { return *this; }
 };
 
 }  // namespace yun

@@ -438,55 +438,70 @@ std::optional<ApiError> parse_completion_request(std::string_view body, OpenAiRe
   }
 }
 
+SamplingRequest sampling_request(const OpenAiRequest& r) {
+  SamplingRequest q;
+  q.temperature = r.temperature;
+  q.top_p = r.top_p;
+  q.min_p = r.min_p;
+  q.repetition_penalty = r.repetition_penalty;
+  q.top_k = r.top_k;
+  q.max_tokens = r.max_tokens;
+  q.presence_penalty = r.presence_penalty;
+  q.frequency_penalty = r.frequency_penalty;
+  q.n = r.n;
+  q.min_tokens = r.min_tokens;
+  q.stop = r.stop;
+  q.stop_token_ids = r.stop_token_ids;
+  q.seed = r.seed;
+  q.logprobs = r.logprobs;
+  q.ignore_eos = r.ignore_eos;
+  q.skip_special_tokens = r.skip_special_tokens;
+  return q;
+}
+
 std::optional<ApiError> resolve_sampling_params(const OpenAiRequest& req,
                                                 const ModelConfig::GenerationDefaults& gen,
                                                 int64_t prompt_len, int64_t max_model_len,
                                                 SamplingParams& p) {
-  p = SamplingParams{};
-  p.temperature = req.temperature.value_or(gen.temperature.value_or(1.0));
-  p.top_p = req.top_p.value_or(gen.top_p.value_or(1.0));
-  p.top_k = req.top_k.value_or(static_cast<int32_t>(gen.top_k.value_or(-1)));
-  if (p.top_k == 0) p.top_k = -1;
-  p.min_p = req.min_p.value_or(gen.min_p.value_or(0.0));
-  p.repetition_penalty = req.repetition_penalty.value_or(gen.repetition_penalty.value_or(1.0));
-  p.presence_penalty = req.presence_penalty;
-  p.frequency_penalty = req.frequency_penalty;
-  p.seed = req.seed;
-  p.n = req.n;
-  p.min_tokens = req.min_tokens;
-  p.ignore_eos = req.ignore_eos;
-  p.stop_token_ids = req.stop_token_ids;
-  p.stop = req.stop;
-  p.skip_special_tokens = req.skip_special_tokens;
-  p.logprobs = req.logprobs;
+  SamplingContext ctx;
+  ctx.prompt_len = prompt_len;
+  ctx.max_model_len = max_model_len;
+  auto e = yun::resolve_sampling_params(gen, sampling_request(req), ctx, p);
+  if (!e) return std::nullopt;
+  std::string param = e->field;
+  if (param == "prompt" && req.kind == OpenAiRequest::Kind::kChat) param = "messages";
+  return bad_request(e->status.message(), param);
+}
 
-  if (prompt_len <= 0) return bad_request("the prompt is empty", "prompt");
-  if (prompt_len >= max_model_len) {
-    return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
-                           " tokens. However, your request has " + std::to_string(prompt_len) +
-                           " input tokens. Please reduce the length of the input messages.",
-                       req.kind == OpenAiRequest::Kind::kChat ? "messages" : "prompt");
+std::optional<ApiError> parse_sampling_fields(const Json& o, OpenAiRequest& r) {
+  try {
+    return parse_common(o, r);
+  } catch (const std::exception& e) {
+    return bad_request(std::string("malformed request: ") + e.what());
   }
-  int64_t remaining = max_model_len - prompt_len;
-  if (req.max_tokens) {
-    if (*req.max_tokens > remaining) {
-      return bad_request("This model's maximum context length is " + std::to_string(max_model_len) +
-                             " tokens. However, you requested " +
-                             std::to_string(*req.max_tokens + prompt_len) + " tokens (" +
-                             std::to_string(prompt_len) + " in the messages, " +
-                             std::to_string(*req.max_tokens) +
-                             " in the completion). Please reduce the length of the messages or "
-                             "completion.",
-                         "max_tokens");
+}
+
+std::optional<ApiError> parse_jsonl_request(const Json& line, OpenAiRequest& r) {
+  try {
+    if (!line.is_object()) return bad_request("expected a JSON object");
+    if (line.contains("messages")) return parse_chat_request(line.dump(), r);
+    Json o = line;
+    if (auto ids = o.find("prompt_ids"); ids != o.end()) {
+      if (o.contains("prompt")) {
+        return bad_request("give 'prompt' or 'prompt_ids', not both", "prompt_ids");
+      }
+      if (!ids->is_array() || ids->empty() || !(*ids)[0].is_number()) {
+        return bad_request("'prompt_ids' must be a non-empty list of token ids", "prompt_ids");
+      }
+      o["prompt"] = *ids;
+      o.erase("prompt_ids");
+    } else if (!o.contains("prompt")) {
+      return bad_request("needs \"prompt\", \"prompt_ids\" or \"messages\"", "prompt");
     }
-    p.max_tokens = static_cast<int32_t>(*req.max_tokens);
-  } else {
-    p.max_tokens = static_cast<int32_t>(std::min<int64_t>(remaining, INT32_MAX));
+    return parse_completion_request(o.dump(), r);
+  } catch (const std::exception& e) {
+    return bad_request(std::string("malformed request: ") + e.what());
   }
-  if (p.min_tokens > p.max_tokens) {
-    return bad_request("'min_tokens' must not exceed 'max_tokens'", "min_tokens");
-  }
-  return std::nullopt;
 }
 
 std::optional<ApiError> check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size,

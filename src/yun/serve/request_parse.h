@@ -3,7 +3,9 @@
 // parse_chat_request / parse_completion_request turn a request body into an
 // OpenAiRequest, checking JSON syntax, UTF-8, field types and ranges; they
 // need no model. resolve_sampling_params then applies the model's generation
-// defaults (as vLLM does) and the context-length checks. Every failure is an
+// defaults and the context-length checks by the one rule of
+// engine/sampling_defaults.h, which `yun run` uses too (its --prompts-file
+// lines are parsed here, by parse_jsonl_request). Every failure is an
 // ApiError (400 unless stated) naming the offending field in `param`.
 // Unknown fields are ignored. Nothing here throws.
 #pragma once
@@ -15,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "yun/engine/sampling_defaults.h"
 #include "yun/engine/sampling_params.h"
 #include "yun/model/config.h"
 #include "yun/serve/api_error.h"
@@ -76,10 +79,26 @@ std::optional<ApiError> parse_chat_request(std::string_view body, OpenAiRequest&
 // Parses a /v1/completions body. Returns nullopt on success.
 std::optional<ApiError> parse_completion_request(std::string_view body, OpenAiRequest& out);
 
-// Builds the engine's SamplingParams for one prompt of `prompt_len` tokens:
-// request fields over generation defaults over SamplingParams defaults;
-// max_tokens defaults to the remaining context. Errors: prompt longer than the
-// context, max_tokens past it, anything SamplingParams::validate rejects.
+// Parses one line of `yun run --prompts-file` (an object from
+// parse_json_object): a chat body ({"messages"}), a completions body
+// ({"prompt"}) or {"prompt_ids": [...]} (a completions body whose prompt is
+// those ids), with the same fields and checks as the HTTP endpoints.
+// Returns nullopt on success.
+std::optional<ApiError> parse_jsonl_request(const nlohmann::ordered_json& line,
+                                            OpenAiRequest& out);
+// Parses only the sampling fields shared by both endpoints (temperature ...
+// stop, ignore_eos) from an object into `out` (`yun run`'s flags, as JSON).
+std::optional<ApiError> parse_sampling_fields(const nlohmann::ordered_json& obj,
+                                              OpenAiRequest& out);
+
+// The request's sampling fields, as the engine's rule takes them.
+SamplingRequest sampling_request(const OpenAiRequest& req);
+
+// Builds the engine's SamplingParams for one prompt of `prompt_len` tokens by
+// engine/sampling_defaults.h (request fields over the model's generation
+// defaults over neutral ones; max_tokens defaults to the remaining context).
+// Errors: prompt empty or longer than the context (param "messages" or
+// "prompt"), max_tokens past it, anything SamplingParams::validate rejects.
 std::optional<ApiError> resolve_sampling_params(const OpenAiRequest& req,
                                                 const ModelConfig::GenerationDefaults& gen,
                                                 int64_t prompt_len, int64_t max_model_len,

@@ -16,6 +16,8 @@
 
 #include "yun/base/exit_code.h"
 #include "yun/base/log.h"
+#include "yun/model/model_store.h"
+#include "yun/text/model_text.h"
 
 namespace yun::serve {
 namespace {
@@ -92,36 +94,21 @@ int run_server(ServerConfig cfg) {
     }
   }
 
-  std::shared_ptr<Tokenizer> tokenizer;
-  bool no_tokenizer = false;  // said once the model itself has loaded
-  {
-    auto tok = Tokenizer::load(cfg.model_dir);
-    if (tok.is_ok()) {
-      tokenizer = *tok;
-    } else if (tok.status().code() == StatusCode::kNotFound) {
-      no_tokenizer = true;
-    } else {
-      return fail(2, "tokenizer: " + tok.status().message());
-    }
+  // The model is a directory or a repo id in the Hugging Face cache (the
+  // engine factory resolves it the same way); a repo id is its served name.
+  auto model_path = resolve_model_path(cfg.model_dir, ModelStore::from_env());
+  if (!model_path.is_ok()) return fail(2, model_path.status().message());
+  if (*model_path != cfg.model_dir && cfg.service.served_model_names.empty()) {
+    cfg.service.served_model_names.push_back(parse_repo_ref(cfg.model_dir)->repo_id);
   }
-  std::shared_ptr<const ChatTemplate> chat_template;
-  {
-    std::string source;
-    if (!cfg.chat_template_file.empty()) {
-      auto text = read_file(cfg.chat_template_file);
-      if (!text) return fail(2, "cannot read --chat-template " + cfg.chat_template_file);
-      source = std::move(*text);
-    } else if (auto text = read_file(cfg.model_dir + "/chat_template.jinja")) {
-      source = std::move(*text);
-    } else if (tokenizer) {
-      source = tokenizer->chat_template();
-    }
-    if (!source.empty()) {
-      auto t = ChatTemplate::parse(source);
-      if (!t.is_ok()) return fail(2, "chat template: " + t.status().message());
-      chat_template = *t;
-    }
-  }
+  // The tokenizer and chat template, by the one rule of text/model_text.h.
+  ModelTextOptions text_options;
+  text_options.template_override = cfg.chat_template_file;
+  auto model_text = load_model_text(*model_path, text_options);
+  if (!model_text.is_ok()) return fail(2, model_text.status().message());
+  std::shared_ptr<Tokenizer> tokenizer = model_text->tokenizer;
+  std::shared_ptr<const ChatTemplate> chat_template = model_text->chat_template;
+  const bool no_tokenizer = !tokenizer;  // said once the model itself has loaded
 
   if (!cfg.make_engine) return fail(1, "no engine factory");
   auto engine_r = cfg.make_engine(tokenizer);
