@@ -44,10 +44,18 @@ describe('tenancy on PostgreSQL: two replicas', { skip, concurrency: false }, ()
   before(async () => {
     const db = freshDatabase();
     // Both start at once: the schema migration is serialised by an advisory lock.
-    [a, b] = await Promise.all([
+    const started = await Promise.allSettled([
       startServer(['--db', db, '--admin-key', adminKey]),
       startServer(['--db', db, '--admin-key', adminKey]),
     ]);
+    [a, b] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      // Stop the one that came up, or this file never exits.
+      await a?.stop();
+      await b?.stop();
+      throw failed.reason;
+    }
   });
   after(async () => { await a?.stop(); await b?.stop(); });
 
