@@ -3,7 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <random>
+#include <thread>
 
 namespace yun::tenancy {
 namespace {
@@ -50,13 +53,25 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   std::unique_ptr<SqliteStore> s(new SqliteStore(db, path));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
-  YUN_RETURN_IF_ERROR(
-      s->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-  if (options.max_page_count > 0) {
-    std::string pragma = "PRAGMA max_page_count=" + std::to_string(options.max_page_count);
-    YUN_RETURN_IF_ERROR(s->exec_script(pragma));
+  // Several processes opening one new file at once: switching it to WAL and
+  // migrating can meet SQLITE_BUSY without the busy handler being asked
+  // (SQLite returns it at once where waiting could deadlock), so the whole
+  // set-up is retried, with jitter, for up to busy_timeout.
+  auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+  std::minstd_rand jitter(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(db)));
+  while (true) {
+    Status st =
+        s->exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    if (st.is_ok() && options.max_page_count > 0) {
+      st = s->exec_script("PRAGMA max_page_count=" + std::to_string(options.max_page_count));
+    }
+    if (st.is_ok()) st = s->migrate().with_context(path);
+    if (st.is_ok()) break;
+    bool busy = st.message().find("locked") != std::string::npos ||
+                st.message().find("busy") != std::string::npos;
+    if (!busy || std::chrono::steady_clock::now() >= deadline) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + jitter() % 20));
   }
-  YUN_RETURN_IF_ERROR(s->migrate().with_context(path));
   s->known_version_ = kSchemaVersion;
   return s;
 }
