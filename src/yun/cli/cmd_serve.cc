@@ -11,11 +11,13 @@
 namespace yun::cli {
 namespace {
 
-constexpr const char* kHelp = R"(Usage: yun serve MODEL_DIR [options]
+constexpr const char* kHelp = R"(Usage: yun serve MODEL [options]
 OpenAI-compatible API server (chat/completions, completions, models, tokenize,
-detokenize, health, metrics, version) with a browser playground at /.
+detokenize, the render endpoints, health, health/ready, metrics, version) with a
+browser playground at /. MODEL is a model directory or a Hugging Face repo id
+in the HF cache.
 
-  --model DIR               the model directory (or give it as the first argument)
+  --model MODEL             the model directory or repo id (or give it as the first argument)
   --host HOST               address to listen on (default 127.0.0.1)
   --port N                  port (default 8000; 0 picks a free one)
   --served-model-name NAME  name clients use (repeatable; default: the dir's basename)

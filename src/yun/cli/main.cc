@@ -27,8 +27,9 @@ void print_help() {
                "Usage: yun <command> [options]\n\nCommands:\n";
   for (auto& c : cmds) std::printf("  %-10s %s\n", c.name.c_str(), c.summary.c_str());
   std::cout << "\nRun `yun <command> --help` for a command's options.\n"
-               "A model is a Hugging Face directory: config.json, generation_config.json,\n"
-               "model.safetensors (or shards + model.safetensors.index.json), tokenizer.json.\n";
+               "A model is a Hugging Face directory (config.json, generation_config.json,\n"
+               "model.safetensors or shards + model.safetensors.index.json, tokenizer.json)\n"
+               "or a repo id such as Qwen/Qwen3-0.6B[@rev] already in the Hugging Face cache.\n";
 }
 
 }  // namespace
