@@ -1,0 +1,63 @@
+// MaskCache: token masks per truncated parser configuration, shared by every
+// matcher of one compiled grammar (thread-safe).
+//
+// The mask of a configuration depends mostly on the top frames of its
+// stacks: inside a JSON string the same few frames are on top whatever
+// object holds the string. An entry is computed once per truncated key
+// (StackSpace::truncated_key, `depth` frames) by walking the whole token trie
+// against the truncated configuration:
+//   - `accepted`: tokens accepted without reaching below the cut (exact for
+//     every configuration with this key);
+//   - `roots`: trie nodes where some stack popped past the cut; tokens below
+//     such a node depend on the frames under it and are walked again, per
+//     step, from the matcher's real configuration (typically a few hundred
+//     trie nodes: the tokens that close a string and go on, like `",`).
+// Tokens rejected before any pop past the cut are rejected everywhere.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "yun/grammar/stack_space.h"
+#include "yun/grammar/token_vocab.h"
+
+namespace yun::grammar {
+
+struct MaskEntry {
+  std::vector<uint32_t> accepted;  // TokenVocab::mask_words() words
+  std::vector<int32_t> roots;      // trie node indices to walk again
+};
+
+// Walks trie nodes [begin, end) (a subtree's descendants, or the whole trie),
+// whose parent state at depth base_depth is base_cfg; sets the bits of the
+// tokens space accepts. With `roots`, stops below nodes whose configuration
+// holds a sentinel and records them.
+void walk_trie(StackSpace& space, const TokenVocab& vocab, int32_t begin, int32_t end, int base_depth,
+               int32_t base_cfg, uint32_t* mask, std::vector<int32_t>* roots);
+
+class MaskCache {
+ public:
+  static constexpr int kDefaultDepth = 2;
+  MaskCache(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab,
+            int depth = kDefaultDepth);
+
+  int depth() const { return depth_; }
+  // The entry for a truncated key, computed on first use.
+  std::shared_ptr<const MaskEntry> get(const std::string& key);
+  size_t size() const;
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  std::shared_ptr<const Grammar> g_;
+  std::shared_ptr<const TokenVocab> vocab_;
+  int depth_;
+  mutable std::mutex mu_;
+  std::unique_ptr<StackSpace> space_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<const MaskEntry>> entries_;  // guarded by mu_
+};
+
+}  // namespace yun::grammar
