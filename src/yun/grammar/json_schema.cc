@@ -408,7 +408,7 @@ class SchemaCompiler {
     if (std::max(min, max) > 10000) return fail(where, "'minItems'/'maxItems' above 10000");
     // States: i items written. L = the first state from which all are alike.
     const int64_t L = std::max(k, min);
-    const int64_t last = max >= 0 ? max : L;  // states 1..last
+    const int64_t last = max >= 0 ? max : std::max<int64_t>(L, 1);  // states 1..last
     auto elem = [&](int64_t i) { return i < k ? prefix[size_t(i)] : *item; };
     std::vector<int32_t> after(size_t(last) + 2, -1);  // after[i]: i >= 1 items written
     for (int64_t i = 1; i <= last; ++i) after[size_t(i)] = b_.new_rule("arr_after" + std::to_string(i));
@@ -420,9 +420,9 @@ class SchemaCompiler {
         Seq more = {b_.byte(',')};
         j_.ws(more);
         more.push_back(elem(i));
-        int64_t next = max < 0 && i + 1 > L ? L : i + 1;
-        if (max < 0 && i == L) next = L;
-        more.push_back(GrammarBuilder::ref(after[size_t(std::min(next, last))]));
+        // Unbounded: the states from `last` on are alike (a loop).
+        int64_t next = std::min(i + 1, last);
+        more.push_back(GrammarBuilder::ref(after[size_t(next)]));
         tail.push_back(std::move(more));
       }
       Seq a;

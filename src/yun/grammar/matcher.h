@@ -62,6 +62,10 @@ class Matcher {
   // Whether token `id` would be accepted (no state change).
   bool token_allowed(int32_t id);
 
+  // An id of the current parser configuration: within one matcher (and its
+  // rollbacks), equal ids are equal states. For searches in tests and tools.
+  int32_t state_id() const { return eos_ ? -1 : cfg_; }
+
   const CompiledGrammar& grammar() const { return *g_; }
 
  private:
