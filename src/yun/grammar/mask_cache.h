@@ -41,7 +41,7 @@ void walk_trie(StackSpace& space, const TokenVocab& vocab, int32_t begin, int32_
 
 class MaskCache {
  public:
-  static constexpr int kDefaultDepth = 2;
+  static constexpr int kDefaultDepth = 4;
   MaskCache(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab,
             int depth = kDefaultDepth);
 
