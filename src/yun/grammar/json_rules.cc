@@ -304,6 +304,7 @@ Symbol JsonRules::digits(int64_t a, int64_t b) {
 }
 
 void JsonRules::nonneg(Bound lo, std::optional<Bound> hi, bool frac, std::vector<Seq>& alts) {
+  if (hi && hi->v < lo.v) return;  // empty
   // I == lo
   bool lo_eq_hi = hi && hi->v == lo.v;
   if (!lo.exclusive || frac) {
