@@ -24,7 +24,7 @@ Result<Grammar> build_grammar(const GrammarSpec& spec, const CompileOptions& opt
       break;
     }
     case GrammarSpec::kJsonObject: {
-      YUN_ASSIGN_OR_RETURN(root, add_json_schema(b, R"({"type": "object"})", options.json));
+      YUN_ASSIGN_OR_RETURN(root, add_json_schema(b, R"({"type": "object", "additionalProperties": true})", options.json));
       break;
     }
     case GrammarSpec::kRegex: {

@@ -461,6 +461,10 @@ class SchemaCompiler {
       const Json& ap = s["additionalProperties"];
       if (!(ap.is_boolean() && !ap.get<bool>())) extra = compile(ap, where + "/additionalProperties");
     }
+    if (!s.contains("properties") && required.empty() && s.contains("additionalProperties") &&
+        s["additionalProperties"].is_boolean() && s["additionalProperties"].get<bool>()) {
+      return j_.any_object();  // any keys (escapes too), any values
+    }
     std::set<std::string> declared;
     if (s.contains("properties")) {
       const Json& p = s["properties"];
