@@ -236,6 +236,15 @@ Result<Grammar> GrammarBuilder::finish(int32_t root) {
     }
   }
   Grammar g;
+  {
+    std::unordered_map<std::string, uint8_t> first;
+    for (int b = 0; b < 256; ++b) {
+      std::string sig(classes_.size(), '0');
+      for (size_t k = 0; k < classes_.size(); ++k) sig[k] = classes_[k][size_t(b)] ? '1' : '0';
+      auto [it, fresh] = first.try_emplace(std::move(sig), uint8_t(b));
+      g.byte_rep[size_t(b)] = it->second;
+    }
+  }
   g.classes = std::move(classes_);
   g.root = root;
   g.rules.resize(n);

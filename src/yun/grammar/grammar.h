@@ -14,6 +14,7 @@
 // is an index into that array.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,9 @@ struct Grammar {
   std::vector<Symbol> symbols;
   std::vector<Rule> rules;
   int32_t root = 0;
+  // Bytes that every class treats alike share a representative (the
+  // smallest of them): step(config, b) == step(config, byte_rep[b]).
+  std::array<uint8_t, 256> byte_rep{};
 
   // A readable dump (one rule per line, GBNF-like) for tests and errors.
   std::string to_string() const;

@@ -75,12 +75,21 @@ void Matcher::fill_mask(uint32_t* bitmask) {
   MaskCache& cache = g_->mask_cache();
   std::shared_ptr<const MaskEntry> e = cache.get(space_.truncated_key(cfg_, cache.depth()));
   std::memcpy(bitmask, e->accepted.data(), words * sizeof(uint32_t));
-  const auto& trie = v.trie();
-  for (int32_t root : e->roots) {
+  // Plain entries: L plain characters take the real configuration where
+  // they take the truncated one (the same top frames), and any plain
+  // character does ("a" here); then the suffix-trie path.
+  for (size_t i = 0; i < e->roots.size(); ++i) {
+    const int32_t root = e->roots[i];
+    const TokenTrie& trie = e->plain ? v.suffix_trie(e->root_len[i]) : v.full_trie();
     int32_t c = cfg_;
-    if (!step_bytes(v.path(root), &c)) continue;  // cannot happen: the prefix was accepted
-    walk_trie(space_, v, root + 1, trie[size_t(root)].subtree_end, trie[size_t(root)].depth, c, bitmask,
-              nullptr);
+    if (e->plain && !step_bytes(std::string(e->root_len[i], 'a'), &c)) continue;
+    if (!step_bytes(trie.path(root), &c)) continue;  // cannot happen: the prefix was accepted
+    const TokenTrie::Node& n = trie.nodes()[size_t(root)];
+    walk_trie(space_, trie, root + 1, n.subtree_end, n.depth, c, bitmask, nullptr);
+  }
+  for (int32_t id : e->recheck) {
+    int32_t c = cfg_;
+    if (step_bytes(v.bytes(id), &c)) bitmask[id >> 5] |= 1u << (id & 31);
   }
   if (space_.accepting(cfg_)) {
     for (int32_t id : v.eos()) bitmask[id >> 5] |= 1u << (id & 31);
