@@ -116,7 +116,7 @@ std::shared_ptr<const MaskEntry> MaskCache::get(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) return it->second;
-  if (entries_.size() >= kMaxEntries || space_->n_configs() > 200'000) {
+  if (entries_.size() >= kMaxEntries || space_->n_configs() > 16'000) {
     entries_.clear();
     space_ = std::make_unique<StackSpace>(g_, true);
   }

@@ -68,6 +68,8 @@ class MaskCache {
   size_t size() const;
 
  private:
+  // Bounds (then the cache starts over): entries, and the shared space's
+  // configurations (1 KiB of transitions each).
   static constexpr size_t kMaxEntries = 4096;
   std::shared_ptr<const Grammar> g_;
   std::shared_ptr<const TokenVocab> vocab_;
