@@ -8,9 +8,12 @@
 //   object: properties, required, additionalProperties (false, true or a
 //   schema);
 //   array: items (a schema or false), prefixItems, minItems, maxItems;
-//   string: minLength, maxLength, pattern (regex.h's subset; unanchored as
-//   JSON Schema says), format (date, time, date-time, uuid, email, ipv4,
-//   ipv6 is not);
+//   string: minLength, maxLength (code points; not together with pattern),
+//   pattern (regex.h's subset; unanchored as JSON Schema says), format:
+//   date (days 01-31 whatever the month), time and date-time (RFC 3339,
+//   "Z" or an offset, leap second :60), uuid, email (dot-atom local part,
+//   a domain with a dot), ipv4 (no leading zeros); any other format is an
+//   error;
 //   integer and number: minimum, maximum, exclusiveMinimum, exclusiveMaximum
 //   (for numbers only integer-valued bounds).
 // Ignored (annotations): title, description, default, examples, $schema,

@@ -87,11 +87,8 @@ int32_t StackSpace::initial() {
   return initial_;
 }
 
-int32_t StackSpace::step(int32_t cfg, uint8_t b) {
-  if (dense_) {
-    int32_t t = dense_trans_[size_t(cfg) * 256 + b];
-    if (t >= 0) return t;
-  } else {
+int32_t StackSpace::step_slow(int32_t cfg, uint8_t b) {
+  if (!dense_) {
     auto it = sparse_trans_.find((uint64_t(uint32_t(cfg)) << 8) | b);
     if (it != sparse_trans_.end()) return it->second;
   }

@@ -41,7 +41,13 @@ class StackSpace {
   // The configuration before any byte.
   int32_t initial();
   // The configuration after `b`; kEmpty when no stack accepts it.
-  int32_t step(int32_t cfg, uint8_t b);
+  int32_t step(int32_t cfg, uint8_t b) {
+    if (dense_) {
+      int32_t t = dense_trans_[size_t(cfg) * 256 + b];
+      if (t >= 0) return t;
+    }
+    return step_slow(cfg, b);
+  }
   bool accepting(int32_t cfg) const { return flags_[size_t(cfg)] & kFlagAccept; }
   bool has_sentinel(int32_t cfg) const { return flags_[size_t(cfg)] & kFlagSentinel; }
   // Bytes that some stack of cfg accepts next.
@@ -69,6 +75,7 @@ class StackSpace {
     int32_t parent;  // -1: bottom of the stack
   };
 
+  int32_t step_slow(int32_t cfg, uint8_t b);
   int32_t node(int32_t pos, int32_t parent);
   void closure(int32_t start);
   int32_t intern();  // interns scratch_ (sorted, unique)
