@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <regex>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -250,6 +251,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   if (json && m.is_complete()) check_output(out, schema);
+  // Regexes: an ASCII match must also be a std::regex (ECMAScript) match.
+  if (spec.kind == GrammarSpec::kRegex && m.is_complete()) {
+    bool ascii = out.size() <= 16;  // std::regex backtracks: keep it short
+    for (unsigned char ch : spec.text + out) ascii = ascii && ch < 0x80;
+    if (ascii) {
+      try {
+        std::regex re(spec.text, std::regex::ECMAScript);
+        if (!std::regex_match(out, re)) {
+          std::fprintf(stderr, "regex /%s/ matched '%s' but std::regex does not\n", spec.text.c_str(), out.c_str());
+          std::abort();
+        }
+      } catch (const std::regex_error&) {
+        // std::regex rejects some patterns the subset reads (a literal '{').
+      }
+    }
+  }
   // Tokens: a few steps picked from the mask.
   if (vocab && size > 8) {
     Matcher t(g.value());

@@ -133,6 +133,14 @@ TEST_P(Corpus, RandomWalksValidate) {
         }
         Matcher probe = m.clone();
         ASSERT_TRUE(complete_greedy(probe).has_value()) << "cannot complete after " << out;
+        // No token in the mask leads to a dead end.
+        for (int k = 0; k < 3; ++k) {
+          int32_t id = ids[rng() % ids.size()];
+          if (vocab.is_eos(id)) continue;
+          Matcher next = m.clone();
+          ASSERT_TRUE(next.accept_token(id));
+          ASSERT_TRUE(complete_greedy(next).has_value()) << "dead end after " << out << vocab.bytes(id);
+        }
       }
       int32_t pick;
       if (m.is_complete() && rng() % 3 == 0) {

@@ -256,9 +256,8 @@ class RegexParser {
     bool negate = false;
     if (at('^')) { negate = true; ++i_; }
     CodepointSet set;
-    bool first = true;
-    while (i_ < p_.size() && (!at(']') || first)) {
-      first = false;
+    // ECMAScript: "[]" is the empty class, "[^]" any character.
+    while (i_ < p_.size() && !at(']')) {
       CodepointSet cls;
       uint32_t lo = 0;
       if (at('\\')) {
