@@ -42,6 +42,14 @@ TEST(BytesRegex, UnicodeAndNegation) {
   EXPECT_FALSE(matches(g, "\xff\xfe" "é1"));  // not UTF-8
 }
 
+TEST(BytesRegex, EcmaScriptClassesAndSearch) {
+  EXPECT_TRUE(matches(must(regex("a[^]b")), "a\nb"));
+  EXPECT_FALSE(compile(regex("a[]b"), nullptr).is_ok());  // the empty class: no text matches
+  EXPECT_TRUE(matches(must(regex("x{2}y{1,}z{,")), "xxyyz{,"));  // '{' without a count is literal
+  auto r = compile(regex("(a*)*"), nullptr);  // a repeated group that can match empty
+  ASSERT_FALSE(r.is_ok());
+}
+
 TEST(BytesRegex, UnsupportedConstructsNameThemselves) {
   for (const char* re : {"(?=a)b", "(a)\\1", "a\\bc", "a++"}) {
     auto r = compile(regex(re), nullptr);

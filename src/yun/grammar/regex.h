@@ -8,7 +8,9 @@
 // has no preference), `^` at the start and `$` at the end. Not supported (an
 // error naming the construct and its offset): backreferences, lookaround,
 // word boundaries \b \B, anchors inside the pattern, flags, possessive
-// quantifiers.
+// quantifiers; a repeated group that can match the empty text, like
+// `(a*)*`, is refused as left recursion (write `a*`). As in ECMAScript, `[]`
+// matches nothing and `[^]` any character.
 //
 // The match is always whole-text; `search` (JSON Schema's `pattern`, which
 // is unanchored) adds "any text" before a pattern without `^` and after one
