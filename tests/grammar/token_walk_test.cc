@@ -32,6 +32,7 @@ struct Case {
   std::string name;
   nlohmann::ordered_json doc;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> corpus() {
   std::vector<Case> out;
