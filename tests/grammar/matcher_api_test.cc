@@ -5,6 +5,8 @@
 // Run: build/tests/yun_grammar_tests --gtest_filter='Api*:Schema*'
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "grammar/grammar_test_util.h"
 #include "yun/grammar/compile.h"
 #include "yun/grammar/matcher.h"
@@ -108,6 +110,34 @@ TEST(ApiMatcher, QwenMaskForARegexAndAChoice) {
     }
     EXPECT_FALSE(bit(mask, q.im_end));
   }
+}
+
+TEST(ApiMatcher, ThreadsShareOneCompiledGrammar) {
+  if (!testing::qwen().vocab) GTEST_SKIP() << "no tokenizer";
+  const auto& q = testing::qwen();
+  auto g = compile(schema(R"({"type":"object","properties":{"name":{"type":"string"},"n":{"type":"integer"},
+      "tags":{"type":"array","items":{"type":"string","maxLength":8}}},"required":["name","n","tags"]})"), q.vocab);
+  ASSERT_TRUE(g.is_ok());
+  const std::vector<int32_t> ids = q.tok->encode(R"({"name": "Ada Lovelace", "n": 1815, "tags": ["math", "poetry"]})");
+  // Each thread walks the document from a fresh matcher while the others
+  // fill the shared cache; every thread must see the same masks.
+  auto run = [&](std::vector<uint64_t>* sums) {
+    Matcher m(g.value());
+    std::vector<uint32_t> mask(q.vocab->mask_words());
+    for (int32_t id : ids) {
+      m.fill_mask(mask.data());
+      uint64_t h = 1469598103934665603ull;
+      for (uint32_t w : mask) h = (h ^ w) * 1099511628211ull;
+      sums->push_back(h);
+      if (!m.accept_token(id)) return;
+    }
+  };
+  std::vector<std::vector<uint64_t>> sums(4);
+  std::vector<std::thread> threads;
+  for (auto& s : sums) threads.emplace_back(run, &s);
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(sums[0].size(), ids.size());
+  for (const auto& s : sums) EXPECT_EQ(s, sums[0]);
 }
 
 TEST(SchemaKeys, ExtraPropertyKeysAreNotDeclaredNames) {
