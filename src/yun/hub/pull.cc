@@ -1,5 +1,7 @@
 #include "yun/hub/pull.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -161,6 +163,32 @@ Status symlink_atomically(const std::string& target, const std::string& link) {
   return Status::ok();
 }
 
+// An exclusive flock on CACHE/.locks/models--ORG--NAME/ETAG.lock, the lock
+// huggingface_hub (filelock) takes for the same blob, so neither a second yun
+// nor huggingface-cli writes the blob at the same time. Released on destruction.
+class BlobLock {
+ public:
+  static Result<std::unique_ptr<BlobLock>> acquire(const std::string& path) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec) return internal_error("cannot create " + fs::path(path).parent_path().string());
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return internal_error("cannot open the lock " + path);
+    if (::flock(fd, LOCK_EX) != 0) {
+      ::close(fd);
+      return internal_error("cannot lock " + path);
+    }
+    return std::unique_ptr<BlobLock>(new BlobLock(fd));
+  }
+  ~BlobLock() { ::close(fd_); }
+  BlobLock(const BlobLock&) = delete;
+  BlobLock& operator=(const BlobLock&) = delete;
+
+ private:
+  explicit BlobLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace
 
 PullOptions pull_options_from_env() {
@@ -240,6 +268,8 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   const std::string repo_dir = store.repo_dir(ref.repo_id);
   const std::string blobs = repo_dir + "/blobs";
   const std::string snap = repo_dir + "/snapshots/" + result.commit;
+  const std::string locks =
+      store.cache_dir() + "/.locks/" + fs::path(repo_dir).filename().string();
   Status s = parallel_for(jobs.size(), opts.parallel, [&](size_t i) -> Status {
     FileJob& job = jobs[i];
     std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit + "/" +
@@ -303,8 +333,14 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   };
   std::atomic<int64_t> downloaded{0};
   s = parallel_for(jobs.size(), opts.parallel, [&](size_t i) -> Status {
-    const FileJob& job = jobs[i];
+    FileJob& job = jobs[i];
     const std::string blob = blobs + "/" + job.etag;
+    std::unique_ptr<BlobLock> lock;
+    if (!job.cached) {
+      YUN_ASSIGN_OR_RETURN(lock, BlobLock::acquire(locks + "/" + job.etag + ".lock"));
+      std::error_code e1;
+      if (fs::is_regular_file(blob, e1)) job.cached = true;  // another process just wrote it
+    }
     if (job.cached) {
       report([&](PullProgress& p) {
         ++p.files_done;
