@@ -55,10 +55,16 @@ function startHub(hubPort, cdnPort) {
     'yun-test/corrupt': { commit: sha256('commit-3').slice(0, 40), corrupt: 'model.safetensors' },
     'yun-test/resume': { commit: sha256('commit-4').slice(0, 40) },
     'yun-test/twice': { commit: sha256('commit-5').slice(0, 40) },
+    'yun-test/sharded': { commit: sha256('commit-6').slice(0, 40), extra: {
+      'model.safetensors.index.json': Buffer.from(JSON.stringify({ metadata: {},
+        weight_map: { 'model.embed_tokens.weight': 'model.safetensors' } })),
+      'consolidated.safetensors': Buffer.from('the same weights, another layout') } },
   };
-  const bySha = new Map();  // sha256 -> {repo, file}
-  for (const [repo] of Object.entries(repos))
-    for (const f of lfs) bySha.set(`${repo}|${sha256(files[f])}`, f);
+  const filesOf = (repo) => ({ ...files, ...(repo.extra ?? {}) });
+  lfs.add('consolidated.safetensors');
+  const bySha = new Map();  // REPO|sha256 -> file
+  for (const [id, repo] of Object.entries(repos))
+    for (const [f, body] of Object.entries(filesOf(repo))) if (lfs.has(f)) bySha.set(`${id}|${sha256(body)}`, f);
   const log = [];
   const cutDone = new Set();
 
@@ -89,7 +95,7 @@ function startHub(hubPort, cdnPort) {
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify({ id: m[1], sha: repo.commit, gated: repo.gated ? 'manual' : false,
-        siblings: Object.keys(files).map((rfilename) => ({ rfilename })) }));
+        siblings: Object.keys(filesOf(repo)).map((rfilename) => ({ rfilename })) }));
     }
     m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!m || !repos[m[1]]) return err(404, 'RepositoryNotFound');
@@ -97,8 +103,8 @@ function startHub(hubPort, cdnPort) {
     const file = decodeURIComponent(m[3]);
     if (repo.gated && req.headers.authorization !== `Bearer ${TOKEN}`) return err(401, 'GatedRepo');
     if (m[2] !== repo.commit && m[2] !== 'main') return err(404, 'RevisionNotFound');
-    if (!(file in files)) return err(404, 'EntryNotFound');
-    const body = files[file];
+    if (!(file in filesOf(repo))) return err(404, 'EntryNotFound');
+    const body = filesOf(repo)[file];
     const common = { 'X-Repo-Commit': repo.commit };
     if (lfs.has(file)) {
       res.writeHead(302, { ...common, Location: `http://127.0.0.1:${cdnPort}/${m[1]}/${sha256(body)}`,
@@ -117,7 +123,7 @@ function startHub(hubPort, cdnPort) {
     const file = m && bySha.get(`${m[1]}|${m[2]}`);
     if (!file) { res.writeHead(404); return res.end(); }
     const repo = repos[m[1]];
-    let body = files[file];
+    let body = filesOf(repo)[file];
     if (repo.corrupt === file) { body = Buffer.from(body); body[body.length >> 1] ^= 0xff; }
     if (repo.cutOnce === file && !req.headers.range && !cutDone.has(m[1])) {
       cutDone.add(m[1]);  // half the file, then the connection drops
@@ -233,6 +239,16 @@ describe('yun pull', { skip }, () => {
       assert.ok(fs.readFileSync(path.join(snap, f)).equals(srv.files[f]), f);
     assert.ok(!fs.readdirSync(path.join(repoDir('yun-test/twice'), 'blobs')).some((n) => n.endsWith('.incomplete')));
     assert.ok(fs.existsSync(path.join(cache(), '.locks', 'models--yun-test--twice')));
+  });
+
+  test('a sharded repo gets only the shards its index names', async () => {
+    const r = await yun(['pull', 'yun-test/sharded']);
+    assert.equal(r.code, 0, r.err);
+    const { commit } = srv.repos['yun-test/sharded'];
+    const files = fs.readdirSync(path.join(repoDir('yun-test/sharded'), 'snapshots', commit)).sort();
+    assert.ok(files.includes('model.safetensors.index.json'), files.join(','));
+    assert.ok(files.includes('model.safetensors'));
+    assert.ok(!files.includes('consolidated.safetensors'));
   });
 
   test('a gated repo needs HF_TOKEN', async () => {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -89,7 +91,8 @@ Status http_error(const HttpResponse& r, const std::string& what, const PullOpti
   const std::string code = r.header("x-error-code");
   if (code == "RepositoryNotFound" || (r.status == 404 && code.empty())) {
     return not_found(what + " was not found on " + opts.endpoint + " (HTTP " +
-                     std::to_string(r.status) + ")");
+                     std::to_string(r.status) + ")" +
+                     (opts.token.empty() ? "; if it is private, set HF_TOKEN" : ""));
   }
   if (code == "RevisionNotFound" || code == "EntryNotFound" || r.status == 404) {
     return not_found(what + ": " + (code.empty() ? "not found" : code) + " on " + opts.endpoint);
@@ -264,6 +267,32 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
     return invalid_argument(what + " has no *.safetensors weights (yun reads safetensors only)");
   }
 
+  // A sharded checkpoint: only the shards its index names (a repo may also
+  // hold e.g. consolidated.safetensors, the same weights in another layout).
+  if (has([](const std::string& p) { return p == "model.safetensors.index.json"; })) {
+    const std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit +
+                            "/model.safetensors.index.json";
+    YUN_ASSIGN_OR_RETURN(HttpResponse idx, http.get(url));
+    if (idx.status != 200) return http_error(idx, what + " model.safetensors.index.json", opts);
+    nlohmann::json ij = nlohmann::json::parse(idx.body, nullptr, false);
+    if (ij.is_discarded() || !ij.is_object() || !ij.contains("weight_map") || !ij["weight_map"].is_object()) {
+      return invalid_argument(what + " model.safetensors.index.json has no weight_map");
+    }
+    std::set<std::string> shards;
+    for (const auto& [name, file] : ij["weight_map"].items())
+      if (file.is_string()) shards.insert(file.get<std::string>());
+    std::erase_if(jobs, [&](const FileJob& jb) {
+      return jb.path.size() > 12 && jb.path.substr(jb.path.size() - 12) == ".safetensors" &&
+             !shards.count(jb.path);
+    });
+    for (const std::string& shard : shards) {
+      if (!has([&](const std::string& p) { return p == shard; })) {
+        return invalid_argument(what + ": model.safetensors.index.json names " + shard +
+                                ", which the repo does not hold");
+      }
+    }
+  }
+
   // 2. Each file's blob name and size.
   const std::string repo_dir = store.repo_dir(ref.repo_id);
   const std::string blobs = repo_dir + "/blobs";
@@ -317,6 +346,22 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   if (!ec) fs::create_directories(snap, ec);
   if (!ec) fs::create_directories(repo_dir + "/refs", ec);
   if (ec) return internal_error("cannot create " + repo_dir + ": " + ec.message());
+
+  // Enough room for what is still to come?
+  int64_t needed = 0;
+  for (const auto& jb : jobs) {
+    if (jb.cached || jb.size <= 0) continue;
+    std::error_code e0;
+    auto have = fs::file_size(blobs + "/" + jb.etag + ".incomplete", e0);
+    needed += jb.size - (e0 ? 0 : std::min<int64_t>(static_cast<int64_t>(have), jb.size));
+  }
+  if (struct statvfs vfs; ::statvfs(blobs.c_str(), &vfs) == 0) {
+    const int64_t avail = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+    if (avail < needed) {
+      return resource_exhausted(what + " needs " + std::to_string(needed) + " more bytes in " + blobs +
+                                ", which has " + std::to_string(avail) + " free");
+    }
+  }
 
   // 3. The blobs, several at a time.
   std::mutex mu;
