@@ -212,6 +212,12 @@ describe('yun pull', { skip }, () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /0 B downloaded/);
     assert.equal(srv.log.filter((e) => e.server === 'cdn').length, before);
+    const { commit } = srv.repos['yun-test/qwen3-e2e'];
+    const pinned = await yun(['pull', `yun-test/qwen3-e2e@${commit}`]);
+    assert.equal(pinned.code, 0, pinned.err);
+    assert.deepEqual(fs.readdirSync(path.join(repoDir('yun-test/qwen3-e2e'), 'refs')), ['main']);
+    const show = await yun(['show', `yun-test/qwen3-e2e@${commit}`]);
+    assert.equal(show.code, 0, show.err);
   });
 
   test('a partial download left by an earlier run is resumed with Range', async () => {

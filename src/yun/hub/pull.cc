@@ -106,6 +106,14 @@ Status http_error(const HttpResponse& r, const std::string& what, const PullOpti
   return unavailable(what + ": " + opts.endpoint + " answered HTTP " + std::to_string(r.status));
 }
 
+// "https://host:port" of a URL (what a relative redirect is resolved against).
+std::string origin_of(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t slash = url.find('/', scheme + 3);
+  return slash == std::string::npos ? url : url.substr(0, slash);
+}
+
 bool transient(long status) { return status == 429 || status >= 500; }
 
 struct FileJob {
@@ -318,7 +326,7 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
       std::string loc = r.header("location");
       if (r.status >= 300 && r.status < 400 && r.header("x-linked-etag").empty() &&
           !loc.empty() && loc.front() == '/' && attempt < opts.retries) {
-        url = opts.endpoint + loc;
+        url = origin_of(opts.endpoint) + loc;
         continue;
       }
       break;
