@@ -76,7 +76,8 @@ class PullDisplay {
     }
     if (!tty_) return;
     auto now = std::chrono::steady_clock::now();
-    if (drawn_ && now - last_ < std::chrono::milliseconds(100) && p.files_done < p.files_total) return;
+    if (drawn_ && now - last_ < std::chrono::milliseconds(100) && p.files_done < p.files_total)
+      return;
     last_ = now;
     draw(p, now);
   }
@@ -99,8 +100,8 @@ class PullDisplay {
     double eta = speed > 0 ? (p.bytes_total - p.bytes_done) / speed : -1;
     std::fprintf(stderr, "\r\033[K[%s] %s/%s  %s/s  ETA %s  %d/%d files", bar.c_str(),
                  human_bytes(static_cast<double>(p.bytes_done)).c_str(),
-                 human_bytes(static_cast<double>(p.bytes_total)).c_str(), human_bytes(speed).c_str(),
-                 clock_text(eta).c_str(), p.files_done, p.files_total);
+                 human_bytes(static_cast<double>(p.bytes_total)).c_str(),
+                 human_bytes(speed).c_str(), clock_text(eta).c_str(), p.files_done, p.files_total);
     std::fflush(stderr);
     drawn_ = true;
   }
@@ -118,24 +119,27 @@ int run_pull(const std::vector<std::string>& argv) {
     std::cout << kPullHelp;
     return 0;
   }
-  if (args.positional().size() != 1) return fail(2, "pull: give one REPO[@REVISION] (see yun pull --help)");
+  if (args.positional().size() != 1)
+    return fail(2, "pull: give one REPO[@REVISION] (see yun pull --help)");
   auto ref = parse_repo_ref(args.positional()[0]);
   if (!ref) return fail(2, "pull: " + ref.status().message());
   auto parallel = args.get_int("--parallel", 4);
   if (!parallel) return fail(2, "pull: " + parallel.status().message());
   if (*parallel < 1 || *parallel > 32) return fail(2, "pull: --parallel must be in 1..32");
   if (!hub::HttpClient::available()) {
-    return fail(1, "pull: this yun was built without libcurl; download with huggingface-cli instead");
+    return fail(1,
+                "pull: this yun was built without libcurl; download with huggingface-cli instead");
   }
-  if (const char* off = std::getenv("HF_HUB_OFFLINE"); off && std::string(off) != "" &&
-                                                       std::string(off) != "0") {
+  if (const char* off = std::getenv("HF_HUB_OFFLINE");
+      off && std::string(off) != "" && std::string(off) != "0") {
     return fail(2, "pull: HF_HUB_OFFLINE is set: no downloads");
   }
   hub::PullOptions opts = hub::pull_options_from_env();
   opts.parallel = static_cast<int>(*parallel);
   const ModelStore store = ModelStore::from_env();
   PullDisplay display;
-  auto pulled = hub::pull_repo(store, *ref, opts, [&](const hub::PullProgress& p) { display.update(p); });
+  auto pulled =
+      hub::pull_repo(store, *ref, opts, [&](const hub::PullProgress& p) { display.update(p); });
   display.finish();
   if (!pulled) return fail(exit_code_for(pulled.status()), "pull: " + pulled.status().message());
   std::printf("pulled %s@%s into %s (%zu files, %s downloaded)\n", ref->repo_id.c_str(),

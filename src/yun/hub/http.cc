@@ -21,7 +21,7 @@ Result<HttpResponse> HttpClient::get(const std::string&) const {
   return unimplemented("this yun was built without libcurl");
 }
 Result<HttpResponse> HttpClient::download(const std::string&, std::FILE*, int64_t,
-                                          const std::function<void(int64_t)>&) const {
+                                          const std::function<bool(int64_t)>&) const {
   return unimplemented("this yun was built without libcurl");
 }
 
@@ -37,13 +37,14 @@ void global_init() {
 struct Transfer {
   CURL* curl = nullptr;
   HttpResponse resp;
-  bool in_first = true;   // still reading the first response's headers
+  bool in_first = true;  // still reading the first response's headers
   std::FILE* out = nullptr;
   int64_t offset = 0;
   bool body_checked = false;
   bool discard = false;
-  const std::function<void(int64_t)>* on_bytes = nullptr;
+  const std::function<bool(int64_t)>* on_bytes = nullptr;
   std::string write_error;
+  bool cancelled = false;
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -93,13 +94,16 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     t->write_error = "cannot write the download (disk full?)";
     return 0;
   }
-  if (*t->on_bytes) (*t->on_bytes)(static_cast<int64_t>(len));
+  if (*t->on_bytes && !(*t->on_bytes)(static_cast<int64_t>(len))) {
+    t->cancelled = true;
+    return 0;
+  }
   return len;
 }
 
 Result<HttpResponse> perform(const std::string& url, const std::string& token, bool head,
                              bool follow, std::FILE* out, int64_t offset,
-                             const std::function<void(int64_t)>* on_bytes) {
+                             const std::function<bool(int64_t)>* on_bytes) {
   global_init();
   Transfer t;
   t.curl = curl_easy_init();
@@ -131,6 +135,7 @@ Result<HttpResponse> perform(const std::string& url, const std::string& token, b
   curl_easy_cleanup(t.curl);
   curl_slist_free_all(hdrs);
   if (!t.write_error.empty()) return internal_error(t.write_error);
+  if (t.cancelled) return aborted("download cancelled (" + url + ")");
   if (rc != CURLE_OK) return unavailable(std::string(curl_easy_strerror(rc)) + " (" + url + ")");
   t.resp.status = code;
   return std::move(t.resp);
@@ -149,7 +154,7 @@ Result<HttpResponse> HttpClient::get(const std::string& url) const {
 }
 
 Result<HttpResponse> HttpClient::download(const std::string& url, std::FILE* out, int64_t offset,
-                                          const std::function<void(int64_t)>& on_bytes) const {
+                                          const std::function<bool(int64_t)>& on_bytes) const {
   return perform(url, token_, false, true, out, offset, &on_bytes);
 }
 

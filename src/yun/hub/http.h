@@ -41,9 +41,10 @@ class HttpClient {
   // GET following redirects, appending the body to `out` from byte `offset`
   // (sent as `Range: bytes=OFFSET-` when > 0). A 200 reply to a range request
   // truncates `out` first; a reply >= 300 writes nothing. `on_bytes(n)` is
-  // called as bytes are written (n may be negative after a truncation).
+  // called as bytes are written (n may be negative after a truncation); when
+  // it returns false the transfer stops with kAborted.
   Result<HttpResponse> download(const std::string& url, std::FILE* out, int64_t offset,
-                                const std::function<void(int64_t)>& on_bytes) const;
+                                const std::function<bool(int64_t)>& on_bytes) const;
 
  private:
   std::string token_;

@@ -14,10 +14,9 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "yun/hub/file_hash.h"
 #include "yun/hub/http.h"
@@ -65,7 +64,8 @@ std::string url_encode(const std::string& s, bool keep_slash) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -99,9 +99,11 @@ Status http_error(const HttpResponse& r, const std::string& what, const PullOpti
   }
   if (r.status == 401 || r.status == 403) {
     return invalid_argument(
-        what + ": access denied (HTTP " + std::to_string(r.status) + "): the repo is gated or private; " +
-        (opts.token.empty() ? "set HF_TOKEN to a token that may read it"
-                            : "the token in HF_TOKEN may not read it (accept the terms on the repo's page?)"));
+        what + ": access denied (HTTP " + std::to_string(r.status) +
+        "): the repo is gated or private; " +
+        (opts.token.empty()
+             ? "set HF_TOKEN to a token that may read it"
+             : "the token in HF_TOKEN may not read it (accept the terms on the repo's page?)"));
   }
   return unavailable(what + ": " + opts.endpoint + " answered HTTP " + std::to_string(r.status));
 }
@@ -124,10 +126,11 @@ struct FileJob {
   bool cached = false;
 };
 
-// Runs fn(i) for i in [0, n) on up to `workers` threads; the first error stops the rest.
-Status parallel_for(size_t n, int workers, const std::function<Status(size_t)>& fn) {
+// Runs fn(i) for i in [0, n) on up to `workers` threads; the first error
+// stops the rest (`failed` is set then, for work in flight to notice).
+Status parallel_for(size_t n, int workers, const std::function<Status(size_t)>& fn,
+                    std::atomic<bool>& failed) {
   std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
   std::mutex mu;
   Status first;
   auto work = [&] {
@@ -216,7 +219,8 @@ PullOptions pull_options_from_env() {
       path = home.empty() ? env("HOME") + "/.cache/huggingface/token" : home + "/token";
     }
     if (std::ifstream in(path); in) std::getline(in, o.token);
-    while (!o.token.empty() && std::isspace(static_cast<unsigned char>(o.token.back()))) o.token.pop_back();
+    while (!o.token.empty() && std::isspace(static_cast<unsigned char>(o.token.back())))
+      o.token.pop_back();
   }
   return o;
 }
@@ -235,14 +239,15 @@ bool wanted_for_serving(const std::string& f) {
 Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const PullOptions& opts,
                              const std::function<void(const PullProgress&)>& on_progress) {
   if (!HttpClient::available()) {
-    return unimplemented("this yun was built without libcurl; download with huggingface-cli instead");
+    return unimplemented(
+        "this yun was built without libcurl; download with huggingface-cli instead");
   }
   const HttpClient http(opts.token);
   const std::string what = repo_text(ref);
 
   // 1. The revision: its commit and file list.
-  const std::string info_url = opts.endpoint + "/api/models/" + ref.repo_id + "/revision/" +
-                               url_encode(ref.revision, false);
+  const std::string info_url =
+      opts.endpoint + "/api/models/" + ref.repo_id + "/revision/" + url_encode(ref.revision, false);
   YUN_ASSIGN_OR_RETURN(HttpResponse info, http.get(info_url));
   if (info.status != 200) return http_error(info, what, opts);
   nlohmann::json j = nlohmann::json::parse(info.body, nullptr, false);
@@ -271,7 +276,9 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   if (!has([](const std::string& p) { return p == "config.json"; })) {
     return invalid_argument(what + " has no config.json: not a model yun can serve");
   }
-  if (!has([](const std::string& p) { return p.size() > 12 && p.substr(p.size() - 12) == ".safetensors"; })) {
+  if (!has([](const std::string& p) {
+        return p.size() > 12 && p.substr(p.size() - 12) == ".safetensors";
+      })) {
     return invalid_argument(what + " has no *.safetensors weights (yun reads safetensors only)");
   }
 
@@ -283,7 +290,8 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
     YUN_ASSIGN_OR_RETURN(HttpResponse idx, http.get(url));
     if (idx.status != 200) return http_error(idx, what + " model.safetensors.index.json", opts);
     nlohmann::json ij = nlohmann::json::parse(idx.body, nullptr, false);
-    if (ij.is_discarded() || !ij.is_object() || !ij.contains("weight_map") || !ij["weight_map"].is_object()) {
+    if (ij.is_discarded() || !ij.is_object() || !ij.contains("weight_map") ||
+        !ij["weight_map"].is_object()) {
       return invalid_argument(what + " model.safetensors.index.json has no weight_map");
     }
     std::set<std::string> shards;
@@ -305,48 +313,52 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   const std::string repo_dir = store.repo_dir(ref.repo_id);
   const std::string blobs = repo_dir + "/blobs";
   const std::string snap = repo_dir + "/snapshots/" + result.commit;
-  const std::string locks =
-      store.cache_dir() + "/.locks/" + fs::path(repo_dir).filename().string();
-  Status s = parallel_for(jobs.size(), opts.parallel, [&](size_t i) -> Status {
-    FileJob& job = jobs[i];
-    std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit + "/" +
-                      url_encode(job.path, true);
-    HttpResponse r;
-    for (int attempt = 0;; ++attempt) {
-      auto got = http.head(url);
-      bool retry = !got.is_ok() ? got.status().code() == StatusCode::kUnavailable
-                                : transient(got->status);
-      if (retry && attempt < opts.retries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
-        continue;
-      }
-      if (!got.is_ok()) return got.status();
-      r = std::move(*got);
-      // A relative redirect stays on the hub (a renamed repo); a CDN one is the file.
-      std::string loc = r.header("location");
-      if (r.status >= 300 && r.status < 400 && r.header("x-linked-etag").empty() &&
-          !loc.empty() && loc.front() == '/' && attempt < opts.retries) {
-        url = origin_of(opts.endpoint) + loc;
-        continue;
-      }
-      break;
-    }
-    if (r.status >= 400 || (r.status >= 300 && r.header("location").empty())) {
-      return http_error(r, what + " " + job.path, opts);
-    }
-    std::string linked = clean_etag(r.header("x-linked-etag"));
-    job.lfs = !linked.empty();
-    job.etag = job.lfs ? linked : clean_etag(r.header("etag"));
-    if (!safe_blob_name(job.etag)) {
-      return unavailable(what + " " + job.path + ": the hub gave no usable ETag ('" + job.etag + "')");
-    }
-    std::string size = r.header(job.lfs ? "x-linked-size" : "content-length");
-    if (size.empty()) size = r.header("content-length");
-    if (!size.empty()) job.size = std::strtoll(size.c_str(), nullptr, 10);
-    std::error_code ec;
-    job.cached = fs::is_regular_file(blobs + "/" + job.etag, ec);
-    return Status::ok();
-  });
+  const std::string locks = store.cache_dir() + "/.locks/" + fs::path(repo_dir).filename().string();
+  std::atomic<bool> head_failed{false};
+  Status s = parallel_for(
+      jobs.size(), opts.parallel,
+      [&](size_t i) -> Status {
+        FileJob& job = jobs[i];
+        std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit + "/" +
+                          url_encode(job.path, true);
+        HttpResponse r;
+        for (int attempt = 0;; ++attempt) {
+          auto got = http.head(url);
+          bool retry = !got.is_ok() ? got.status().code() == StatusCode::kUnavailable
+                                    : transient(got->status);
+          if (retry && attempt < opts.retries) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
+            continue;
+          }
+          if (!got.is_ok()) return got.status();
+          r = std::move(*got);
+          // A relative redirect stays on the hub (a renamed repo); a CDN one is the file.
+          std::string loc = r.header("location");
+          if (r.status >= 300 && r.status < 400 && r.header("x-linked-etag").empty() &&
+              !loc.empty() && loc.front() == '/' && attempt < opts.retries) {
+            url = origin_of(opts.endpoint) + loc;
+            continue;
+          }
+          break;
+        }
+        if (r.status >= 400 || (r.status >= 300 && r.header("location").empty())) {
+          return http_error(r, what + " " + job.path, opts);
+        }
+        std::string linked = clean_etag(r.header("x-linked-etag"));
+        job.lfs = !linked.empty();
+        job.etag = job.lfs ? linked : clean_etag(r.header("etag"));
+        if (!safe_blob_name(job.etag)) {
+          return unavailable(what + " " + job.path + ": the hub gave no usable ETag ('" + job.etag +
+                             "')");
+        }
+        std::string size = r.header(job.lfs ? "x-linked-size" : "content-length");
+        if (size.empty()) size = r.header("content-length");
+        if (!size.empty()) job.size = std::strtoll(size.c_str(), nullptr, 10);
+        std::error_code ec;
+        job.cached = fs::is_regular_file(blobs + "/" + job.etag, ec);
+        return Status::ok();
+      },
+      head_failed);
   if (!s.is_ok()) return s;
 
   std::error_code ec;
@@ -366,8 +378,8 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
   if (struct statvfs vfs; ::statvfs(blobs.c_str(), &vfs) == 0) {
     const int64_t avail = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
     if (avail < needed) {
-      return resource_exhausted(what + " needs " + std::to_string(needed) + " more bytes in " + blobs +
-                                ", which has " + std::to_string(avail) + " free");
+      return resource_exhausted(what + " needs " + std::to_string(needed) + " more bytes in " +
+                                blobs + ", which has " + std::to_string(avail) + " free");
     }
   }
 
@@ -385,80 +397,90 @@ Result<PullResult> pull_repo(const ModelStore& store, const RepoRef& ref, const 
     progress.reused = false;
   };
   std::atomic<int64_t> downloaded{0};
-  s = parallel_for(jobs.size(), opts.parallel, [&](size_t i) -> Status {
-    FileJob& job = jobs[i];
-    const std::string blob = blobs + "/" + job.etag;
-    std::unique_ptr<BlobLock> lock;
-    if (!job.cached) {
-      YUN_ASSIGN_OR_RETURN(lock, BlobLock::acquire(locks + "/" + job.etag + ".lock"));
-      std::error_code e1;
-      if (fs::is_regular_file(blob, e1)) job.cached = true;  // another process just wrote it
-    }
-    if (job.cached) {
-      report([&](PullProgress& p) {
-        ++p.files_done;
-        p.finished_file = job.path;
-        p.finished_size = job.size;
-        p.reused = true;
-      });
-      return Status::ok();
-    }
-    const std::string part = blob + ".incomplete";
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(part.c_str(), "ab"), std::fclose);
-    if (!out) return internal_error("cannot write " + part);
-    const std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit + "/" +
-                            url_encode(job.path, true);
-    auto on_bytes = [&](int64_t n) {
-      downloaded += n;
-      report([&](PullProgress& p) { p.bytes_done += n; });
-    };
-    for (int attempt = 0;; ++attempt) {
-      std::fflush(out.get());
-      std::error_code e2;
-      int64_t have = static_cast<int64_t>(fs::file_size(part, e2));
-      if (e2) return internal_error("cannot read " + part + ": " + e2.message());
-      if (attempt == 0 && have > 0) report([&](PullProgress& p) { p.bytes_done += have; });
-      if (job.size >= 0 && have == job.size) break;  // complete from an earlier run
-      if (job.size >= 0 && have > job.size) {       // not this file: start over
-        std::fflush(out.get());
-        if (ftruncate(fileno(out.get()), 0) != 0) return internal_error("cannot truncate " + part);
-        report([&](PullProgress& p) { p.bytes_done -= have; });
-        have = 0;
-      }
-      auto got = http.download(url, out.get(), have, on_bytes);
-      if (!got.is_ok() && got.status().code() != StatusCode::kUnavailable) return got.status();
-      bool ok = got.is_ok() && (got->status == 200 || got->status == 206);
-      if (got.is_ok() && !ok && !transient(got->status)) return http_error(*got, what + " " + job.path, opts);
-      std::fflush(out.get());
-      int64_t now = static_cast<int64_t>(fs::file_size(part, e2));
-      if (ok && (job.size < 0 || now == job.size)) break;
-      if (attempt >= opts.retries) {
-        return got.is_ok() ? unavailable(what + " " + job.path + ": the download stopped at " +
-                                         std::to_string(now) + " of " + std::to_string(job.size) + " bytes")
-                           : got.status();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
-    }
-    out.reset();
-    if (job.lfs && is_hex(job.etag, 64)) {
-      YUN_ASSIGN_OR_RETURN(std::string sum, sha256_file_hex(part));
-      if (sum != job.etag) {
-        std::error_code e3;
-        fs::remove(part, e3);
-        return invalid_argument(what + " " + job.path + ": checksum mismatch (sha256 " + sum +
-                                ", the hub says " + job.etag + "); the download was deleted");
-      }
-    }
-    std::error_code e4;
-    fs::rename(part, blob, e4);
-    if (e4) return internal_error("cannot write " + blob + ": " + e4.message());
-    report([&](PullProgress& p) {
-      ++p.files_done;
-      p.finished_file = job.path;
-      p.finished_size = job.size;
-    });
-    return Status::ok();
-  });
+  std::atomic<bool> failed{false};  // stops the other downloads (their partial files stay)
+  s = parallel_for(
+      jobs.size(), opts.parallel,
+      [&](size_t i) -> Status {
+        FileJob& job = jobs[i];
+        const std::string blob = blobs + "/" + job.etag;
+        std::unique_ptr<BlobLock> lock;
+        if (!job.cached) {
+          YUN_ASSIGN_OR_RETURN(lock, BlobLock::acquire(locks + "/" + job.etag + ".lock"));
+          std::error_code e1;
+          if (fs::is_regular_file(blob, e1)) job.cached = true;  // another process just wrote it
+        }
+        if (job.cached) {
+          report([&](PullProgress& p) {
+            ++p.files_done;
+            p.finished_file = job.path;
+            p.finished_size = job.size;
+            p.reused = true;
+          });
+          return Status::ok();
+        }
+        const std::string part = blob + ".incomplete";
+        std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(part.c_str(), "ab"),
+                                                            std::fclose);
+        if (!out) return internal_error("cannot write " + part);
+        const std::string url = opts.endpoint + "/" + ref.repo_id + "/resolve/" + result.commit +
+                                "/" + url_encode(job.path, true);
+        auto on_bytes = [&](int64_t n) {
+          downloaded += n;
+          report([&](PullProgress& p) { p.bytes_done += n; });
+          return !failed.load();
+        };
+        for (int attempt = 0;; ++attempt) {
+          std::fflush(out.get());
+          std::error_code e2;
+          int64_t have = static_cast<int64_t>(fs::file_size(part, e2));
+          if (e2) return internal_error("cannot read " + part + ": " + e2.message());
+          if (attempt == 0 && have > 0) report([&](PullProgress& p) { p.bytes_done += have; });
+          if (job.size >= 0 && have == job.size) break;  // complete from an earlier run
+          if (job.size >= 0 && have > job.size) {        // not this file: start over
+            std::fflush(out.get());
+            if (ftruncate(fileno(out.get()), 0) != 0)
+              return internal_error("cannot truncate " + part);
+            report([&](PullProgress& p) { p.bytes_done -= have; });
+            have = 0;
+          }
+          auto got = http.download(url, out.get(), have, on_bytes);
+          if (!got.is_ok() && got.status().code() != StatusCode::kUnavailable) return got.status();
+          if (failed.load()) return aborted("stopped");
+          bool ok = got.is_ok() && (got->status == 200 || got->status == 206);
+          if (got.is_ok() && !ok && !transient(got->status))
+            return http_error(*got, what + " " + job.path, opts);
+          std::fflush(out.get());
+          int64_t now = static_cast<int64_t>(fs::file_size(part, e2));
+          if (ok && (job.size < 0 || now == job.size)) break;
+          if (attempt >= opts.retries) {
+            return got.is_ok() ? unavailable(what + " " + job.path + ": the download stopped at " +
+                                             std::to_string(now) + " of " +
+                                             std::to_string(job.size) + " bytes")
+                               : got.status();
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
+        }
+        out.reset();
+        if (job.lfs && is_hex(job.etag, 64)) {
+          YUN_ASSIGN_OR_RETURN(std::string sum, sha256_file_hex(part));
+          if (sum != job.etag) {
+            std::error_code e3;
+            fs::remove(part, e3);
+            return invalid_argument(what + " " + job.path + ": checksum mismatch (sha256 " + sum +
+                                    ", the hub says " + job.etag + "); the download was deleted");
+          }
+        }
+        std::error_code e4;
+        fs::rename(part, blob, e4);
+        if (e4) return internal_error("cannot write " + blob + ": " + e4.message());
+        report([&](PullProgress& p) {
+          ++p.files_done;
+          p.finished_file = job.path;
+          p.finished_size = job.size;
+        });
+        return Status::ok();
+      },
+      failed);
   if (!s.is_ok()) return s;
   result.bytes_downloaded = downloaded.load();
 

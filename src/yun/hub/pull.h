@@ -55,7 +55,7 @@ struct PullProgress {
   int files_done = 0, files_total = 0;
   std::string finished_file;  // set when a file has just completed
   int64_t finished_size = 0;
-  bool reused = false;        // the blob was already in the cache
+  bool reused = false;  // the blob was already in the cache
 };
 
 struct PullResult {
