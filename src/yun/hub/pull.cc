@@ -1,7 +1,5 @@
 #include "yun/hub/pull.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -18,8 +16,10 @@
 #include <set>
 #include <thread>
 
+#include "yun/hub/cache_files.h"
 #include "yun/hub/file_hash.h"
 #include "yun/hub/http.h"
+#include "yun/hub/names.h"
 
 namespace yun::hub {
 namespace {
@@ -29,57 +29,6 @@ namespace fs = std::filesystem;
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-bool is_hex(const std::string& s, size_t len) {
-  if (s.size() != len) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// A blob name from the hub: alphanumerics only, so never a path.
-bool safe_blob_name(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-// A repo file name: relative, no "." / ".." segments, no backslash.
-bool safe_rel_path(const std::string& p) {
-  if (p.empty() || p.front() == '/' || p.find('\\') != std::string::npos) return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string::npos) end = p.size();
-    std::string seg = p.substr(start, end - start);
-    if (seg.empty() || seg == "." || seg == "..") return false;
-    start = end + 1;
-  }
-  return true;
-}
-
-std::string url_encode(const std::string& s, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string clean_etag(std::string e) {
-  if (e.rfind("W/", 0) == 0) e = e.substr(2);
-  if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
-  return e;
 }
 
 std::string repo_text(const RepoRef& ref) {
@@ -106,14 +55,6 @@ Status http_error(const HttpResponse& r, const std::string& what, const PullOpti
              : "the token in HF_TOKEN may not read it (accept the terms on the repo's page?)"));
   }
   return unavailable(what + ": " + opts.endpoint + " answered HTTP " + std::to_string(r.status));
-}
-
-// "https://host:port" of a URL (what a relative redirect is resolved against).
-std::string origin_of(const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? url : url.substr(0, slash);
 }
 
 bool transient(long status) { return status == 429 || status >= 500; }
@@ -152,56 +93,6 @@ Status parallel_for(size_t n, int workers, const std::function<Status(size_t)>& 
   for (auto& t : threads) t.join();
   return first;
 }
-
-Status write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp-yun";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return internal_error("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return internal_error("cannot write " + path + ": " + ec.message());
-  return Status::ok();
-}
-
-Status symlink_atomically(const std::string& target, const std::string& link) {
-  const std::string tmp = link + ".tmp-yun";
-  std::error_code ec;
-  fs::remove(tmp, ec);
-  fs::create_symlink(target, tmp, ec);
-  if (ec) return internal_error("cannot link " + link + ": " + ec.message());
-  fs::rename(tmp, link, ec);
-  if (ec) return internal_error("cannot link " + link + ": " + ec.message());
-  return Status::ok();
-}
-
-// An exclusive flock on CACHE/.locks/models--ORG--NAME/ETAG.lock, the lock
-// huggingface_hub (filelock) takes for the same blob, so neither a second yun
-// nor huggingface-cli writes the blob at the same time. Released on destruction.
-class BlobLock {
- public:
-  static Result<std::unique_ptr<BlobLock>> acquire(const std::string& path) {
-    std::error_code ec;
-    fs::create_directories(fs::path(path).parent_path(), ec);
-    if (ec) return internal_error("cannot create " + fs::path(path).parent_path().string());
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return internal_error("cannot open the lock " + path);
-    if (::flock(fd, LOCK_EX) != 0) {
-      ::close(fd);
-      return internal_error("cannot lock " + path);
-    }
-    return std::unique_ptr<BlobLock>(new BlobLock(fd));
-  }
-  ~BlobLock() { ::close(fd_); }
-  BlobLock(const BlobLock&) = delete;
-  BlobLock& operator=(const BlobLock&) = delete;
-
- private:
-  explicit BlobLock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 }  // namespace
 
