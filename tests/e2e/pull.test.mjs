@@ -14,7 +14,11 @@
 //   - yun-test/gated: 401 without HF_TOKEN (exit 2, one line), fine with it;
 //   - yun-test/corrupt: the CDN serves a flipped byte: checksum mismatch,
 //     exit 2, and neither the blob nor a partial file is left;
-//   - bad repo ids, unknown repos (exit 2) and an unreachable hub (exit 1).
+//   - yun-test/resume: a partial blob from an earlier run is resumed;
+//   - yun-test/twice: two pulls at once (blob locks); yun-test/sharded: only
+//     the shards model.safetensors.index.json names;
+//   - bad repo ids, unknown repos, HF_HUB_OFFLINE (exit 2), an unwritable
+//     cache and an unreachable hub (exit 1).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -257,6 +261,15 @@ describe('yun pull', { skip }, () => {
     assert.ok(!files.includes('consolidated.safetensors'));
   });
 
+  test('yun rm removes a pulled repo; the lock files are not models', async () => {
+    const l = await yun(['list', '--json']);
+    assert.equal(l.code, 0, l.err);
+    assert.ok(!l.out.includes('.locks'));
+    const r = await yun(['rm', 'yun-test/twice']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(!fs.existsSync(repoDir('yun-test/twice')));
+  });
+
   test('a gated repo needs HF_TOKEN', async () => {
     const r = await yun(['pull', 'yun-test/gated']);
     assert.equal(r.code, 2);
@@ -295,6 +308,12 @@ describe('yun pull', { skip }, () => {
     }
     const off = await yun(['pull', 'yun-test/qwen3-e2e'], { HF_HUB_OFFLINE: '1' });
     assert.equal(off.code, 2);
+    const notDir = path.join(home, 'a-file');
+    fs.writeFileSync(notDir, 'x');
+    const disk = await yun(['pull', 'yun-test/qwen3-e2e'], { HF_HUB_CACHE: path.join(notDir, 'hub') });
+    assert.equal(disk.code, 1, disk.err);
+    assert.match(disk.err, /^yun: pull: cannot create /);
+    assert.equal(disk.err.trim().split('\n').length, 1, disk.err);
     const port = await freePort();
     const down = await yun(['pull', 'yun-test/qwen3-e2e'], { HF_ENDPOINT: `http://127.0.0.1:${port}` });
     assert.equal(down.code, 1, down.err);
