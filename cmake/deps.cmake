@@ -45,3 +45,14 @@ else()
   pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
   set(YUN_HAVE_ZMQ ON)
 endif()
+
+# `yun pull` (src/yun/hub): the Hugging Face hub over HTTPS with libcurl from
+# Debian's libcurl4-openssl-dev. The static (GPU machine) build leaves it out:
+# there `yun pull` says so and exits 1. yun_curl carries the library and
+# YUN_HAVE_CURL=1 to whatever links it.
+add_library(yun_curl INTERFACE)
+if(NOT YUN_STATIC_DEPS)
+  find_package(CURL REQUIRED)
+  target_link_libraries(yun_curl INTERFACE CURL::libcurl)
+  target_compile_definitions(yun_curl INTERFACE YUN_HAVE_CURL=1)
+endif()

@@ -8,6 +8,7 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 pkgs="build-essential cmake pkg-config nlohmann-json3-dev libpcre2-dev libutf8proc-dev libboost-dev"
 pkgs="$pkgs libsqlite3-dev libpq-dev libssl-dev"  # tenancy: SQLite, PostgreSQL client, SHA-256
+pkgs="$pkgs libcurl4-openssl-dev"  # hub: yun pull over HTTPS
 pkgs="$pkgs libzmq3-dev"  # serve: KV-cache events on a ZMQ PUB socket (--kv-events-endpoint)
 if [ $need_test = 1 ]; then
   pkgs="$pkgs googletest libgtest-dev libgmock-dev python3 python3-jinja2 chromium"

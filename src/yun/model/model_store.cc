@@ -103,7 +103,7 @@ Result<std::string> ModelStore::resolve(const RepoRef& ref) const {
   auto missing = [&](const std::string& why) {
     std::string what = ref.repo_id + (ref.revision == "main" ? "" : "@" + ref.revision);
     return not_found(what + " is not in the Hugging Face cache (" + cache_dir_ + "): " + why +
-                     "; `yun pull " + what + "` would download it");
+                     "; `yun pull " + what + "` downloads it");
   };
   const std::string dir = repo_dir(ref.repo_id);
   std::error_code ec;

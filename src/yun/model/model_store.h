@@ -56,7 +56,7 @@ class ModelStore {
   std::string repo_dir(const std::string& repo_id) const;
 
   // The snapshot directory of `ref`. Errors: kNotFound "REPO[@REV] is not in
-  // the Hugging Face cache (CACHE); `yun pull REPO` would download it" when
+  // the Hugging Face cache (CACHE); `yun pull REPO` downloads it" when
   // the repo, the ref or the snapshot is missing.
   Result<std::string> resolve(const RepoRef& ref) const;
 
