@@ -29,7 +29,7 @@ void print_help() {
   std::cout << "\nRun `yun <command> --help` for a command's options.\n"
                "A model is a Hugging Face directory (config.json, generation_config.json,\n"
                "model.safetensors or shards + model.safetensors.index.json, tokenizer.json)\n"
-               "or a repo id such as Qwen/Qwen3-0.6B[@rev] already in the Hugging Face cache.\n";
+               "or a repo id such as Qwen/Qwen3-0.6B[@rev] in the Hugging Face cache (yun pull).\n";
 }
 
 }  // namespace
