@@ -13,12 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
+import { launchChromium, postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
 
 const chromium = '/usr/bin/chromium';
 const skip = prerequisites() || (!fs.existsSync(chromium) && 'chromium is not installed');
-const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('admin console', { skip }, () => {
   const adminKey = `yun-admin-${crypto.randomBytes(16).toString('hex')}`;
@@ -27,12 +25,11 @@ describe('admin console', { skip }, () => {
   let stateDir;
 
   before(async () => {
-    const { chromium: pw } = await import('playwright-core');
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-admin-state-'));
     // --web-dir: the console of this checkout, whichever yun binary runs it.
     server = await startServer(['--state-dir', stateDir, '--admin-key', adminKey,
       '--web-dir', path.join(repoRoot, 'web')]);
-    browser = await pw.launch({ executablePath: chromium, args: launchArgs });
+    browser = await launchChromium();
   });
 
   after(async () => {

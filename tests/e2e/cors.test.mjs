@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, prerequisites, startServer } from './helpers.mjs';
+import { freePort, prerequisites, startServer, launchChromium } from './helpers.mjs';
 
 const skip = prerequisites();
 const chromium = '/usr/bin/chromium';
@@ -77,12 +77,7 @@ describe('CORS', { skip, concurrency: false }, () => {
   });
 
   test('a page on another origin calls yun from a real browser', { skip: !fs.existsSync(chromium) && 'no chromium' }, async () => {
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${appOrigin}/`);

@@ -1,7 +1,8 @@
 // Helpers for the `yun serve` end-to-end tests: a temporary model directory
 // (a golden model's files + the real Qwen3 tokenizer), a server on a free
 // port, and small HTTP/SSE utilities.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -125,6 +126,37 @@ export async function callJson(url, method, body, key) {
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: r.status, headers: r.headers, json, text };
+}
+
+// Debian's chromium, headless, with the flags this machine's closed network
+// needs (playwright-core drives it; no browser download).
+export const chromiumPath = '/usr/bin/chromium';
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// A fresh database on the PostgreSQL test server (YUN_TEST_PG_URL) and its URL.
+export function freshPgDatabase(pgUrl = process.env.YUN_TEST_PG_URL) {
+  const name = `yun_e2e_${crypto.randomBytes(6).toString('hex')}`;
+  const r = spawnSync('psql', [pgUrl, '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`CREATE DATABASE failed: ${r.stderr}`);
+  return pgUrl + (pgUrl.includes('?') ? '&' : '?') + `dbname=${name}`;
+}
+
+// pg_ctl on a server of scripts/pg-test-server.sh (as the postgres user when root).
+export function pgCtl(dir, action) {
+  const bin = '/usr/lib/postgresql/15/bin/pg_ctl';
+  const args = ['-D', path.join(dir, 'data'), '-w', '-t', '60', '-l', path.join(dir, 'data', 'server.log'), action];
+  const r = process.getuid() === 0
+    ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
+    : spawnSync(bin, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg_ctl ${action} failed: ${r.stderr}${r.stdout}`);
 }
 
 // Parses Prometheus text into { 'name{labels}': value }.

@@ -4,20 +4,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { prerequisites, startServer } from './helpers.mjs';
+import { prerequisites, startServer, launchChromium } from './helpers.mjs';
 
 const chromium = '/usr/bin/chromium';
 const skip = prerequisites() || (!fs.existsSync(chromium) && 'chromium is not installed');
 
 describe('playground', { skip }, () => {
   test('type a message, see a streamed reply', async () => {
-    const { chromium: pw } = await import('playwright-core');
     const server = await startServer();
-    const browser = await pw.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(server.url + '/');

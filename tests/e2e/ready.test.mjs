@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 
-import { prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
+import { prerequisites, repoRoot, sleep, startServer, pgCtl } from './helpers.mjs';
 
 const skip = prerequisites();
 // The tenancy case starts its own PostgreSQL (scripts/pg-test-server.sh),
@@ -20,15 +20,6 @@ const skip = prerequisites();
 const pgSkip = !process.env.YUN_TEST_PG_URL && process.env.YUN_REQUIRE_PG !== '1' &&
   'YUN_TEST_PG_URL is not set';
 
-// pg_ctl on a server of scripts/pg-test-server.sh (as the postgres user when root).
-function pgCtl(dir, action) {
-  const bin = '/usr/lib/postgresql/15/bin/pg_ctl';
-  const args = ['-D', path.join(dir, 'data'), '-w', '-t', '60', '-l', path.join(dir, 'data', 'server.log'), action];
-  const r = process.getuid() === 0
-    ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
-    : spawnSync(bin, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-}
 
 // GET over a given agent (keep-alive: the same connection each time).
 function get(agent, port, p) {

@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, makeModelDir, prerequisites, sleep, yunBin } from './helpers.mjs';
+import { freePort, makeModelDir, prerequisites, sleep, yunBin, freshPgDatabase } from './helpers.mjs';
 
 const pgUrl = process.env.YUN_TEST_PG_URL;
 if (!pgUrl && process.env.YUN_REQUIRE_PG === '1') {
@@ -41,13 +41,6 @@ const adminKey = `adm-${crypto.randomBytes(12).toString('hex')}`;
 const auth = (k) => ({ authorization: `Bearer ${k}` });
 const CHECK_INTER_MS = 200;  // HAProxy's health-check interval (fall 1, rise 1)
 
-function freshDatabase() {
-  const name = `yun_e2e_${crypto.randomBytes(6).toString('hex')}`;
-  const r = spawnSync('psql', [pgUrl, '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`],
-    { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return pgUrl + (pgUrl.includes('?') ? '&' : '?') + `dbname=${name}`;
-}
 
 // A child process with its output kept (for failure messages).
 function run(bin, args) {
@@ -206,7 +199,7 @@ describe('three replicas behind HAProxy, one PostgreSQL, one Prometheus', { skip
   const seenB = [];  // every successful tenant-B result, for the final usage check
 
   before(async () => {
-    const db = freshDatabase();
+    const db = freshPgDatabase();
     const modelDir = makeModelDir();
     for (let i = 0; i < 3; ++i) {
       replicas.push({ name: `r${i}`, port: await freePort(), db, modelDir, p: null });

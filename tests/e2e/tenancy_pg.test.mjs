@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { callJson, postJson, prerequisites, repoRoot, sleep, startServer } from './helpers.mjs';
+import { callJson, postJson, prerequisites, repoRoot, sleep, startServer, pgCtl, freshPgDatabase } from './helpers.mjs';
 
 const pgUrl = process.env.YUN_TEST_PG_URL;
 if (!pgUrl && process.env.YUN_REQUIRE_PG === '1') {
@@ -24,14 +24,6 @@ const adminKey = `adm-${crypto.randomBytes(12).toString('hex')}`;
 const auth = (k) => ({ authorization: `Bearer ${k}` });
 const msgs = [{ role: 'user', content: 'hi' }];
 
-// A fresh database on the test server, and its URL.
-function freshDatabase() {
-  const name = `yun_e2e_${crypto.randomBytes(6).toString('hex')}`;
-  const r = spawnSync('psql', [pgUrl, '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`],
-    { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return pgUrl + (pgUrl.includes('?') ? '&' : '?') + `dbname=${name}`;
-}
 
 const call = callJson;
 
@@ -42,7 +34,7 @@ describe('tenancy on PostgreSQL: two replicas', { skip, concurrency: false }, ()
   let a;
   let b;
   before(async () => {
-    const db = freshDatabase();
+    const db = freshPgDatabase();
     // Both start at once: the schema migration is serialised by an advisory lock.
     const started = await Promise.allSettled([
       startServer(['--db', db, '--admin-key', adminKey]),
@@ -108,15 +100,6 @@ describe('tenancy on PostgreSQL: two replicas', { skip, concurrency: false }, ()
   });
 });
 
-// pg_ctl on a server of scripts/pg-test-server.sh (as the postgres user when root).
-function pgCtl(dir, action) {
-  const bin = '/usr/lib/postgresql/15/bin/pg_ctl';
-  const args = ['-D', path.join(dir, 'data'), '-w', '-t', '60', '-l', path.join(dir, 'data', 'server.log'), action];
-  const r = process.getuid() === 0
-    ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
-    : spawnSync(bin, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-}
 
 describe('tenancy on PostgreSQL: the database goes away and comes back', { skip, concurrency: false }, () => {
   test('503 while it is gone (health says why), recovery after, nothing lost', async () => {

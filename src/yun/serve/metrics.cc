@@ -1,5 +1,7 @@
 #include "yun/serve/metrics.h"
 
+#include "yun/base/prometheus_text.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -15,18 +17,6 @@ std::string fmt(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string escape_label(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 void header(std::string& out, const std::string& name, const char* type, const char* help) {
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -81,7 +71,7 @@ const std::vector<double> kTokenLatencyBuckets = {0.01, 0.025, 0.05, 0.075, 0.1,
 
 Metrics::Metrics(std::string model_name, int64_t max_model_len)
     : model_name_(model_name),
-      labels_("model_name=\"" + escape_label(model_name) + "\""),
+      labels_("model_name=\"" + prometheus_label(model_name) + "\""),
       ttft_({0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
              1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0}),
       itl_(kTokenLatencyBuckets),
