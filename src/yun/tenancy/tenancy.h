@@ -8,7 +8,9 @@
 //   admit(identity, reserve_tokens) -> Admission, or a Rejection (429), or
 //                                      unavailable (503: ledger or store down)
 //   ... the engine generates ...
-//   finish(admission, record)       -> settles the quota, queues the record
+//   finish(admission, record, then) -> settles the quota, queues the record;
+//                                      `then` once it is committed (serve
+//                                      holds the response's last bytes until)
 // finish() runs exactly once per admitted request (the serve layer's one
 // terminal path), whatever ended it.
 //
