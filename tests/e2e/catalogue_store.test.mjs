@@ -26,7 +26,7 @@ const commit = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
 let home;
 function yun(...args) {
   const r = spawnSync(yunBin, args, {
-    encoding: 'utf8', timeout: 120_000, env: { ...process.env, HF_HOME: home, HF_HUB_CACHE: '' },
+    encoding: 'utf8', timeout: 120_000, env: { ...process.env, HF_HOME: home, HF_HUB_CACHE: '', HF_HUB_OFFLINE: '1' },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

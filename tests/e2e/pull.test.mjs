@@ -210,6 +210,34 @@ describe('yun pull', { skip }, () => {
     assert.deepEqual(a.output_ids, b.output_ids);
   });
 
+  test('yun run and yun serve pull a missing repo first; --offline forbids it', async () => {
+    const expected = readI32Tensors(path.join(goldenDir('qwen3-e2e'), 'expected.safetensors'));
+    const args = ['--prompt-ids', expected['p0.ids'].join(','), '-n', '20', '--temperature', '0',
+      '--ignore-eos', '--json', '--threads', '2'];
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-pull-run-'));
+    try {
+      const offline = await yun(['run', '--model', 'yun-test/qwen3-e2e', '--offline', ...args], { HF_HOME: other });
+      assert.equal(offline.code, 2, offline.err);
+      assert.match(offline.err, /yun pull/);
+      const envOffline = await yun(['run', '--model', 'yun-test/qwen3-e2e', ...args], { HF_HOME: other, HF_HUB_OFFLINE: '1' });
+      assert.equal(envOffline.code, 2, envOffline.err);
+      const r = await yun(['run', '--model', 'yun-test/qwen3-e2e', ...args], { HF_HOME: other });
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, /not in the Hugging Face cache; pulling it/);
+      assert.deepEqual(JSON.parse(r.out.trim()).output_ids, expected['p0.greedy_ids']);
+      assert.ok(fs.existsSync(path.join(other, 'hub', 'models--yun-test--qwen3-e2e', 'refs', 'main')));
+      // Cached now: no second download, no pull message.
+      const again = await yun(['run', '--model', 'yun-test/qwen3-e2e', ...args], { HF_HOME: other });
+      assert.equal(again.code, 0, again.err);
+      assert.doesNotMatch(again.err, /pulling/);
+      // A repo the hub does not have: run fails with pull's error, exit 2.
+      const missing = await yun(['run', '--model', 'yun-test/nope', ...args], { HF_HOME: other });
+      assert.equal(missing.code, 2, missing.err);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   test('a second pull downloads nothing', async () => {
     const before = srv.log.filter((e) => e.server === 'cdn').length;
     const r = await yun(['pull', 'yun-test/qwen3-e2e']);

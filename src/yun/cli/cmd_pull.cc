@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/cli/model_arg.h"
 #include "yun/hub/http.h"
 #include "yun/hub/pull.h"
 #include "yun/model/model_store.h"
@@ -111,6 +113,11 @@ class PullDisplay {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+bool offline() {
+  const char* off = std::getenv("HF_HUB_OFFLINE");
+  return off && std::string(off) != "" && std::string(off) != "0";
+}
+
 int run_pull(const std::vector<std::string>& argv) {
   auto parsed = Args::parse(argv, {"--parallel"}, {"--help", "-h"});
   if (!parsed) return fail(2, "pull: " + parsed.status().message() + " (see yun pull --help)");
@@ -130,10 +137,7 @@ int run_pull(const std::vector<std::string>& argv) {
     return fail(1,
                 "pull: this yun was built without libcurl; download with huggingface-cli instead");
   }
-  if (const char* off = std::getenv("HF_HUB_OFFLINE");
-      off && std::string(off) != "" && std::string(off) != "0") {
-    return fail(2, "pull: HF_HUB_OFFLINE is set: no downloads");
-  }
+  if (offline()) return fail(2, "pull: HF_HUB_OFFLINE is set: no downloads");
   hub::PullOptions opts = hub::pull_options_from_env();
   opts.parallel = static_cast<int>(*parallel);
   const ModelStore store = ModelStore::from_env();
@@ -149,6 +153,28 @@ int run_pull(const std::vector<std::string>& argv) {
 }
 
 }  // namespace
+
+void set_offline() { setenv("HF_HUB_OFFLINE", "1", 1); }
+
+Result<std::string> resolve_or_pull(const std::string& model) {
+  const ModelStore store = ModelStore::from_env();
+  auto path = resolve_model_path(model, store);
+  if (path.is_ok() || path.status().code() != StatusCode::kNotFound) return path;
+  std::error_code ec;
+  if (std::filesystem::exists(model, ec)) return path;  // a path, not a repo id
+  auto ref = parse_repo_ref(model);
+  if (!ref.is_ok() || offline() || !hub::HttpClient::available()) return path;
+  std::fprintf(stderr,
+               "yun: %s is not in the Hugging Face cache; pulling it (--offline or "
+               "HF_HUB_OFFLINE=1 forbids this)\n",
+               model.c_str());
+  PullDisplay display;
+  auto pulled = hub::pull_repo(store, *ref, hub::pull_options_from_env(),
+                               [&](const hub::PullProgress& p) { display.update(p); });
+  display.finish();
+  if (!pulled.is_ok()) return pulled.status().with_context("pull " + model);
+  return resolve_model_path(model, store);
+}
 
 YUN_COMMAND("pull", "download a model from the Hugging Face hub into its cache", run_pull);
 

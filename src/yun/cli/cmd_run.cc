@@ -17,6 +17,7 @@
 #include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/cli/model_arg.h"
 #include "yun/cli/engine_flags.h"
 #include "yun/cli/progress.h"
 #include "yun/engine/engine.h"
@@ -38,8 +39,8 @@ constexpr const char* kRunHelp =
     "\n"
     "Generates a continuation of PROMPT with the model in DIR (a Hugging Face\n"
     "directory: config.json, *.safetensors, tokenizer.json), or the cached snapshot\n"
-    "of REPO (ORG/NAME[@REVISION] in $HF_HOME/hub, see yun list), on the CPU or a\n"
-    "GPU (--device).\n"
+    "of REPO (ORG/NAME[@REVISION] in $HF_HOME/hub, see yun list; pulled first when\n"
+    "missing, unless --offline or HF_HUB_OFFLINE=1), on the CPU or a GPU (--device).\n"
     "\n"
     "Examples:\n"
     "  yun run --model ./Qwen2.5-0.5B-Instruct \"The capital of France is\"\n"
@@ -254,7 +255,7 @@ int run_run(const std::vector<std::string>& argv) {
                                        "--chat-template",
                                        "--stop",
                                        "--repetition-penalty"};
-  std::set<std::string> bool_flags = {"--ignore-eos", "--json", "--chat", "--help", "-h"};
+  std::set<std::string> bool_flags = {"--ignore-eos", "--json", "--chat", "--offline", "--help", "-h"};
   value_flags.insert(engine_value_flags().begin(), engine_value_flags().end());
   bool_flags.insert(engine_bool_flags().begin(), engine_bool_flags().end());
   auto parsed = Args::parse(argv, value_flags, bool_flags);
@@ -266,9 +267,13 @@ int run_run(const std::vector<std::string>& argv) {
   }
   const std::string model_arg = args.get_string("--model", "");
   if (model_arg.empty()) return fail(2, "run: --model DIR|REPO is required (see yun run --help)");
-  // A directory, or a repo id (ORG/NAME[@REV]) in the Hugging Face cache.
-  auto model_path = resolve_model_path(model_arg, ModelStore::from_env());
-  if (!model_path) return fail(2, "run: " + model_path.status().message());
+  // A directory, or a repo id (ORG/NAME[@REV]) in the Hugging Face cache,
+  // pulled into it when missing (model_arg.h).
+  if (args.has("--offline")) set_offline();
+  auto model_path = resolve_or_pull(model_arg);
+  if (!model_path) {
+    return fail(exit_code_for(model_path.status()), "run: " + model_path.status().message());
+  }
   const std::string& model = *model_path;
   if (args.positional().size() > 1)
     return fail(2, "run: give the prompt as one argument (quote it)");

@@ -1,8 +1,10 @@
 // `yun serve MODEL_DIR`: the OpenAI-compatible HTTP server (serve/server.h).
 #include <iostream>
 
+#include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/cli/model_arg.h"
 #include "yun/cli/engine_flags.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/server.h"
@@ -17,7 +19,9 @@ detokenize, the render endpoints, health, health/ready, metrics, version) with a
 browser playground at /. MODEL is a model directory or a Hugging Face repo id
 in the HF cache.
 
-  --model MODEL             the model directory or repo id (or give it as the first argument)
+  --model MODEL             the model directory or repo id (or give it as the first argument);
+                            a repo id missing from the HF cache is pulled first
+  --offline                 never download (also HF_HUB_OFFLINE=1)
   --host HOST               address to listen on (default 127.0.0.1)
   --port N                  port (default 8000; 0 picks a free one)
   --served-model-name NAME  name clients use (repeatable; default: the dir's basename)
@@ -83,13 +87,21 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--kv-events-topic",
                                        "--kv-events-encoding"};
   value_flags.insert(engine_value_flags().begin(), engine_value_flags().end());
-  auto parsed = Args::parse(argv, value_flags, engine_bool_flags());
+  std::set<std::string> bool_flags = engine_bool_flags();
+  bool_flags.insert("--offline");
+  auto parsed = Args::parse(argv, value_flags, bool_flags);
   if (!parsed.is_ok()) return fail(2, parsed.status().message() + " (see yun serve --help)");
   const Args& args = *parsed;
   serve::ServerConfig cfg;
   cfg.model_dir = args.get_string("--model", "");
   if (cfg.model_dir.empty() && !args.positional().empty()) cfg.model_dir = args.positional()[0];
   if (cfg.model_dir.empty()) return fail(2, "serve needs a model directory (see --help)");
+  // A repo id missing from the HF cache is pulled now (model_arg.h); the
+  // server then finds it cached.
+  if (args.has("--offline")) set_offline();
+  if (auto path = resolve_or_pull(cfg.model_dir); !path.is_ok()) {
+    return fail(exit_code_for(path.status()), path.status().message());
+  }
 
   auto geti = [&](const char* flag, int64_t def, int64_t lo, int64_t hi, int64_t& out) {
     auto v = args.get_int(flag, def);
