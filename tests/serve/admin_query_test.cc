@@ -21,6 +21,7 @@ TEST(AdminQuery, ParsesTimes) {
   EXPECT_EQ(parse_time("2026-12-01"), 1796083200000);
   EXPECT_EQ(parse_time("1796083200"), 1796083200000);
   EXPECT_FALSE(parse_time("2026-13-01"));
+  EXPECT_FALSE(parse_time("2026-02-30"));
   EXPECT_FALSE(parse_time("yesterday"));
   EXPECT_FALSE(parse_time("-5"));
   EXPECT_FALSE(parse_time(""));

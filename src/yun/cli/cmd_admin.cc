@@ -4,7 +4,6 @@
 // actor "cli". Bad input: one line on stderr, exit 2; a store that cannot be
 // opened or fails: exit_code_for(status).
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -51,11 +50,6 @@ const std::set<std::string> kValueFlags = {
     "--name",          "--expires-days", "--tenant", "--group-by", "--since",          "--format",
     "--limit"};
 const std::set<std::string> kBoolFlags = {"--share-prefix-cache", "--help", "-h"};
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 int report(const Status& s) { return fail(exit_code_for(s), s.message()); }
 
@@ -147,19 +141,6 @@ std::string utc_time(int64_t ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-// "YYYY-MM-DD" -> unix ms of its UTC midnight.
-Result<int64_t> parse_day(const std::string& s) {
-  int y, m, d;
-  char tail;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) {
-    return invalid_argument("--since needs a date YYYY-MM-DD, got '" + s + "'");
-  }
-  using namespace std::chrono;
-  year_month_day ymd{year(y), month(static_cast<unsigned>(m)), day(static_cast<unsigned>(d))};
-  if (!ymd.ok()) return invalid_argument("--since: no such date '" + s + "'");
-  return duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()).count();
 }
 
 int tenant_create(Store& store, const Args& args) {
@@ -256,7 +237,7 @@ int key_create(Store& store, const Args& args) {
   auto days = opt_int(args, "--expires-days", 1);
   if (!days.is_ok()) return report(days.status());
   if (*days && **days > 36500) return fail(2, "--expires-days is at most 36500");
-  int64_t expires = *days ? now_ms() + **days * 86'400'000 : 0;
+  int64_t expires = *days ? unix_ms_now() + **days * 86'400'000 : 0;
   auto k = create_key(store, args.positional()[2], *scope, args.get_string("--name", ""), expires,
                       "cli");
   if (!k.is_ok()) return report(k.status());
@@ -276,7 +257,7 @@ int key_list(Store& store, const Args& args) {
   }
   auto keys = store.list_keys(tenant_id);
   if (!keys.is_ok()) return report(keys.status());
-  int64_t now = now_ms();
+  int64_t now = unix_ms_now();
   std::string format = args.get_string("--format", "table");
   if (format == "json") {
     json arr = json::array();
@@ -323,8 +304,8 @@ int usage(Store& store, const Args& args) {
     return fail(2, "--format must be table, json or csv");
   }
   if (auto since = args.get("--since")) {
-    auto from = parse_day(*since);
-    if (!from.is_ok()) return report(from.status());
+    auto from = parse_utc_day(*since);
+    if (!from) return fail(2, "--since needs a real date YYYY-MM-DD, got '" + *since + "'");
     q.from_ms = *from;
   }
   if (auto t = args.get("--tenant")) {

@@ -1,5 +1,7 @@
 #include "yun/serve/admin_query.h"
 
+#include "yun/tenancy/utc_time.h"
+
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -47,16 +49,7 @@ std::map<std::string, std::string> query_params(const std::string& target) {
 
 // A UTC day "YYYY-MM-DD" or unix seconds -> unix ms; nullopt when neither.
 std::optional<int64_t> parse_time(const std::string& s) {
-  if (s.size() == 10 && s[4] == '-' && s[7] == '-') {
-    std::tm tm{};
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) {
-      return std::nullopt;
-    }
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31) return std::nullopt;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<int64_t>(timegm(&tm)) * 1000;
-  }
+  if (s.size() == 10 && s[4] == '-' && s[7] == '-') return tenancy::parse_utc_day(s);
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < 0 || v > 1'000'000'000'000) {

@@ -1,6 +1,5 @@
 #include "yun/tenancy/admin.h"
 
-#include <chrono>
 #include <cmath>
 
 #include "yun/tenancy/json_codec.h"
@@ -30,12 +29,6 @@ void audit(Store& store, const std::string& actor, const std::string& action,
 }
 
 }  // namespace
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status validate_tenant(const Tenant& t) {
   if (t.name.empty() || t.name.size() > 64) return invalid_argument("name must be 1-64 characters");

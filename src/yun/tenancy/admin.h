@@ -12,6 +12,7 @@
 #include "yun/base/status.h"
 #include "yun/tenancy/model.h"
 #include "yun/tenancy/store.h"
+#include "yun/tenancy/utc_time.h"
 
 namespace yun::tenancy {
 
@@ -37,6 +38,5 @@ Status revoke_key(Store& store, const std::string& key_id, const std::string& ac
 // A tenant by id, else by name (nullopt when neither).
 Result<std::optional<Tenant>> find_tenant(Store& store, const std::string& id_or_name);
 
-int64_t unix_ms_now();
 
 }  // namespace yun::tenancy

@@ -1,6 +1,7 @@
 #include "yun/tenancy/json_codec.h"
 
-#include <chrono>
+#include "yun/tenancy/utc_time.h"
+
 #include <cmath>
 
 namespace yun::tenancy {
@@ -70,11 +71,7 @@ const char* key_state(const ApiKey& k, int64_t now_ms) {
 }
 
 Json key_to_json(const ApiKey& k, int64_t now_ms) {
-  if (now_ms == 0) {
-    now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  }
+  if (now_ms == 0) now_ms = unix_ms_now();
   Json j;
   j["id"] = k.id;
   j["object"] = "api_key";

@@ -1,5 +1,7 @@
 #include "yun/tenancy/quota.h"
 
+#include "yun/tenancy/utc_time.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,12 +9,6 @@
 
 namespace yun::tenancy {
 namespace {
-
-int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::tm utc(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -63,14 +59,9 @@ std::vector<std::pair<std::string, std::string>> RateHeaders::to_headers() const
   return h;
 }
 
-QuotaGate::QuotaGate(Clock clock) : clock_(clock ? std::move(clock) : Clock(system_now_ms)) {}
+QuotaGate::QuotaGate(Clock clock) : clock_(clock ? std::move(clock) : Clock(unix_ms_now)) {}
 
-std::string QuotaGate::day_of(int64_t ms) {
-  std::tm tm = utc(ms);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
-}
+std::string QuotaGate::day_of(int64_t ms) { return utc_day(ms); }
 
 std::string QuotaGate::month_of(int64_t ms) { return day_of(ms).substr(0, 7); }
 

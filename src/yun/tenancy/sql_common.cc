@@ -79,24 +79,6 @@ std::string for_dialect(std::string_view sql, Dialect d) {
   return out;
 }
 
-std::string utc_day(int64_t ms) {
-  using namespace std::chrono;
-  sys_days day = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
-  year_month_day ymd(day);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
-
-std::string utc_hour(int64_t ms) {
-  using namespace std::chrono;
-  auto t = sys_time<milliseconds>(milliseconds(ms));
-  auto h = duration_cast<hours>(t - floor<days>(t)).count();
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "T%02d", static_cast<int>(h));
-  return utc_day(ms) + buf;
-}
 
 std::string day_expr(const std::string& col, Dialect d) {
   if (d == Dialect::kSqlite) return "strftime('%Y-%m-%d', " + col + " / 1000, 'unixepoch')";

@@ -2,7 +2,7 @@
 // with $1..$n placeholders; for_dialect() turns them into SQLite's ?1..?n),
 // the column order of each table, how a row becomes a Tenant / ApiKey /
 // AuditEntry and a value becomes statement parameters, the query_usage()
-// builder, and the UTC day of a time (the key of the spend counters).
+// builder. (The UTC day a record counts in is utc_time.h's.)
 //
 // Values only ever travel as parameters: the few statements built at run
 // time (query_usage) vary in their shape (grouping, which filters), never by
@@ -38,9 +38,6 @@ class Row {
 // "$1" -> "?1" for SQLite (digits after '$'); PostgreSQL's text unchanged.
 std::string for_dialect(std::string_view sql, Dialect d);
 
-// UTC calendar day "YYYY-MM-DD" and hour "YYYY-MM-DDTHH" of unix ms.
-std::string utc_day(int64_t ms);
-std::string utc_hour(int64_t ms);
 // SQL for the same of an integer ms column (the backfill and query_usage).
 std::string day_expr(const std::string& col, Dialect d);
 std::string hour_expr(const std::string& col, Dialect d);

@@ -1,6 +1,8 @@
 // SqliteStore (sqlite_store.h).
 #include "yun/tenancy/sqlite_store.h"
 
+#include "yun/tenancy/utc_time.h"
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -174,7 +176,7 @@ Status SqliteStore::append_usage(std::span<const UsageRecord> records) {
       int64_t inserted = 0;
       YUN_RETURN_IF_ERROR(exec(sql::kInsertUsage, sql::usage_params(u), &inserted));
       if (inserted == 0) continue;  // a repeat: already counted
-      std::string day = sql::utc_day(u.end_ms);
+      std::string day = utc_day(u.end_ms);
       for (const std::string& subject : sql::spend_subjects(u)) {
         YUN_RETURN_IF_ERROR(exec(sql::kAddSpend, {subject, day, u.instance, u.total_tokens()}));
       }
