@@ -247,6 +247,18 @@ describe('tenancy', { skip, concurrency: false }, () => {
     assert.equal(bad.json.error.param, 'limits.requests_per_minute');
   });
 
+  test('a tenant sees and uses only its allowed models, through generation and render alike', async () => {
+    const { key } = await tenantWithKey(srv, { name: 'narrow-models', models: ['some-other-model'] });
+    const gen = await chat(srv, key);
+    assert.equal(gen.status, 404, gen.text);
+    assert.match(gen.json.error.message, /do not have access/);
+    const render = await call(`${srv.baseURL}/chat/completions/render`, 'POST', { messages: msgs }, key);
+    assert.equal(render.status, 404, render.text);
+    assert.equal(render.text, gen.text);
+    const models = await getJson(`${srv.baseURL}/models`, key);
+    assert.deepEqual(models.json.data, []);
+  });
+
   test('concurrency limit and max_tokens cap', async () => {
     const { key } = await tenantWithKey(srv, { name: 'narrow', limits: { max_concurrent: 1, max_tokens: 8 } });
     const over = await chat(srv, key, { max_tokens: 9 });

@@ -258,6 +258,10 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
     return not_found_error("The model `" + req.model + "` does not exist.");
   }
   setup.model_name = req.model.empty() ? options_.served_model_names[0] : req.model;
+  if (ctx.principal.identity && !ctx.principal.identity->allows_model(setup.model_name)) {
+    return not_found_error("The model `" + setup.model_name +
+                           "` does not exist or you do not have access to it.");
+  }
   if (chat) {
     if (!chat_template_) return bad_request("this model has no chat template");
     if (!tokenizer_) return bad_request("this model has no tokenizer");
@@ -355,7 +359,7 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
   }
   setup.waiting_ticket = std::move(*ticket);
   setup.on_complete = options_.on_job_complete;
-  if (ctx.principal.identity && !admit_tenant(ctx, req, requested, setup, *w)) return;
+  if (ctx.principal.identity && !admit_tenant(ctx, requested, setup, *w)) return;
   setup.request = std::move(req);
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
   // On the connection's strand, where every later event of the job runs.
@@ -394,13 +398,7 @@ void OpenAiService::handle_render(const HttpRequest& http, const RequestContext&
   if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
   const JobSetup& setup = prepared.setup;
   RequestMeta meta;
-  if (ctx.principal.identity) {
-    if (!ctx.principal.identity->allows_model(setup.model_name)) {
-      return send_error(*w, not_found_error("The model `" + setup.model_name +
-                                            "` does not exist or you do not have access to it."));
-    }
-    meta = engine_meta(ctx.principal.identity->tenant);
-  }
+  if (ctx.principal.identity) meta = engine_meta(ctx.principal.identity->tenant);
   // vLLM's GenerateRequest, one per prompt: what /inference/v1/generate
   // would take (chat: one object; completions: a list).
   OJson list = OJson::array();
@@ -439,15 +437,10 @@ RequestMeta engine_meta(const tenancy::Tenant& t) {
   return m;
 }
 
-bool OpenAiService::admit_tenant(const RequestContext& ctx, const OpenAiRequest& req,
-                                 int64_t reserve_tokens, JobSetup& setup, ResponseWriter& w) {
+bool OpenAiService::admit_tenant(const RequestContext& ctx, int64_t reserve_tokens,
+                                 JobSetup& setup, ResponseWriter& w) {
   tenancy::Tenancy* t = options_.tenancy;
   const tenancy::Identity& who = *ctx.principal.identity;
-  if (!who.allows_model(setup.model_name)) {
-    send_error(w, not_found_error("The model `" + setup.model_name +
-                                  "` does not exist or you do not have access to it."));
-    return false;
-  }
   // No generation that could not be billed.
   if (std::string why = t->unavailable_reason(); !why.empty()) {
     t->count_rejection(who.tenant.id, "unavailable");

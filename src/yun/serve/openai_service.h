@@ -104,11 +104,12 @@ class OpenAiService {
   // POST /v1/chat/completions/render and /v1/completions/render.
   void handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
                      std::shared_ptr<ResponseWriter> w);
-  // With tenancy: the key's checks on a generation request (model allowed,
-  // max_tokens cap, ledger up, limits); fills the job's admission and headers.
-  // False when it answered with an error.
-  bool admit_tenant(const RequestContext& ctx, const OpenAiRequest& req, int64_t reserve_tokens,
-                    JobSetup& setup, ResponseWriter& w);
+  // With tenancy, after prepare_generation's checks (allowed model,
+  // max_tokens cap): the ledger is up and the limits admit `reserve_tokens`;
+  // fills the job's admission, headers and engine meta. False when it
+  // answered with an error.
+  bool admit_tenant(const RequestContext& ctx, int64_t reserve_tokens, JobSetup& setup,
+                    ResponseWriter& w);
   void handle_health(std::shared_ptr<ResponseWriter> w);
   void handle_ready(std::shared_ptr<ResponseWriter> w);
   void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
