@@ -49,6 +49,25 @@ ApiError store_error(const Status& s) {
   return error_from_status(s);
 }
 
+// A list response of `rows` as `to_json` shows each; a store error as its status.
+template <typename T, typename F>
+void send_list(ResponseWriter& w, const Result<std::vector<T>>& rows, F to_json) {
+  if (!rows.is_ok()) return send_error(w, store_error(rows.status()));
+  Json data = Json::array();
+  for (const auto& x : *rows) data.push_back(to_json(x));
+  send_json(w, 200, list_json(std::move(data)));
+}
+
+// The tenant a path names by id or name; kNotFound when there is none.
+Result<tenancy::Tenant> path_tenant(tenancy::Tenancy& t, const std::string& id) {
+  auto found = tenancy::find_tenant(t.store(), id);
+  if (!found.is_ok()) return found.status();
+  if (!found->has_value()) return not_found("no tenant " + id);
+  return **found;
+}
+
+Json key_json(const tenancy::ApiKey& k) { return tenancy::key_to_json(k); }
+
 void answer_usage(tenancy::Tenancy& t, const HttpRequest& r, ResponseWriter& w,
                   const std::optional<std::string>& only_tenant) {
   tenancy::UsageQuery q;
@@ -63,9 +82,7 @@ void answer_usage(tenancy::Tenancy& t, const HttpRequest& r, ResponseWriter& w,
     w.send(HttpResponse{200, "text/csv; charset=utf-8", tenancy::usage_rows_to_csv(*rows, q), {}});
     return;
   }
-  Json data = Json::array();
-  for (auto& row : *rows) data.push_back(tenancy::usage_row_to_json(row, q));
-  send_json(w, 200, list_json(std::move(data)));
+  send_list(w, rows, [&q](const tenancy::UsageRow& row) { return tenancy::usage_row_to_json(row, q); });
 }
 
 Result<Json> body_object(const HttpRequest& r) {
@@ -110,11 +127,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
               })});
   routes.add({"GET", tenants, A::kAdmin,
               off_io([t](const HttpRequest&, const RequestContext&, ResponseWriter& w) {
-                auto all = t->store().list_tenants();
-                if (!all.is_ok()) return send_error(w, store_error(all.status()));
-                Json data = Json::array();
-                for (auto& x : *all) data.push_back(tenancy::tenant_to_json(x));
-                send_json(w, 200, list_json(std::move(data)));
+                send_list(w, t->store().list_tenants(), tenancy::tenant_to_json);
               })});
   // /admin/v1/tenants/{id} and /admin/v1/tenants/{id}/keys
   auto split = [tenants](const std::string& path) {
@@ -127,30 +140,21 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
   routes.add({"GET", tenants + "/", A::kAdmin,
               off_io([t, split](const HttpRequest& r, const RequestContext&, ResponseWriter& w) {
                 auto [id, sub] = split(r.path);
-                auto found = tenancy::find_tenant(t->store(), id);
-                if (!found.is_ok()) return send_error(w, store_error(found.status()));
-                if (!found->has_value() || (sub != "" && sub != "keys")) {
-                  return send_error(w, ApiError{404, "no tenant " + id, "invalid_request_error", "", "not_found"});
-                }
-                if (sub.empty()) return send_json(w, 200, tenancy::tenant_to_json(**found));
-                auto keys = t->store().list_keys((*found)->id);
-                if (!keys.is_ok()) return send_error(w, store_error(keys.status()));
-                Json data = Json::array();
-                for (auto& k : *keys) data.push_back(tenancy::key_to_json(k));
-                send_json(w, 200, list_json(std::move(data)));
+                auto tenant = sub.empty() || sub == "keys" ? path_tenant(*t, id)
+                                                           : Result<tenancy::Tenant>(not_found("no tenant " + id));
+                if (!tenant.is_ok()) return send_error(w, store_error(tenant.status()));
+                if (sub.empty()) return send_json(w, 200, tenancy::tenant_to_json(*tenant));
+                send_list(w, t->store().list_keys(tenant->id), key_json);
               })});
   routes.add({"PATCH", tenants + "/", A::kAdmin,
               off_io([t, split](const HttpRequest& r, const RequestContext& ctx, ResponseWriter& w) {
                 auto [id, sub] = split(r.path);
                 if (!sub.empty()) return send_error(w, ApiError{404, "no route for PATCH " + r.path, "invalid_request_error", "", ""});
-                auto found = tenancy::find_tenant(t->store(), id);
+                auto found = path_tenant(*t, id);
                 if (!found.is_ok()) return send_error(w, store_error(found.status()));
-                if (!found->has_value()) {
-                  return send_error(w, ApiError{404, "no tenant " + id, "invalid_request_error", "", "not_found"});
-                }
                 auto body = body_object(r);
                 if (!body.is_ok()) return send_error(w, bad_request(body.status().message()));
-                tenancy::Tenant updated = **found;
+                tenancy::Tenant updated = *found;
                 if (auto s = tenancy::tenant_from_json(*body, updated); !s.is_ok()) {
                   return send_error(w, field_error(s));
                 }
@@ -198,11 +202,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
               })});
   routes.add({"GET", "/admin/v1/keys", A::kAdmin,
               off_io([t](const HttpRequest&, const RequestContext&, ResponseWriter& w) {
-                auto keys = t->store().list_keys("");
-                if (!keys.is_ok()) return send_error(w, store_error(keys.status()));
-                Json data = Json::array();
-                for (auto& k : *keys) data.push_back(tenancy::key_to_json(k));
-                send_json(w, 200, list_json(std::move(data)));
+                send_list(w, t->store().list_keys(""), key_json);
               })});
   routes.add({"DELETE", "/admin/v1/keys/", A::kAdmin,
               off_io([t](const HttpRequest& r, const RequestContext& ctx, ResponseWriter& w) {
@@ -234,11 +234,7 @@ void add_admin_routes(RouteTable& routes, AdminApiContext c) {
                     return send_error(w, bad_request("limit must be an integer in [1, 10000]", "limit"));
                   }
                 }
-                auto entries = t->store().list_audit(limit);
-                if (!entries.is_ok()) return send_error(w, store_error(entries.status()));
-                Json data = Json::array();
-                for (auto& e : *entries) data.push_back(tenancy::audit_to_json(e));
-                send_json(w, 200, list_json(std::move(data)));
+                send_list(w, t->store().list_audit(limit), tenancy::audit_to_json);
               })});
   routes.add({"GET", "/admin/v1/state", A::kAdmin,
               [t, engine = c.engine](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
