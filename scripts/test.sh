@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds yun and runs every test: the GoogleTest suites (ctest), the
 # end-to-end tests (node --test) of `yun run` and of `yun serve` with the
-# official openai client, and the fuzz targets (scripts/fuzz.sh).
+# official openai client, headless Chromium, HAProxy and Prometheus, and the
+# fuzz targets (scripts/fuzz.sh), with a throwaway PostgreSQL server
+# (scripts/pg-test-server.sh) running for the tests that need one.
 # Usage: scripts/test.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
