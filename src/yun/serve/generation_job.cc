@@ -75,7 +75,8 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
   });
   if (setup_.request.stream) {
     stream_started_ = true;
-    writer_->start_stream(200, "text/event-stream", setup_.response_headers);
+    writer_->start_stream(200, setup_.output ? setup_.output->stream_content_type() : "text/event-stream",
+                          setup_.response_headers);
   }
 }
 
@@ -98,6 +99,7 @@ void GenerationJob::on_event(int prompt, const RequestEvent& ev) {
   if (index >= choices_.size()) return;
   Choice& c = choices_[index];
   if (c.finish) return;
+  if (setup_.output) setup_.output->on_event(ev);
   c.usage = ev.usage;
   auto now = std::chrono::steady_clock::now();
   if (!ev.token_ids.empty()) {
@@ -211,6 +213,10 @@ void append_tool_deltas(std::vector<OJson>& deltas, const ToolStreamDelta& td) {
 }  // namespace
 
 void GenerationJob::write_chunk(const OJson& choice) {
+  if (setup_.output) {
+    pending_ += setup_.output->stream_chunk(choice);
+    return;
+  }
   // chunk_base() + "choices" + "usage", in that order, as one SSE event;
   // the fixed part is dumped once per job.
   if (chunk_prefix_.empty()) {
@@ -230,7 +236,7 @@ void GenerationJob::flush() {
 }
 
 void GenerationJob::end_stream() {
-  pending_ += kSseDone;
+  if (!setup_.output) pending_ += kSseDone;
   flush();
   writer_->finish();
 }
@@ -330,7 +336,9 @@ void GenerationJob::finalize(const JobOutcome& out) {
   OJson usage = usage_json(out.prompt_tokens, out.completion_tokens, out.cached_prompt_tokens);
 
   if (setup_.request.stream) {
-    if (setup_.request.include_usage) {
+    if (setup_.output) {
+      pending_ += setup_.output->stream_end(out);
+    } else if (setup_.request.include_usage) {
       OJson chunk = chunk_base();
       chunk["choices"] = OJson::array();
       chunk["usage"] = usage;
@@ -390,7 +398,9 @@ void GenerationJob::finalize(const JobOutcome& out) {
   }
   body["choices"] = std::move(choices);
   body["usage"] = usage;
-  writer_->send(HttpResponse{200, "application/json", dump_json(body), setup_.response_headers});
+  writer_->send(HttpResponse{200, "application/json",
+                             setup_.output ? setup_.output->body(body, out) : dump_json(body),
+                             setup_.response_headers});
 }
 
 void GenerationJob::respond_error() {
@@ -399,7 +409,7 @@ void GenerationJob::respond_error() {
   ApiError e = error_from_status(failure_);
   if (stream_started_) {
     OJson err = OJson::parse(e.to_json(), nullptr, false);
-    pending_ += sse_event(err);
+    pending_ += setup_.output ? setup_.output->stream_error(e) : sse_event(err);
     end_stream();
   } else {
     send_error(*writer_, e);

@@ -30,6 +30,25 @@
 
 namespace yun::serve {
 
+// An output mode other than OpenAI's (e.g. Ollama's NDJSON, ollama_format.h):
+// the job still builds its OpenAI-shaped pieces and hands them here for the
+// bytes to send. Every call runs on the job's strand.
+class JobOutput {
+ public:
+  virtual ~JobOutput() = default;
+  virtual std::string stream_content_type() const = 0;
+  // Every engine event of the job, before it is turned into output.
+  virtual void on_event(const RequestEvent& ev) { (void)ev; }
+  // One streamed choice (the OpenAI chunk's "choices" entry) -> bytes (maybe none).
+  virtual std::string stream_chunk(const OJson& choice) = 0;
+  // The last bytes of a successful stream.
+  virtual std::string stream_end(const JobOutcome& out) = 0;
+  // An error once the stream has started.
+  virtual std::string stream_error(const ApiError& e) = 0;
+  // A non-streamed success: the OpenAI body -> the response body (JSON).
+  virtual std::string body(const OJson& openai_body, const JobOutcome& out) = 0;
+};
+
 struct JobSetup {
   OpenAiRequest request;
   std::string model_name;
@@ -56,6 +75,8 @@ struct JobSetup {
   std::function<void(const JobOutcome&, std::function<void()> then)> commit_usage;
   // Added to the response (x-ratelimit-* with tenancy).
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // Null: OpenAI's SSE chunks and bodies.
+  std::shared_ptr<JobOutput> output;
 };
 
 class GenerationJob : public std::enable_shared_from_this<GenerationJob> {

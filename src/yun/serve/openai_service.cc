@@ -5,6 +5,8 @@
 #include "yun/serve/auth.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/kv_events.h"
+#include "yun/serve/ollama_api.h"
+#include "yun/serve/ollama_format.h"
 #include "yun/serve/openai_format.h"
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
@@ -155,6 +157,18 @@ void OpenAiService::build_routes() {
     admin.web_dir = options_.web_dir;
     add_admin_routes(routes_, admin);
   }
+  OllamaApiContext ollama;
+  ollama.model_names = options_.served_model_names;
+  ollama.model_root = options_.model_root;
+  ollama.engine = engine_;
+  ollama.version = options_.version;
+  ollama.reasoning = !options_.reasoning_parser.empty();
+  ollama.workers = &workers_;
+  ollama.generate = [this](const HttpRequest& r, const RequestContext& ctx, bool chat,
+                           std::shared_ptr<JobOutput> out, std::shared_ptr<ResponseWriter> w) {
+    handle_generate(r, ctx, chat, std::move(w), std::move(out));
+  };
+  add_ollama_routes(routes_, std::move(ollama));
 }
 
 void OpenAiService::handle_health(std::shared_ptr<ResponseWriter> w) {
@@ -194,6 +208,7 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
       }
       w = with_headers(std::move(w), cors_.response_headers(origin));
     }
+    if (is_ollama_path(path)) w = ollama_errors(std::move(w));  // {"error": "..."} as Ollama
     // A matched route's own rule; else the strictest rule of the path's other
     // methods (a 405); unknown paths under /v1/ need a key too (no route
     // listing for strangers).
@@ -343,7 +358,8 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
 }
 
 void OpenAiService::handle_generate(const HttpRequest& http, const RequestContext& ctx, bool chat,
-                                    std::shared_ptr<ResponseWriter> w) {
+                                    std::shared_ptr<ResponseWriter> w,
+                                    std::shared_ptr<JobOutput> output) {
   PreparedGeneration prepared;
   if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
   OpenAiRequest& req = prepared.request;
@@ -361,6 +377,7 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
   setup.on_complete = options_.on_job_complete;
   if (ctx.principal.identity && !admit_tenant(ctx, requested, setup, *w)) return;
   setup.request = std::move(req);
+  setup.output = std::move(output);
   auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
   // On the connection's strand, where every later event of the job runs.
   w->post([job, params = std::move(params)] { job->start(params); });

@@ -4,6 +4,7 @@
 //   POST /v1/chat/completions/render   POST /v1/completions/render
 //   POST /tokenize  POST /detokenize  GET /health  GET /health/ready
 //   GET /metrics  GET /version
+//   /api/... (Ollama's API, ollama_api.h)
 //   GET / (+ the playground's static files)
 //
 // handle() is an HttpHandler: requests whose body is larger than
@@ -95,8 +96,10 @@ class OpenAiService {
  private:
   void build_routes();  // the one route list (route_table.h)
   void route(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
+  // `output`: another wire format than OpenAI's (the Ollama routes); null: OpenAI's.
   void handle_generate(const HttpRequest& req, const RequestContext& ctx, bool chat,
-                       std::shared_ptr<ResponseWriter> w);
+                       std::shared_ptr<ResponseWriter> w,
+                       std::shared_ptr<JobOutput> output = nullptr);
   // Request -> prompts + SamplingParams, shared by generation and render;
   // the same 4xx for the same bad body. Nothing is reserved or submitted.
   std::optional<ApiError> prepare_generation(const HttpRequest& http, const RequestContext& ctx,
