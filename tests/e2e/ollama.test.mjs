@@ -158,6 +158,7 @@ describe('Ollama API', { skip }, () => {
     const v1 = await postJson(`${server.baseURL}/chat/completions`, { model,
       messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0.9, top_k: 50, seed: 1234, max_tokens: 7 });
     assert.equal(v1.json.usage.completion_tokens, a.eval_count);
+    assert.equal(a.response, v1.json.choices[0].message.content ?? '');
     assert.equal(a.prompt_eval_count, v1.json.usage.prompt_tokens);
     // raw: the prompt as it is, no template.
     const raw = await ollama.generate({ model, prompt: 'Once upon a time', raw: true, stream: false,
