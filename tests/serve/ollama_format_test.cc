@@ -53,14 +53,18 @@ TEST(OllamaFormat, ChatStream) {
   EXPECT_EQ(out.stream_content_type(), "application/x-ndjson");
   out.on_event(event(-1, 0.01));
   // The role-only first chunk says nothing in Ollama's stream.
-  EXPECT_EQ(out.stream_chunk(OJson{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}},
+  EXPECT_EQ(out.stream_chunk(OJson{{"index", 0},
+                                   {"delta", {{"role", "assistant"}, {"content", ""}}},
                                    {"finish_reason", nullptr}}),
             "");
   out.on_event(event(0.25, 0.25));
-  std::string text = out.stream_chunk(
-      OJson{{"index", 0}, {"delta", {{"reasoning_content", "hmm"}, {"content", "Hel"}}}, {"finish_reason", nullptr}});
+  std::string text =
+      out.stream_chunk(OJson{{"index", 0},
+                             {"delta", {{"reasoning_content", "hmm"}, {"content", "Hel"}}},
+                             {"finish_reason", nullptr}});
   out.on_event(event(0.25, 1.0));
-  text += out.stream_chunk(OJson{{"index", 0}, {"delta", {{"content", "lo"}}}, {"finish_reason", "length"}});
+  text += out.stream_chunk(
+      OJson{{"index", 0}, {"delta", {{"content", "lo"}}}, {"finish_reason", "length"}});
   text += out.stream_end(outcome(12, 5));
   auto ls = lines(text);
   ASSERT_EQ(ls.size(), 3u) << text;
@@ -87,17 +91,24 @@ TEST(OllamaFormat, ChatStream) {
 TEST(OllamaFormat, StreamedToolCallsAreSentWhole) {
   OllamaOutput out(OllamaOutput::Kind::kChat, "m");
   std::string text;
-  text += out.stream_chunk(OJson{{"index", 0},
-                                 {"delta", {{"tool_calls", {{{"index", 0}, {"id", "call_1"}, {"type", "function"},
-                                                             {"function", {{"name", "get_weather"}, {"arguments", ""}}}}}}}},
-                                 {"finish_reason", nullptr}});
-  text += out.stream_chunk(OJson{{"index", 0},
-                                 {"delta", {{"tool_calls", {{{"index", 0}, {"function", {{"arguments", "{\"city\":"}}}}}}}},
-                                 {"finish_reason", nullptr}});
+  text +=
+      out.stream_chunk(OJson{{"index", 0},
+                             {"delta",
+                              {{"tool_calls",
+                                {{{"index", 0},
+                                  {"id", "call_1"},
+                                  {"type", "function"},
+                                  {"function", {{"name", "get_weather"}, {"arguments", ""}}}}}}}},
+                             {"finish_reason", nullptr}});
+  text += out.stream_chunk(OJson{
+      {"index", 0},
+      {"delta", {{"tool_calls", {{{"index", 0}, {"function", {{"arguments", "{\"city\":"}}}}}}}},
+      {"finish_reason", nullptr}});
   EXPECT_EQ(text, "") << "no fragments";
-  text += out.stream_chunk(OJson{{"index", 0},
-                                 {"delta", {{"tool_calls", {{{"index", 0}, {"function", {{"arguments", "\"Paris\"}"}}}}}}}},
-                                 {"finish_reason", "tool_calls"}});
+  text += out.stream_chunk(OJson{
+      {"index", 0},
+      {"delta", {{"tool_calls", {{{"index", 0}, {"function", {{"arguments", "\"Paris\"}"}}}}}}}},
+      {"finish_reason", "tool_calls"}});
   text += out.stream_end(outcome(3, 9));
   auto ls = lines(text);
   ASSERT_EQ(ls.size(), 2u) << text;
@@ -112,9 +123,14 @@ TEST(OllamaFormat, ChatBody) {
   out.on_event(event(0.5, 2.0));
   OJson openai = {{"choices",
                    {{{"index", 0},
-                     {"message", {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", "think"},
-                                  {"tool_calls", {{{"id", "call_x"}, {"type", "function"},
-                                                   {"function", {{"name", "f"}, {"arguments", "{\"a\":1}"}}}}}}}},
+                     {"message",
+                      {{"role", "assistant"},
+                       {"content", nullptr},
+                       {"reasoning_content", "think"},
+                       {"tool_calls",
+                        {{{"id", "call_x"},
+                          {"type", "function"},
+                          {"function", {{"name", "f"}, {"arguments", "{\"a\":1}"}}}}}}}},
                      {"finish_reason", "tool_calls"}}}}};
   OJson b = OJson::parse(out.body(openai, outcome(4, 6)));
   EXPECT_EQ(b["model"], "m");
@@ -131,7 +147,8 @@ TEST(OllamaFormat, ChatBody) {
 TEST(OllamaFormat, GenerateShapes) {
   OllamaOutput out(OllamaOutput::Kind::kGenerate, "m");
   // A chat delta (generate through the template) and a completions choice (raw).
-  std::string text = out.stream_chunk(OJson{{"index", 0}, {"delta", {{"content", "a"}}}, {"finish_reason", nullptr}});
+  std::string text = out.stream_chunk(
+      OJson{{"index", 0}, {"delta", {{"content", "a"}}}, {"finish_reason", nullptr}});
   text += out.stream_chunk(OJson{{"index", 0}, {"text", "b"}, {"finish_reason", "stop"}});
   text += out.stream_end(outcome(1, 2));
   auto ls = lines(text);
@@ -142,7 +159,8 @@ TEST(OllamaFormat, GenerateShapes) {
   EXPECT_EQ(ls[2]["response"], "");
   EXPECT_EQ(ls[2]["done"], true);
   OllamaOutput raw(OllamaOutput::Kind::kGenerate, "m");
-  OJson b = OJson::parse(raw.body(OJson{{"choices", {{{"text", "xyz"}, {"finish_reason", "length"}}}}}, outcome(1, 3)));
+  OJson b = OJson::parse(raw.body(
+      OJson{{"choices", {{{"text", "xyz"}, {"finish_reason", "length"}}}}}, outcome(1, 3)));
   EXPECT_EQ(b["response"], "xyz");
   EXPECT_EQ(b["done_reason"], "length");
 }
@@ -158,7 +176,8 @@ TEST(OllamaFormat, Errors) {
 class Recorder : public ResponseWriter {
  public:
   void send(HttpResponse r) override { sent.push_back(std::move(r)); }
-  void start_stream(int, const std::string&, std::vector<std::pair<std::string, std::string>>) override {}
+  void start_stream(int, const std::string&,
+                    std::vector<std::pair<std::string, std::string>>) override {}
   void write(std::string d) override { written += d; }
   void finish() override {}
   void post(std::function<void()> fn) override { fn(); }
@@ -171,7 +190,8 @@ class Recorder : public ResponseWriter {
 TEST(OllamaFormat, ErrorWriterRewritesOpenAiErrors) {
   auto rec = std::make_shared<Recorder>();
   auto w = ollama_errors(rec);
-  w->send(HttpResponse{401, "application/json", unauthorized("no key").to_json(), {{"WWW-Authenticate", "Bearer"}}});
+  w->send(HttpResponse{
+      401, "application/json", unauthorized("no key").to_json(), {{"WWW-Authenticate", "Bearer"}}});
   w->send(HttpResponse{200, "application/json", R"({"error":{"message":"kept"}})", {}});
   w->send(HttpResponse{404, "text/plain", "not json", {}});
   w->write("{\"a\":1}\n");

@@ -24,11 +24,12 @@ OpenAiRequest parsed(const OllamaRequest& r) {
 
 TEST(OllamaRequest, ChatMapsOptionsFormatThinkAndStream) {
   OllamaRequest r;
-  auto e = translate_ollama_chat(R"({"model":"qwen3:latest","messages":[{"role":"user","content":"hi"}],
+  auto e =
+      translate_ollama_chat(R"({"model":"qwen3:latest","messages":[{"role":"user","content":"hi"}],
     "options":{"temperature":0.2,"top_p":0.9,"top_k":40,"min_p":0.05,"num_predict":17,"seed":7,
     "stop":["END"],"repeat_penalty":1.1,"presence_penalty":0.5,"frequency_penalty":0.25,"num_ctx":4096,
     "mirostat":0},"format":"json","think":false,"keep_alive":"10m"})",
-                                 r);
+                            r);
   ASSERT_FALSE(e) << e->message;
   EXPECT_EQ(r.model, "qwen3:latest");
   EXPECT_TRUE(r.stream);  // Ollama streams unless told not to
@@ -69,7 +70,8 @@ TEST(OllamaRequest, SchemaFormatIsJsonSchema) {
 TEST(OllamaRequest, NegativePredictAndSeedAreUnset) {
   OllamaRequest r;
   ASSERT_FALSE(translate_ollama_chat(
-      R"({"messages":[{"role":"user","content":"x"}],"options":{"num_predict":-1,"seed":-1,"stop":"X"}})", r));
+      R"({"messages":[{"role":"user","content":"x"}],"options":{"num_predict":-1,"seed":-1,"stop":"X"}})",
+      r));
   OpenAiRequest o = parsed(r);
   EXPECT_FALSE(o.max_tokens.has_value());
   EXPECT_FALSE(o.seed.has_value());
@@ -97,7 +99,8 @@ TEST(OllamaRequest, ToolsAndToolHistory) {
 
 TEST(OllamaRequest, GenerateUsesTheChatTemplateUnlessRaw) {
   OllamaRequest r;
-  ASSERT_FALSE(translate_ollama_generate(R"({"model":"m","prompt":"Why?","system":"Be brief.","think":true})", r));
+  ASSERT_FALSE(translate_ollama_generate(
+      R"({"model":"m","prompt":"Why?","system":"Be brief.","think":true})", r));
   EXPECT_TRUE(r.openai_chat);
   OpenAiRequest o = parsed(r);
   ASSERT_EQ(o.messages.size(), 2u);
@@ -153,7 +156,8 @@ TEST(OllamaRequest, BadInputsNameOllamasField) {
       {"model_type", true, R"({"model":3})", "model"},
       {"stream_type", true, R"({"stream":"yes"})", "stream"},
       {"messages_type", true, R"({"messages":{}})", "messages"},
-      {"content_type", true, R"({"messages":[{"role":"user","content":[1]}]})", "messages[0].content"},
+      {"content_type", true, R"({"messages":[{"role":"user","content":[1]}]})",
+       "messages[0].content"},
       {"no_role", true, R"({"messages":[{"content":"x"}]})", "messages[0].role"},
       {"images", true, R"({"messages":[{"role":"user","content":"x","images":["aGk="]}]})",
        "messages[0].images"},

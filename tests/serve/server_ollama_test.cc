@@ -17,7 +17,8 @@ using ServerOllamaTest = testing::ServerTest;
 
 const std::string kCall =
     "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
-const std::string kTools = R"([{"type":"function","function":{"name":"get_weather","parameters":{}}}])";
+const std::string kTools =
+    R"([{"type":"function","function":{"name":"get_weather","parameters":{}}}])";
 
 std::vector<json> ndjson(const std::string& body) {
   std::vector<json> out;
@@ -36,9 +37,10 @@ std::vector<json> ndjson(const std::string& body) {
 
 TEST_F(ServerOllamaTest, ChatStreamsNdjsonWithAWholeToolCall) {
   start("Sure. " + kCall);
-  auto r = http(port_, "POST", "/api/chat",
-                R"({"model":"tiny:latest","messages":[{"role":"user","content":"weather?"}],"tools":)" +
-                    kTools + R"(,"options":{"num_predict":300}})");
+  auto r =
+      http(port_, "POST", "/api/chat",
+           R"({"model":"tiny:latest","messages":[{"role":"user","content":"weather?"}],"tools":)" +
+               kTools + R"(,"options":{"num_predict":300}})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.headers.find("application/x-ndjson"), std::string::npos) << r.headers;
   auto lines = ndjson(r.body);
@@ -66,9 +68,10 @@ TEST_F(ServerOllamaTest, ChatStreamsNdjsonWithAWholeToolCall) {
 
 TEST_F(ServerOllamaTest, ChatNotStreamedWithToolCall) {
   start(kCall);
-  auto r = http(port_, "POST", "/api/chat",
-                R"({"model":"tiny","stream":false,"messages":[{"role":"user","content":"weather?"}],"tools":)" +
-                    kTools + R"(,"options":{"num_predict":300}})");
+  auto r = http(
+      port_, "POST", "/api/chat",
+      R"({"model":"tiny","stream":false,"messages":[{"role":"user","content":"weather?"}],"tools":)" +
+          kTools + R"(,"options":{"num_predict":300}})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = json::parse(r.body);
   EXPECT_EQ(j["done"], true);
@@ -80,15 +83,17 @@ TEST_F(ServerOllamaTest, ChatNotStreamedWithToolCall) {
 
 TEST_F(ServerOllamaTest, GeneratePromptAndThink) {
   start("abc");
-  auto r = http(port_, "POST", "/api/generate",
-                R"({"model":"tiny","prompt":"hi","system":"sys","think":true,"stream":false,"options":{"num_predict":2}})");
+  auto r = http(
+      port_, "POST", "/api/generate",
+      R"({"model":"tiny","prompt":"hi","system":"sys","think":true,"stream":false,"options":{"num_predict":2}})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(prompt_seen(), "system: sys\nuser: hi\nassistant:<think>\n");
   auto j = json::parse(r.body);
   EXPECT_EQ(j["response"], "ab");
   EXPECT_EQ(j["done_reason"], "length");
   EXPECT_EQ(j["eval_count"], 2);
-  r = http(port_, "POST", "/api/generate", R"({"model":"tiny","prompt":"raw text","raw":true,"stream":false})");
+  r = http(port_, "POST", "/api/generate",
+           R"({"model":"tiny","prompt":"raw text","raw":true,"stream":false})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(prompt_seen(), "raw text");
   EXPECT_EQ(json::parse(r.body)["response"], "abc");
@@ -115,12 +120,16 @@ TEST_F(ServerOllamaTest, RouteErrorsAreOllamaErrorObjects) {
     ASSERT_TRUE(j["error"].is_string()) << r.body;
     EXPECT_FALSE(j["error"].get<std::string>().empty());
   };
-  expect_error(http(port_, "POST", "/api/chat", R"({"model":"tiny","messages":[{"role":"user","content":"x"}]})"), 401);
+  expect_error(http(port_, "POST", "/api/chat",
+                    R"({"model":"tiny","messages":[{"role":"user","content":"x"}]})"),
+               401);
   expect_error(http(port_, "GET", "/api/tags"), 401);
   const std::string key = "Authorization: Bearer k1\r\n";
   expect_error(http(port_, "GET", "/api/chat", "", key), 405);
   expect_error(http(port_, "GET", "/api/nope", "", key), 404);
-  expect_error(http(port_, "POST", "/api/chat", R"({"model":"other","messages":[{"role":"user","content":"x"}]})", key), 404);
+  expect_error(http(port_, "POST", "/api/chat",
+                    R"({"model":"other","messages":[{"role":"user","content":"x"}]})", key),
+               404);
   // /v1 keeps OpenAI's shape.
   auto v1 = http(port_, "GET", "/v1/models");
   EXPECT_EQ(v1.status, 401);

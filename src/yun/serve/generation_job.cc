@@ -75,8 +75,8 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
   });
   if (setup_.request.stream) {
     stream_started_ = true;
-    writer_->start_stream(200, setup_.output ? setup_.output->stream_content_type() : "text/event-stream",
-                          setup_.response_headers);
+    std::string type = setup_.output ? setup_.output->stream_content_type() : "text/event-stream";
+    writer_->start_stream(200, type, setup_.response_headers);
   }
 }
 

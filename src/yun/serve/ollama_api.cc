@@ -111,7 +111,8 @@ ModelFacts model_facts(const std::string& dir) {
   if (::stat((dir + "/config.json").c_str(), &st) == 0) {
     when = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
   }
   f.modified_at = ollama_timestamp(when);
   return f;
@@ -142,7 +143,8 @@ void send_json(ResponseWriter& w, const OJson& j) {
 }
 
 // GET /api/tags and /api/ps (ps: the same models, loaded and pinned).
-void handle_list(const Ctx& c, const RequestContext& rc, std::shared_ptr<ResponseWriter> w, bool ps) {
+void handle_list(const Ctx& c, const RequestContext& rc, std::shared_ptr<ResponseWriter> w,
+                 bool ps) {
   c->workers->post([c, rc, w, ps] {
     OJson models = OJson::array();
     for (const auto& m : served_models(*c, rc)) {
@@ -151,8 +153,8 @@ void handle_list(const Ctx& c, const RequestContext& rc, std::shared_ptr<Respons
       if (ps) {
         e.erase("modified_at");
         // Loaded for as long as the server runs (no idle unload yet).
-        e["expires_at"] = ollama_timestamp(std::chrono::system_clock::now() +
-                                           std::chrono::hours(24 * 365 * 100));
+        e["expires_at"] =
+            ollama_timestamp(std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100));
         e["size_vram"] = 0;
         e["context_length"] = c->engine ? c->engine->max_model_len() : 0;
       }
@@ -291,17 +293,20 @@ void handle_pull(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
   }
   bool stream = true;
   if (body.contains("stream") && !body["stream"].is_null()) {
-    if (!body["stream"].is_boolean()) return send_error(*w, bad_request("'stream' must be true or false", "stream"));
+    if (!body["stream"].is_boolean())
+      return send_error(*w, bad_request("'stream' must be true or false", "stream"));
     stream = body["stream"].get<bool>();
   }
   const char* kNames =
       "model names here are Hugging Face repo ids (ORG/NAME[@REVISION], e.g. Qwen/Qwen3-0.6B), "
       "not Ollama library names";
-  if (name.empty()) return send_error(*w, bad_request(std::string("'model' is required; ") + kNames, "model"));
+  if (name.empty())
+    return send_error(*w, bad_request(std::string("'model' is required; ") + kNames, "model"));
   auto ref = parse_repo_ref(name);
   if (!ref.is_ok() || name.find(':') != std::string::npos) {
     std::string why = ref.is_ok() ? "a ':' tag" : ref.status().message();
-    return send_error(*w, bad_request("cannot pull \"" + name + "\" (" + why + "): " + kNames, "model"));
+    return send_error(
+        *w, bad_request("cannot pull \"" + name + "\" (" + why + "): " + kNames, "model"));
   }
   if (stream) {
     w->start_stream(200, kNdjsonType);
@@ -312,21 +317,20 @@ void handle_pull(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
     std::lock_guard<std::mutex> lock(one_pull);
     const std::string digest = ref.repo_id + "@" + ref.revision;
     auto last = std::chrono::steady_clock::time_point{};
-    auto pulled = hub::pull_repo(ModelStore::from_env(), ref, hub::pull_options_from_env(),
-                                 [&](const hub::PullProgress& p) {
-                                   if (!stream) return;
-                                   auto now = std::chrono::steady_clock::now();
-                                   if (p.finished_file.empty() &&
-                                       now - last < std::chrono::milliseconds(100)) {
-                                     return;
-                                   }
-                                   last = now;
-                                   w->write(dump_json(OJson{{"status", "downloading"},
-                                                            {"digest", digest},
-                                                            {"total", p.bytes_total},
-                                                            {"completed", p.bytes_done}}) +
-                                            "\n");
-                                 });
+    auto pulled = hub::pull_repo(
+        ModelStore::from_env(), ref, hub::pull_options_from_env(), [&](const hub::PullProgress& p) {
+          if (!stream) return;
+          auto now = std::chrono::steady_clock::now();
+          if (p.finished_file.empty() && now - last < std::chrono::milliseconds(100)) {
+            return;
+          }
+          last = now;
+          w->write(dump_json(OJson{{"status", "downloading"},
+                                   {"digest", digest},
+                                   {"total", p.bytes_total},
+                                   {"completed", p.bytes_done}}) +
+                   "\n");
+        });
     if (!stream) {
       if (pulled.is_ok()) return send_json(*w, OJson{{"status", "success"}});
       return send_error(*w, error_from_status(pulled.status()));
@@ -364,17 +368,18 @@ void add_ollama_routes(RouteTable& routes, OllamaApiContext context) {
                 handle_list(c, rc, std::move(w), true);
               }});
   routes.add({"POST", "/api/show", A::kTenant,
-              [c](const HttpRequest& r, const RequestContext& rc, std::shared_ptr<ResponseWriter> w) {
-                handle_show(c, r, rc, std::move(w));
-              }});
-  routes.add({"POST", "/api/chat", A::kTenant,
-              [c](const HttpRequest& r, const RequestContext& rc, std::shared_ptr<ResponseWriter> w) {
-                handle_generation(c, r, rc, std::move(w), true);
-              }});
-  routes.add({"POST", "/api/generate", A::kTenant,
-              [c](const HttpRequest& r, const RequestContext& rc, std::shared_ptr<ResponseWriter> w) {
-                handle_generation(c, r, rc, std::move(w), false);
-              }});
+              [c](const HttpRequest& r, const RequestContext& rc,
+                  std::shared_ptr<ResponseWriter> w) { handle_show(c, r, rc, std::move(w)); }});
+  routes.add(
+      {"POST", "/api/chat", A::kTenant,
+       [c](const HttpRequest& r, const RequestContext& rc, std::shared_ptr<ResponseWriter> w) {
+         handle_generation(c, r, rc, std::move(w), true);
+       }});
+  routes.add(
+      {"POST", "/api/generate", A::kTenant,
+       [c](const HttpRequest& r, const RequestContext& rc, std::shared_ptr<ResponseWriter> w) {
+         handle_generation(c, r, rc, std::move(w), false);
+       }});
   // Writes to the server's disk: an admin key with tenancy (any key without).
   routes.add({"POST", "/api/pull", A::kAdmin,
               [](const HttpRequest& r, const RequestContext&, std::shared_ptr<ResponseWriter> w) {

@@ -47,7 +47,7 @@ struct OllamaApiContext {
   std::string model_root;  // the served model: a directory or a repo id in the HF cache
   Engine* engine = nullptr;
   std::string version;
-  bool reasoning = false;  // a reasoning parser is on (thinking is split out)
+  bool reasoning = false;             // a reasoning parser is on (thinking is split out)
   RequestWorkers* workers = nullptr;  // file reads (tags, show) run here
   OllamaGenerate generate;
 };

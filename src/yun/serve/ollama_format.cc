@@ -123,7 +123,8 @@ std::string OllamaOutput::stream_chunk(const OJson& choice) {
   if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
     done_reason_ = ollama_done_reason(choice["finish_reason"].get<std::string>());
     OJson openai = OJson::array();
-    for (const auto& c : calls_) openai.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+    for (const auto& c : calls_)
+      openai.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
     calls = ollama_tool_calls(openai);
     calls_.clear();
   }
@@ -161,7 +162,9 @@ std::string OllamaOutput::stream_end(const JobOutcome& out) {
   return dump_json(final_object("", "", OJson::array(), out)) + "\n";
 }
 
-std::string OllamaOutput::stream_error(const ApiError& e) { return ollama_error_json(e.message) + "\n"; }
+std::string OllamaOutput::stream_error(const ApiError& e) {
+  return ollama_error_json(e.message) + "\n";
+}
 
 std::string OllamaOutput::body(const OJson& openai_body, const JobOutcome& out) {
   std::string content, thinking;

@@ -44,10 +44,10 @@ std::optional<ApiError> translate_options(const Json& o, Json& body) {
     const char* ollama;
     const char* openai;
   };
-  for (Same f : {Same{"temperature", "temperature"}, Same{"top_p", "top_p"}, Same{"min_p", "min_p"},
-                 Same{"repeat_penalty", "repetition_penalty"},
-                 Same{"presence_penalty", "presence_penalty"},
-                 Same{"frequency_penalty", "frequency_penalty"}}) {
+  for (Same f :
+       {Same{"temperature", "temperature"}, Same{"top_p", "top_p"}, Same{"min_p", "min_p"},
+        Same{"repeat_penalty", "repetition_penalty"}, Same{"presence_penalty", "presence_penalty"},
+        Same{"frequency_penalty", "frequency_penalty"}}) {
     if (!present(opt, f.ollama)) continue;
     const Json& v = opt[f.ollama];
     if (!v.is_number()) return must_be(std::string("options.") + f.ollama, "a number");
@@ -70,7 +70,8 @@ std::optional<ApiError> translate_options(const Json& o, Json& body) {
     const Json& v = opt["stop"];
     if (v.is_string()) {
       body["stop"] = Json::array({v});
-    } else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& s) { return s.is_string(); })) {
+    } else if (v.is_array() &&
+               std::all_of(v.begin(), v.end(), [](const Json& s) { return s.is_string(); })) {
       body["stop"] = v;
     } else {
       return must_be("options.stop", "a list of strings");
@@ -265,8 +266,8 @@ std::optional<ApiError> translate_ollama_generate(std::string_view body, OllamaR
     }
   }
   if (present(o, "context") && !(o["context"].is_array() && o["context"].empty())) {
-    return bad_request("'context' is not supported by this server; send the conversation to /api/chat",
-                       "context");
+    return bad_request(
+        "'context' is not supported by this server; send the conversation to /api/chat", "context");
   }
   bool raw = false;
   if (present(o, "raw")) {
