@@ -5,12 +5,21 @@
 // equals transformers' logits of the last position (expected.safetensors:
 // p{j}.prefill_logits, or p{j}.last_top64_* for the large-vocabulary model)
 // within the float32 tolerance. Also: hidden rows alone (no logits), in a
-// ragged batch, after chunked prefill, and malformed rows rejected.
+// ragged batch, after chunked prefill, and malformed rows rejected; a
+// checkpoint laid out as the published Qwen3-Embedding (architecture
+// Qwen3Model, tensors without the "model." prefix, tied, no lm_head) gives
+// the same hidden states as the same weights with the prefix.
 // Run: build/tests/yun_compute_tests --gtest_filter='HiddenStates*'
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "golden_util.h"
 #include "yun/compute/cpu/convert.h"
+#include "yun/model/safetensors_writer.h"
 
 namespace yun::test {
 namespace {
@@ -182,6 +191,44 @@ TEST(HiddenStates, OutOfRangeRowIsAnError) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
   b.hidden_rows = {-1};
   EXPECT_EQ(runner->forward(b, logits).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(HiddenStates, UnprefixedQwen3ModelCheckpointLoads) {
+  namespace fs = std::filesystem;
+  const std::string src = golden_model("qwen3-e2e");  // tied, like Qwen3-Embedding
+  const fs::path dst =
+      fs::temp_directory_path() / ("yun_qwen3model_" + std::to_string(::getpid()));
+  fs::create_directories(dst);
+  nlohmann::json cfg;
+  std::ifstream(src + "/config.json") >> cfg;
+  cfg["architectures"] = {"Qwen3Model"};
+  std::ofstream(dst / "config.json") << cfg.dump();
+  auto f = SafetensorsFile::open(src + "/model.safetensors");
+  ASSERT_TRUE(f.is_ok());
+  std::vector<TensorSpec> specs;
+  std::vector<const TensorView*> views;
+  for (const auto& [name, t] : (*f)->tensors()) {
+    ASSERT_EQ(name.rfind("model.", 0), 0u) << name;
+    specs.push_back({name.substr(6), t.dtype, t.shape});
+    views.push_back(&t);
+  }
+  ASSERT_TRUE(write_safetensors((dst / "model.safetensors").string(), specs,
+                                [&](size_t k, size_t off, uint8_t* p, size_t n) {
+                                  std::memcpy(p, static_cast<const uint8_t*>(views[k]->data) + off, n);
+                                })
+                  .is_ok());
+  const std::vector<int32_t> ids = {9707, 11, 1879, 0, 576, 374, 264};
+  std::vector<std::vector<float>> got;
+  for (const std::string dir : {src, dst.string()}) {
+    auto runner = make_runner(dir);
+    ASSERT_TRUE(runner) << dir;
+    std::vector<float> logits;
+    ASSERT_TRUE(runner->forward(last_row_batch(ids, false), logits).is_ok());
+    got.emplace_back(runner->hidden_states().begin(), runner->hidden_states().end());
+  }
+  fs::remove_all(dst);
+  ASSERT_FALSE(got[0].empty());
+  EXPECT_EQ(got[0], got[1]);
 }
 
 }  // namespace
