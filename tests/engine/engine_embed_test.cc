@@ -4,8 +4,9 @@
 // transformers' logits of the last position (expected.safetensors
 // p{j}.prefill_logits); the vector is the same alone, batched with generation
 // requests (whose tokens are unchanged too), with chunked prefill
-// (max_num_batched_tokens 4) and from the prefix cache; no KV block stays in
-// use afterwards; bad requests are refused at submit.
+// (max_num_batched_tokens 4), under preemption (a 24-block pool) and from the
+// prefix cache; no KV block stays in use afterwards; an aborted one ends with
+// no vector; bad requests are refused at submit.
 // Run: build/tests/yun_engine_tests --gtest_filter='EngineEmbed*'
 #include <gtest/gtest.h>
 
@@ -66,12 +67,13 @@ class Waiter {
   int done_ = 0;
 };
 
-std::unique_ptr<Engine> make_engine(int32_t max_batched_tokens = 2048, bool prefix_cache = true) {
+std::unique_ptr<Engine> make_engine(int32_t max_batched_tokens = 2048, bool prefix_cache = true,
+                                    int32_t num_kv_blocks = 128) {
   auto runner = create_cpu_runner(test::golden_model(kModel), CpuRunnerOptions{2});
   EXPECT_TRUE(runner.is_ok()) << runner.status().to_string();
   if (!runner.is_ok()) return nullptr;
   EngineConfig cfg;
-  cfg.num_kv_blocks = 128;
+  cfg.num_kv_blocks = num_kv_blocks;
   cfg.block_size = 4;
   cfg.max_num_batched_tokens = max_batched_tokens;
   cfg.enable_prefix_cache = prefix_cache;
@@ -201,8 +203,9 @@ TEST(EngineEmbed, AloneBatchedChunkedAndCachedAgree) {
     inputs.push_back(v);
   }
   auto run = [&](int32_t budget, bool with_generation, bool prefix_cache,
-                 std::vector<std::vector<float>>& emb, std::vector<std::vector<int32_t>>& gen) {
-    auto engine = make_engine(budget, prefix_cache);
+                 std::vector<std::vector<float>>& emb, std::vector<std::vector<int32_t>>& gen,
+                 int32_t num_kv_blocks = 128) {
+    auto engine = make_engine(budget, prefix_cache, num_kv_blocks);
     ASSERT_TRUE(engine);
     Waiter w;
     std::vector<uint64_t> e_ids, g_ids;
@@ -233,22 +236,42 @@ TEST(EngineEmbed, AloneBatchedChunkedAndCachedAgree) {
       EXPECT_LT(max_rel(g.embedding, emb.back()), 1e-5);
     }
     EXPECT_EQ(settled_kv_usage(*engine), 0.0);
+    if (num_kv_blocks < 128) EXPECT_GT(engine->stats().num_preemptions, 0);
   };
-  std::vector<std::vector<float>> alone, batched, chunked;
-  std::vector<std::vector<int32_t>> gen_none, gen_batched, gen_chunked;
+  std::vector<std::vector<float>> alone, batched, chunked, squeezed;
+  std::vector<std::vector<int32_t>> gen_none, gen_batched, gen_chunked, gen_squeezed;
   run(2048, false, true, alone, gen_none);
   run(2048, true, true, batched, gen_batched);
   run(4, true, false, chunked, gen_chunked);
+  run(2048, true, false, squeezed, gen_squeezed, 24);  // 96 KV slots: preemption
   ASSERT_EQ(alone.size(), inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     ASSERT_FALSE(alone[i].empty());
     EXPECT_LT(max_rel(batched[i], alone[i]), 1e-5) << "input " << i << " batched";
     EXPECT_LT(max_rel(chunked[i], alone[i]), 1e-5) << "input " << i << " chunked";
+    EXPECT_LT(max_rel(squeezed[i], alone[i]), 1e-5) << "input " << i << " with preemption";
+    EXPECT_EQ(gen_squeezed[i], gen_batched[i]) << "generation beside embeddings, preempted";
     EXPECT_EQ(gen_batched[i].size(), 12u);
     EXPECT_EQ(gen_chunked[i], gen_batched[i]) << "generation beside embeddings, chunked";
   }
   // Different inputs, different vectors (the test can tell them apart).
   EXPECT_GT(max_rel(alone[0], alone[1]), 1e-3);
+}
+
+TEST(EngineEmbed, AbortEndsItWithoutAVector) {
+  auto engine = make_engine(4);  // 4 tokens a step: a long input takes many steps
+  ASSERT_TRUE(engine);
+  Waiter w;
+  std::vector<int32_t> in(200, 7);
+  auto id = engine->submit(embed_request(in, w.sink()));
+  ASSERT_TRUE(id.is_ok());
+  engine->abort(*id);
+  w.wait(1);
+  Got g = w.get(*id);
+  EXPECT_EQ(g.finish, FinishReason::kAbort);
+  EXPECT_TRUE(g.embedding.empty());
+  EXPECT_EQ(g.events, 1);
+  EXPECT_EQ(settled_kv_usage(*engine), 0.0);
 }
 
 TEST(EngineEmbed, BadRequestsAreRefusedAtSubmit) {
