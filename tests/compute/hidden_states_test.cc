@@ -196,8 +196,7 @@ TEST(HiddenStates, OutOfRangeRowIsAnError) {
 TEST(HiddenStates, UnprefixedQwen3ModelCheckpointLoads) {
   namespace fs = std::filesystem;
   const std::string src = golden_model("qwen3-e2e");  // tied, like Qwen3-Embedding
-  const fs::path dst =
-      fs::temp_directory_path() / ("yun_qwen3model_" + std::to_string(::getpid()));
+  const fs::path dst = fs::temp_directory_path() / ("yun_qwen3model_" + std::to_string(::getpid()));
   fs::create_directories(dst);
   nlohmann::json cfg;
   std::ifstream(src + "/config.json") >> cfg;
@@ -214,7 +213,8 @@ TEST(HiddenStates, UnprefixedQwen3ModelCheckpointLoads) {
   }
   ASSERT_TRUE(write_safetensors((dst / "model.safetensors").string(), specs,
                                 [&](size_t k, size_t off, uint8_t* p, size_t n) {
-                                  std::memcpy(p, static_cast<const uint8_t*>(views[k]->data) + off, n);
+                                  std::memcpy(p, static_cast<const uint8_t*>(views[k]->data) + off,
+                                              n);
                                 })
                   .is_ok());
   const std::vector<int32_t> ids = {9707, 11, 1879, 0, 576, 374, 264};

@@ -185,7 +185,8 @@ TEST(EngineEmbed, PooledStateTimesLmHeadIsTheGoldenLastLogits) {
     std::vector<float> logits(static_cast<size_t>(V));
     for (int64_t v = 0; v < V; ++v) {
       double acc = 0;
-      for (int64_t h = 0; h < H; ++h) acc += double(got.embedding[size_t(h)]) * head[size_t(v * H + h)];
+      for (int64_t h = 0; h < H; ++h)
+        acc += double(got.embedding[size_t(h)]) * head[size_t(v * H + h)];
       logits[size_t(v)] = float(acc);
     }
     EXPECT_LT(max_rel(logits, golden[j].last_logits), 1e-4) << "p" << j;

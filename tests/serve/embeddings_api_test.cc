@@ -3,12 +3,12 @@
 // the base64 encoding (little-endian float32), checked against a decoder
 // written here. The route itself runs in tests/e2e/embeddings.test.mjs.
 // Run: build/tests/yun_serve_tests --gtest_filter='EmbeddingsApi*'
+#include "yun/serve/embeddings_api.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
-
-#include "yun/serve/embeddings_api.h"
 
 namespace yun::serve {
 namespace {
@@ -26,7 +26,8 @@ TEST(EmbeddingsApi, ParsesEveryInputShape) {
   EXPECT_FALSE(r.base64);
   EXPECT_FALSE(r.dimensions);
 
-  ASSERT_FALSE(parse(R"({"input": ["a", "b c"], "encoding_format": "base64", "dimensions": 8})", r));
+  ASSERT_FALSE(
+      parse(R"({"input": ["a", "b c"], "encoding_format": "base64", "dimensions": 8})", r));
   EXPECT_EQ(r.texts, (std::vector<std::string>{"a", "b c"}));
   EXPECT_TRUE(r.base64);
   EXPECT_EQ(r.dimensions, 8);

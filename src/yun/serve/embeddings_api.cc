@@ -43,7 +43,8 @@ std::optional<ApiError> parse_ids(const Json& list, std::vector<int32_t>& out) {
 
 std::optional<ApiError> parse_input(const Json& in, EmbeddingsRequest& r) {
   const std::string kinds =
-      "'input' must be a string, a list of strings, a list of token ids or a list of token-id lists";
+      "'input' must be a string, a list of strings, a list of token ids or a list of token-id "
+      "lists";
   if (in.is_string()) {
     if (in.get_ref<const std::string&>().empty()) return bad_input("'input' must not be empty");
     r.texts.push_back(in.get<std::string>());
@@ -174,7 +175,8 @@ class EmbeddingJob : public std::enable_shared_from_this<EmbeddingJob> {
       out.cached_prompt_tokens += results_[i].usage.cached_prompt_tokens;
       any_abort |= results_[i].finish == FinishReason::kAbort;
     }
-    out.finish_reason = finish_reason_name(results_.empty() ? FinishReason::kStop : results_[0].finish);
+    out.finish_reason =
+        finish_reason_name(results_.empty() ? FinishReason::kStop : results_[0].finish);
     if (!failure_.is_ok()) {
       out.kind = JobOutcome::kFailed;
       out.error = failure_;
@@ -189,9 +191,8 @@ class EmbeddingJob : public std::enable_shared_from_this<EmbeddingJob> {
     if (setup_.commit_usage) {
       if (!answer) return setup_.commit_usage(out, nullptr);
       auto self = shared_from_this();
-      setup_.commit_usage(out, [self, out] {
-        self->writer_->post([self, out] { self->finalize(out); });
-      });
+      setup_.commit_usage(
+          out, [self, out] { self->writer_->post([self, out] { self->finalize(out); }); });
       return;
     }
     if (answer) finalize(out);
@@ -326,10 +327,10 @@ RouteHandler embeddings_handler(EmbeddingsContext c) {
     if (auto e = c.resolve_model(req.model, ctx, setup.model_name)) return send_error(*w, *e);
     const ModelConfig& mc = c.engine->model_config();
     if (req.dimensions && *req.dimensions > mc.hidden_size) {
-      return send_error(*w, bad_request("'dimensions' must be between 1 and " +
-                                            std::to_string(mc.hidden_size) +
-                                            " (this model's hidden size)",
-                                        "dimensions"));
+      return send_error(
+          *w, bad_request("'dimensions' must be between 1 and " + std::to_string(mc.hidden_size) +
+                              " (this model's hidden size)",
+                          "dimensions"));
     }
     if (req.input_is_ids) {
       for (auto& ids : req.token_ids) {
@@ -349,10 +350,10 @@ RouteHandler embeddings_handler(EmbeddingsContext c) {
       const std::string which = setup.prompts.size() > 1 ? "input " + std::to_string(i) : "input";
       if (n == 0) return send_error(*w, bad_input(which + " has no tokens").value());
       if (n > max_len) {
-        return send_error(*w, bad_input("this model's maximum context length is " +
-                                        std::to_string(max_len) + " tokens, but " + which +
-                                        " has " + std::to_string(n) + " tokens")
-                                  .value());
+        return send_error(
+            *w, bad_input("this model's maximum context length is " + std::to_string(max_len) +
+                          " tokens, but " + which + " has " + std::to_string(n) + " tokens")
+                    .value());
       }
       total += n;
     }
@@ -366,9 +367,9 @@ RouteHandler embeddings_handler(EmbeddingsContext c) {
     if (c.waiting_gate) {
       auto ticket = c.waiting_gate->try_admit();
       if (!ticket) {
-        return send_error(*w, overloaded("the server is overloaded (" +
-                                         std::to_string(c.max_waiting) +
-                                         " requests already waiting); retry later"));
+        return send_error(*w,
+                          overloaded("the server is overloaded (" + std::to_string(c.max_waiting) +
+                                     " requests already waiting); retry later"));
       }
       setup.waiting_ticket = std::move(*ticket);
     }

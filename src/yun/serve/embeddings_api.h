@@ -47,8 +47,8 @@ namespace yun::serve {
 constexpr int32_t kMaxEmbeddingInputs = 2048;
 
 struct EmbeddingsRequest {
-  std::string model;  // empty: the default model
-  std::vector<std::string> texts;             // input as text(s), or
+  std::string model;                            // empty: the default model
+  std::vector<std::string> texts;               // input as text(s), or
   std::vector<std::vector<int32_t>> token_ids;  // input as token ids
   bool input_is_ids = false;
   std::optional<int64_t> dimensions;
