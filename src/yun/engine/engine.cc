@@ -4,6 +4,9 @@
 //   sampled = runner.forward(build_batch(out), one RowSampling per logit row);
 //   scheduler.update(out, sampled); stop checks; events.
 // The runner samples (on its device when it can); the engine only says how.
+// An embedding request (RequestKind::kEmbed) samples nothing: the step that
+// computes its last prompt token asks for that row's hidden state
+// (ForwardBatch::hidden_rows) and ends it with the vector (on_pooled).
 // Everything below `engine thread state` is touched by the engine thread only.
 //
 // Memory grows with the work, never with a limit: a sequence's token vector
