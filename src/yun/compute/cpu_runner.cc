@@ -3,8 +3,9 @@
 //
 // Per step: embedding gather -> per layer [RMSNorm, q/k/v projections (+bias),
 // Qwen3 q/k norm, RoPE, K/V into the cache, paged causal attention, o_proj,
-// residual, RMSNorm, SwiGLU MLP or MoE, residual] -> final RMSNorm and lm_head
-// on the logit rows only. Scratch buffers live in the runner and only grow.
+// residual, RMSNorm, SwiGLU MLP or MoE, residual] -> final RMSNorm on the logit
+// and hidden rows only, lm_head on the logit rows. Scratch buffers live in the
+// runner and only grow.
 #include <algorithm>
 #include <cmath>
 
@@ -121,6 +122,13 @@ class CpuRunner final : public ModelRunner {
   using ModelRunner::forward;  // (batch, sampling, results): the host default
   Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
 
+  bool supports_hidden_states() const override { return true; }
+  std::span<const float> hidden_states() const override { return hidden_; }
+  void release_scratch() override {
+    hidden_ = std::vector<float>();
+    ModelRunner::release_scratch();
+  }
+
  private:
   Status validate(const ForwardBatch& batch);
   void prepare_rope(const ForwardBatch& batch);
@@ -142,6 +150,7 @@ class CpuRunner final : public ModelRunner {
   std::vector<float> x_, h_, q_, k_, v_, attn_, o_, cos_, sin_, last_;
   std::vector<int32_t> row_seq_, row_pos_;
   MlpScratch mlp_;
+  std::vector<float> hidden_;  // the last batch's hidden_rows (hidden_states())
 };
 
 Status CpuRunner::validate(const ForwardBatch& b) {
@@ -191,6 +200,8 @@ Status CpuRunner::validate(const ForwardBatch& b) {
       return invalid_argument("forward: row " + std::to_string(i) + " belongs to no sequence");
   for (int32_t r : b.logit_rows)
     if (r < 0 || r >= T) return invalid_argument("forward: logit row out of range");
+  for (int32_t r : b.hidden_rows)
+    if (r < 0 || r >= T) return invalid_argument("forward: hidden row out of range");
   return Status::ok();
 }
 
@@ -265,6 +276,7 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
 }
 
 Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
+  hidden_.clear();
   YUN_RETURN_IF_ERROR(validate(b));
   const int64_t T = b.total_tokens(), H = config_.hidden_size, V = config_.vocab_size;
   grow(x_, T * H);
@@ -288,15 +300,18 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       16);
   prepare_rope(b);
   for (size_t li = 0; li < layers_.size(); ++li) run_layer(b, li);
-  const int64_t L = int64_t(b.logit_rows.size());
+  // The final norm over the logit rows, then the hidden rows after them.
+  const int64_t L = int64_t(b.logit_rows.size()), N = int64_t(b.hidden_rows.size());
   logits.resize(size_t(L * V));
-  if (L == 0) return Status::ok();
-  float* last = grow(last_, L * H);
-  for (int64_t i = 0; i < L; ++i)
-    std::copy(x_.data() + int64_t(b.logit_rows[size_t(i)]) * H,
-              x_.data() + int64_t(b.logit_rows[size_t(i)] + 1) * H, last + i * H);
-  rms_norm(last, L, H, final_norm_.data(), float(config_.rms_norm_eps), last);
-  matmul(last, L, mat(w_.lm_head), logits.data(), pool_);
+  if (L + N == 0) return Status::ok();
+  float* last = grow(last_, (L + N) * H);
+  for (int64_t i = 0; i < L + N; ++i) {
+    const int64_t row = i < L ? b.logit_rows[size_t(i)] : b.hidden_rows[size_t(i - L)];
+    std::copy(x_.data() + row * H, x_.data() + (row + 1) * H, last + i * H);
+  }
+  rms_norm(last, L + N, H, final_norm_.data(), float(config_.rms_norm_eps), last);
+  if (L > 0) matmul(last, L, mat(w_.lm_head), logits.data(), pool_);
+  hidden_.assign(last + L * H, last + (L + N) * H);
   return Status::ok();
 }
 

@@ -28,6 +28,10 @@ struct ForwardBatch {
   // Rows whose logits are wanted (usually the last row of each sequence),
   // in the order the logits are returned.
   std::vector<int32_t> logit_rows;
+  // Rows whose final normed hidden state (the lm_head input, hidden_size
+  // floats) is wanted, in the order ModelRunner::hidden_states() returns
+  // them: what an embedding request pools. A row may be in both lists.
+  std::vector<int32_t> hidden_rows;
 
   int32_t total_tokens() const { return static_cast<int32_t>(token_ids.size()); }
 };

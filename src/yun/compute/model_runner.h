@@ -46,9 +46,12 @@ class ModelRunner {
 
   // Runs the batch: writes each sequence's new K/V into its blocks, and returns
   // float32 logits, one row of vocab_size per entry of batch.logit_rows, in
-  // `logits` (resized to logit_rows.size() * vocab_size).
+  // `logits` (resized to logit_rows.size() * vocab_size). With
+  // batch.hidden_rows, also keeps those rows' final normed hidden states for
+  // hidden_states().
   // REQUIRES: block tables cover context_len; block ids < num_blocks.
-  // Errors: kInvalidArgument for a malformed batch (checked, never UB).
+  // Errors: kInvalidArgument for a malformed batch (checked, never UB);
+  // kUnimplemented for hidden_rows on a runner without supports_hidden_states().
   virtual Status forward(const ForwardBatch& batch, std::vector<float>& logits) = 0;
 
   // Runs the batch and samples: results[i] is the token drawn from logit row
@@ -60,6 +63,14 @@ class ModelRunner {
   // batch.logit_rows.size() or a non-greedy row has no RNG.
   virtual Status forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,
                          std::vector<SampleResult>& results);
+
+  // Whether forward() can return batch.hidden_rows (embeddings).
+  virtual bool supports_hidden_states() const { return false; }
+  // The final normed hidden states (after the last RMSNorm, before lm_head:
+  // not L2-normalized) of the last forward() call's batch.hidden_rows,
+  // row-major [hidden_rows.size() x hidden_size], in hidden_rows order; empty
+  // when that batch asked for none. Valid until the next forward call.
+  virtual std::span<const float> hidden_states() const { return {}; }
 
   // Frees per-step scratch that grew with the largest batch (the host logits:
   // up to max_num_seqs x vocab floats); the engine calls it when it goes

@@ -4,6 +4,9 @@
 //   sampled = runner.forward(build_batch(out), one RowSampling per logit row);
 //   scheduler.update(out, sampled); stop checks; events.
 // The runner samples (on its device when it can); the engine only says how.
+// An embedding request (RequestKind::kEmbed) samples nothing: the step that
+// computes its last prompt token asks for that row's hidden state
+// (ForwardBatch::hidden_rows) and ends it with the vector (on_pooled).
 // Everything below `engine thread state` is touched by the engine thread only.
 //
 // Memory grows with the work, never with a limit: a sequence's token vector
@@ -53,6 +56,7 @@ struct RequestState {
   std::vector<double> first_token_time;  // per sample, seconds from submit (-1: none yet)
   uint64_t seed = 0;    // sample i's RNG seed: mix_seed(seed, i)
   bool forked = false;  // samples 1..n-1 have been started
+  bool pooling = false;  // RequestKind::kEmbed
 };
 
 namespace {
@@ -124,6 +128,10 @@ class EngineImpl final : public Engine {
   void handle(Command& c);
   void step();
   void on_token(Sequence* seq, const SampleResult& r);
+  // A pooling sequence's prompt is computed: its final event carries `hidden`.
+  void on_pooled(Sequence* seq, std::span<const float> hidden);
+  // Submit checks of an embedding request (RequestKind::kEmbed).
+  Status validate_embed(const GenerateRequest& request, int32_t len) const;
   void fork(RequestState& req);
   // Appends sample req.seqs.size() of `req` (its Sequence and StopChecker),
   // not yet scheduled. Any thread (touches only `req`).
@@ -180,7 +188,9 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
                               " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
     }
   }
-  if (static_cast<int64_t>(len) + request.params.max_tokens > max_model_len_) {
+  if (request.kind == RequestKind::kEmbed) {
+    YUN_RETURN_IF_ERROR(validate_embed(request, len));
+  } else if (static_cast<int64_t>(len) + request.params.max_tokens > max_model_len_) {
     return invalid_argument("this model's maximum context length is " +
                             std::to_string(max_model_len_) + " tokens, but " +
                             std::to_string(len + int64_t{request.params.max_tokens}) +
@@ -200,6 +210,7 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   req->meta = request.meta;
   req->sink = std::move(request.sink);
   req->submit_time = Clock::now();
+  req->pooling = request.kind == RequestKind::kEmbed;
   const SamplingParams& p = *req->params;
   // Unseeded requests: a per-thread generator seeded once from the OS
   // (a std::random_device per request cost ~0.1 ms on the submit path).
@@ -219,6 +230,20 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   return id;
 }
 
+Status EngineImpl::validate_embed(const GenerateRequest& request, int32_t len) const {
+  if (!runner_->supports_hidden_states()) {
+    return unimplemented("embeddings are not implemented on the " + runner_->device_name() +
+                         " runner yet");
+  }
+  if (request.params.n != 1) return invalid_argument("an embedding request has n == 1");
+  if (len > max_model_len_) {
+    return invalid_argument("this model's maximum context length is " +
+                            std::to_string(max_model_len_) + " tokens, but the input has " +
+                            std::to_string(len));
+  }
+  return Status::ok();
+}
+
 void EngineImpl::add_sample(RequestState& req, std::span<const int32_t> prompt) const {
   const int32_t i = static_cast<int32_t>(req.seqs.size());
   auto s = std::make_unique<Sequence>();
@@ -230,6 +255,7 @@ void EngineImpl::add_sample(RequestState& req, std::span<const int32_t> prompt) 
   s->num_prompt_tokens = static_cast<int32_t>(prompt.size());
   s->rng.seed(mix_seed(req.seed, i));
   s->request = &req;
+  s->pooling = req.pooling;
   req.seqs.push_back(std::move(s));
   req.stops.push_back(
       std::make_unique<StopChecker>(req.params, config_.eos_token_ids, tokenizer_, max_model_len_));
@@ -368,6 +394,18 @@ void EngineImpl::on_token(Sequence* seq, const SampleResult& r) {
   if (req.sink) req.sink(ev);
 }
 
+void EngineImpl::on_pooled(Sequence* seq, std::span<const float> hidden) {
+  RequestState& req = *seq->request;
+  RequestEvent ev = make_event(*seq);
+  ev.embedding.assign(hidden.begin(), hidden.end());
+  ev.finish = FinishReason::kStop;
+  sched_.finish(seq);  // its blocks go back; full ones stay in the prefix cache
+  req.ended[seq->index] = true;
+  ++req.num_finished;
+  done_.push_back(req.id);
+  if (req.sink) req.sink(ev);
+}
+
 void EngineImpl::step() {
   SchedulerOutput out = sched_.schedule();
   for (Sequence* s : out.failed) {
@@ -408,6 +446,10 @@ void EngineImpl::step() {
       rows_.push_back(row);
     }
     Status st = runner_->forward(batch, rows_, results_);
+    const size_t hidden_size = static_cast<size_t>(runner_->config().hidden_size);
+    std::span<const float> hidden = runner_->hidden_states();
+    if (st.is_ok() && hidden.size() != batch.hidden_rows.size() * hidden_size)
+      st = internal_error("runner returned the wrong number of hidden states");
     if (!st.is_ok() || results_.size() != rows_.size()) {
       if (st.is_ok()) st = internal_error("runner returned the wrong number of samples");
       for (const ScheduledSeq& ss : out.seqs) {
@@ -420,9 +462,10 @@ void EngineImpl::step() {
       sampled.reserve(results_.size());
       for (const SampleResult& r : results_) sampled.push_back(r.token);
       sched_.update(out, sampled);
-      size_t k = 0;
+      size_t k = 0, h = 0;
       for (const ScheduledSeq& ss : out.seqs) {
         if (ss.sample) on_token(ss.seq, results_[k++]);
+        if (ss.pool) on_pooled(ss.seq, hidden.subspan(hidden_size * h++, hidden_size));
       }
     }
   }

@@ -55,9 +55,21 @@ struct RequestEvent {
   double queue_time = -1;
   // Seconds from submit to this sample's first token; -1 before it.
   double first_token_time = -1;
+  // RequestKind::kEmbed: the final event (finish kStop) carries the final
+  // normed hidden state of the last prompt token (hidden_size floats, the
+  // lm_head input: last-token pooling, NOT L2-normalized). Empty otherwise.
+  std::vector<float> embedding;
 };
 
 using RequestSink = std::function<void(const RequestEvent&)>;
+
+// kGenerate: prefill, then sample up to max_tokens. kEmbed (pooling): prefill
+// only (chunked like any prompt, through the prefix cache like any prompt:
+// it may hit and it commits its full blocks), nothing sampled, no KV kept
+// after it; one final event with RequestEvent::embedding. Requires n == 1
+// (max_tokens and the sampling fields are ignored) and a runner with
+// supports_hidden_states().
+enum class RequestKind { kGenerate, kEmbed };
 
 struct GenerateRequest {
   std::vector<int32_t> prompt_ids;
@@ -66,6 +78,7 @@ struct GenerateRequest {
   // Tenant, weight, priority, cache salt (request_meta.h). The {} lets
   // {prompt, params, sink} initializers leave it out without a warning.
   RequestMeta meta{};
+  RequestKind kind = RequestKind::kGenerate;
 };
 
 struct EngineConfig {

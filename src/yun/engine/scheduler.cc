@@ -237,7 +237,7 @@ SchedulerOutput Scheduler::schedule() {
       continue;
     }
     if (!scheduled) break;
-    out.seqs.push_back({s, num_new, s->num_computed + num_new == s->num_tokens()});
+    out.seqs.push_back(batch_entry(s, num_new));
     budget -= num_new;
     ++i;
   }
@@ -309,9 +309,14 @@ void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool presse
     s->admitted_step = step_;
     running_.push_back(s);
     if (fair_.active()) fair_.admitted(*s, FairShare::charge(*s, blocks_.pool()));
-    out.seqs.push_back({s, num_new, s->num_computed + num_new == s->num_tokens()});
+    out.seqs.push_back(batch_entry(s, num_new));
     budget -= num_new;
   }
+}
+
+ScheduledSeq Scheduler::batch_entry(Sequence* s, int32_t num_new) {
+  const bool last = s->num_computed + num_new == s->num_tokens();
+  return {s, num_new, last && !s->pooling, last && s->pooling};
 }
 
 ForwardBatch Scheduler::build_batch(const SchedulerOutput& out) const {
@@ -332,6 +337,7 @@ ForwardBatch Scheduler::build_batch(const SchedulerOutput& out) const {
     int32_t nb = blocks_.blocks_for(slice.context_len);
     slice.block_table.assign(s.block_table.begin(), s.block_table.begin() + nb);
     if (ss.sample) b.logit_rows.push_back(slice.token_start + ss.num_tokens - 1);
+    if (ss.pool) b.hidden_rows.push_back(slice.token_start + ss.num_tokens - 1);
     b.seqs.push_back(std::move(slice));
   }
   return b;

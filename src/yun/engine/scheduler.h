@@ -162,6 +162,9 @@ struct ScheduledSeq {
   Sequence* seq = nullptr;
   int32_t num_tokens = 0;  // tokens computed this step
   bool sample = false;     // this step reaches the end of the sequence: sample
+  // This step reaches the end of a pooling sequence's prompt: its last row's
+  // hidden state is wanted (ForwardBatch::hidden_rows), nothing is sampled.
+  bool pool = false;
 };
 
 struct SchedulerOutput {
@@ -194,11 +197,13 @@ class Scheduler {
 
   SchedulerOutput schedule();
   // The ForwardBatch for `out`: rows in out.seqs order; logit_rows = the
-  // last row of each sequence with sample == true, in that order.
+  // last row of each sequence with sample == true, in that order;
+  // hidden_rows = the last row of each with pool == true, in that order.
   ForwardBatch build_batch(const SchedulerOutput& out) const;
   // After the forward pass: advances num_computed, commits full blocks to the
   // prefix cache, and appends sampled[i] to the i-th sampling sequence.
-  // REQUIRES: sampled.size() == number of seqs with sample == true.
+  // REQUIRES: sampled.size() == number of seqs with sample == true; the
+  // caller finish()es every pool == true sequence before the next schedule().
   void update(const SchedulerOutput& out, std::span<const int32_t> sampled);
 
   // Removes seq from the queues, frees its blocks, marks it kFinished.
@@ -235,6 +240,9 @@ class Scheduler {
   void compute_shares();
   bool protected_before(const Sequence* a, const Sequence* b) const;  // rule 1
   void erase_waiting(Sequence* seq);
+  // The batch entry for `num_new` tokens of `s`: sample or pool when they
+  // reach its last token.
+  static ScheduledSeq batch_entry(Sequence* s, int32_t num_new);
 
   SchedulerConfig config_;
   BlockManager& blocks_;

@@ -51,6 +51,10 @@ struct Sequence {
   std::mt19937_64 rng;
 
   RequestState* request = nullptr;  // engine bookkeeping (null in unit tests)
+  // An embedding request (RequestKind::kEmbed): prefill only; the step that
+  // computes its last prompt token pools that row's hidden state
+  // (ScheduledSeq::pool) instead of sampling, and the engine finishes it.
+  bool pooling = false;
 
   int32_t num_tokens() const { return static_cast<int32_t>(tokens.size()); }
   int32_t num_output() const { return num_tokens() - num_prompt_tokens; }

@@ -170,7 +170,7 @@ ModelConfig parse_config_object(const json& j) {
   c.architecture_name = (*archs)[0].get<std::string>();
   if (c.architecture_name == "Qwen2ForCausalLM") {
     c.arch = Architecture::kQwen2;
-  } else if (c.architecture_name == "Qwen3ForCausalLM") {
+  } else if (c.architecture_name == "Qwen3ForCausalLM" || c.architecture_name == "Qwen3Model") {
     c.arch = Architecture::kQwen3;
   } else if (c.architecture_name == "Qwen3MoeForCausalLM") {
     c.arch = Architecture::kQwen3Moe;
@@ -178,7 +178,7 @@ ModelConfig parse_config_object(const json& j) {
     c.arch = Architecture::kLlama;
   } else {
     throw FieldError{unimplemented("unsupported architecture '" + c.architecture_name +
-                                   "' (supported: Qwen2ForCausalLM, Qwen3ForCausalLM, "
+                                   "' (supported: Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3Model, "
                                    "Qwen3MoeForCausalLM, LlamaForCausalLM)")};
   }
   if (const json* mt = get(j, "model_type")) {

@@ -20,9 +20,12 @@ class Loader {
   explicit Loader(const WeightStore& store) : store_(store) {}
 
   // Finds `name` and checks it; fills `out`. Optional tensors may be absent.
+  // "model.X" may be stored as "X": a bare decoder's checkpoint (the
+  // published Qwen3-Embedding, a Qwen3Model) has no "model." prefix.
   Status get(const std::string& name, std::vector<int64_t> shape, TensorView* out,
              bool optional = false) {
     const TensorView* t = store_.find(name);
+    if (!t && name.rfind("model.", 0) == 0) t = store_.find(name.substr(6));
     if (!t) {
       if (optional) return Status::ok();
       return not_found("missing tensor '" + name + "' (expected " + shape_str(shape) + ")");

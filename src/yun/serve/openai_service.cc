@@ -3,6 +3,7 @@
 #include "yun/base/log.h"
 #include "yun/serve/admin_api.h"
 #include "yun/serve/auth.h"
+#include "yun/serve/embeddings_api.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/kv_events.h"
 #include "yun/serve/ollama_api.h"
@@ -63,6 +64,35 @@ bool OpenAiService::model_known(const std::string& name) const {
   return false;
 }
 
+std::optional<ApiError> OpenAiService::resolve_model(const std::string& requested,
+                                                     const RequestContext& ctx,
+                                                     std::string& served) const {
+  if (!model_known(requested)) {
+    return not_found_error("The model `" + requested + "` does not exist.");
+  }
+  served = requested.empty() ? options_.served_model_names[0] : requested;
+  if (ctx.principal.identity && !ctx.principal.identity->allows_model(served)) {
+    return not_found_error("The model `" + served +
+                           "` does not exist or you do not have access to it.");
+  }
+  return std::nullopt;
+}
+
+EmbeddingsContext OpenAiService::embeddings_context() {
+  EmbeddingsContext c;
+  c.engine = engine_;
+  c.tokenizer = tokenizer_;
+  c.max_request_tokens = max_request_tokens_;
+  c.waiting_gate = &waiting_gate_;
+  c.max_waiting = options_.max_waiting;
+  c.resolve_model = [this](const std::string& model, const RequestContext& ctx,
+                           std::string& served) { return resolve_model(model, ctx, served); };
+  c.admit_tenant = [this](const RequestContext& ctx, int64_t reserve, JobSetup& setup,
+                          ResponseWriter& w) { return admit_tenant(ctx, reserve, setup, w); };
+  c.on_complete = options_.on_job_complete;
+  return c;
+}
+
 std::string OpenAiService::models_json(const RequestContext& ctx) const {
   OJson data = OJson::array();
   for (const auto& n : options_.served_model_names) {
@@ -110,6 +140,8 @@ void OpenAiService::build_routes() {
   };
   routes_.add({"POST", "/v1/chat/completions/render", A::kTenant, render(true)});
   routes_.add({"POST", "/v1/completions/render", A::kTenant, render(false)});
+  // Embeddings from whatever model is loaded (embeddings_api.h).
+  routes_.add({"POST", "/v1/embeddings", A::kTenant, embeddings_handler(embeddings_context())});
   routes_.add({"GET", "/v1/models", A::kTenant,
                [this](const HttpRequest&, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
                  w->send(HttpResponse{200, "application/json", models_json(ctx), {}});
@@ -269,14 +301,7 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
   JobSetup& setup = out.setup;
   auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
   if (err) return err;
-  if (!model_known(req.model)) {
-    return not_found_error("The model `" + req.model + "` does not exist.");
-  }
-  setup.model_name = req.model.empty() ? options_.served_model_names[0] : req.model;
-  if (ctx.principal.identity && !ctx.principal.identity->allows_model(setup.model_name)) {
-    return not_found_error("The model `" + setup.model_name +
-                           "` does not exist or you do not have access to it.");
-  }
+  if (auto e = resolve_model(req.model, ctx, setup.model_name)) return e;
   if (chat) {
     if (!chat_template_) return bad_request("this model has no chat template");
     if (!tokenizer_) return bad_request("this model has no tokenizer");

@@ -1,6 +1,7 @@
 // OpenAiService: the HTTP routes of `yun serve` on top of an Engine.
 //
 //   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
+//   POST /v1/embeddings (embeddings_api.h)
 //   POST /v1/chat/completions/render   POST /v1/completions/render
 //   POST /tokenize  POST /detokenize  GET /health  GET /health/ready
 //   GET /metrics  GET /version
@@ -31,6 +32,7 @@
 #include "yun/serve/admission_gate.h"
 #include "yun/serve/api_error.h"
 #include "yun/serve/cors.h"
+#include "yun/serve/embeddings_api.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/job_outcome.h"
@@ -119,6 +121,12 @@ class OpenAiService {
   void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
   std::string models_json(const RequestContext& ctx) const;
   bool model_known(const std::string& name) const;
+  // The served name for a request's `model` ("" = the default), or the 404
+  // (unknown, or not allowed for the key): generation and embeddings alike.
+  std::optional<ApiError> resolve_model(const std::string& requested, const RequestContext& ctx,
+                                        std::string& served) const;
+  // What POST /v1/embeddings needs of the service (embeddings_api.h).
+  EmbeddingsContext embeddings_context();
 
   ServiceOptions options_;
   Engine* engine_;

@@ -326,6 +326,11 @@ Status CudaRunner::alloc_activations(int64_t tok_cap, int64_t seq_cap, int64_t r
 Status CudaRunner::validate(const ForwardBatch& b) const {
   const int64_t T = b.total_tokens();
   if (kv_ == nullptr) return invalid_argument("cuda: KV cache not allocated");
+  // supports_hidden_states() is false here: the engine refuses embedding
+  // requests first; this is the runner's own guard.
+  if (!b.hidden_rows.empty())
+    return unimplemented(
+        "cuda: hidden states (embeddings) are not implemented on the CUDA runner yet");
   if (T == 0 || b.seqs.empty()) return invalid_argument("forward: empty batch");
   if (!b.positions.empty() && int64_t(b.positions.size()) != T)
     return invalid_argument("forward: positions size != token count");
