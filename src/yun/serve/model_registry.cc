@@ -177,6 +177,10 @@ Status ModelRegistry::add(ModelSpec spec) {
     if (find_locked(n)) return invalid_argument("two models are named '" + n + "'");
   }
   auto e = std::make_unique<Entry>();
+  // The weight files' size, for --memory-budget and `yun ps` before a load.
+  if (auto dir = resolve_model_path(spec.source, ModelStore::from_env()); dir.is_ok()) {
+    e->weight_bytes = weight_file_bytes(*dir);
+  }
   e->spec = std::move(spec);
   entries_.push_back(std::move(e));
   return Status::ok();
@@ -325,7 +329,6 @@ void ModelRegistry::unload_locked(Entry& e, std::vector<std::shared_ptr<LoadedMo
 }
 
 bool ModelRegistry::make_room_locked(Entry& e, std::vector<std::shared_ptr<LoadedModel>>& out) {
-  if (e.weight_bytes < 0) e.weight_bytes = weight_file_bytes(e.spec.source);  // a directory; else 0
   const int64_t need = estimate_bytes_locked(e);
   for (;;) {
     int count = 0;
