@@ -312,6 +312,10 @@ Result<ModelHandle> ModelRegistry::acquire(const std::string& name,
   return f.get();
 }
 
+void ModelRegistry::say(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
 double ModelRegistry::keep_alive_of(const Entry& e) const {
   return e.keep_alive_s.value_or(options_.keep_alive_s);
 }
@@ -349,7 +353,7 @@ bool ModelRegistry::make_room_locked(Entry& e, std::vector<std::shared_ptr<Loade
       if (!victim || o->lru < victim->lru) victim = o.get();
     }
     if (!victim) return false;
-    YUN_LOG(kInfo, "unloading model " + victim->spec.name + " (least recently used) to load " +
+    say("unloading model " + victim->spec.name + " (least recently used) to load " +
                        e.spec.name);
     unload_locked(*victim, out);
   }
@@ -414,7 +418,7 @@ void ModelRegistry::loader_loop() {
           auto expiry = e.last_used + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(ka));
           if (expiry <= now && e.waiters.empty()) {
-            YUN_LOG(kInfo, "unloading model " + e.spec.name + " (idle past its keep_alive)");
+            say("unloading model " + e.spec.name + " (idle past its keep_alive)");
             unload_locked(e, to_shut);
           } else if (expiry > now) {
             next_wake = std::min(next_wake, expiry);
@@ -447,7 +451,7 @@ void ModelRegistry::loader_loop() {
       to_load->state = ModelState::kLoading;
       to_load->error.clear();
       lock.unlock();
-      YUN_LOG(kInfo, "loading model " + to_load->spec.name + " from " + to_load->spec.source);
+      say("loading model " + to_load->spec.name + " from " + to_load->spec.source);
       auto t0 = Clock::now();
       auto r = load(*to_load);
       double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -463,12 +467,12 @@ void ModelRegistry::loader_loop() {
         e.last_used = Clock::now();
         e.lru = ++tick_;
         ++e.loads;
-        YUN_LOG(kInfo, "model " + e.spec.name + " loaded in " + std::to_string(secs) + " s");
+        say("model " + e.spec.name + " loaded in " + std::to_string(secs) + " s");
         for (auto& w : e.waiters) to_call.emplace_back(std::move(w.done), make_handle_locked(e, w.keep_alive_s));
       } else {
         e.state = ModelState::kFailed;
         e.error = r.status().message();
-        YUN_LOG(kError, "model " + e.spec.name + " failed to load: " + e.error);
+        say("model " + e.spec.name + " failed to load: " + e.error);
         Status st(r.status().code(), "model `" + e.spec.name + "` failed to load: " + e.error);
         for (auto& w : e.waiters) to_call.emplace_back(std::move(w.done), st);
       }

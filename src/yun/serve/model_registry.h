@@ -125,6 +125,9 @@ struct RegistryOptions {
   int max_loaded = 0;          // most models loaded (or loading) at once; 0: no limit
   int64_t memory_budget = 0;   // bytes of weights + KV caches; 0: no limit
   double load_wait_s = 600;    // how long an acquisition waits for a load or for room
+  // Gets one line per load, unload and failed load (on the loader thread, or
+  // the caller of unload/shutdown); empty: silent.
+  std::function<void(const std::string&)> log;
 };
 
 // "5m", "30s", "1h30m", "250ms", "-1", "0", "90" (seconds) -> seconds; any
@@ -204,6 +207,7 @@ class ModelRegistry {
   void unload_locked(Entry& e, std::vector<std::shared_ptr<LoadedModel>>& out);
   int64_t estimate_bytes_locked(const Entry& e) const;
   double keep_alive_of(const Entry& e) const;
+  void say(const std::string& line) const;
   Result<std::shared_ptr<LoadedModel>> load(Entry& e);  // unlocked; on the loader thread
 
   RegistryOptions options_;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,14 @@ int run_server(ServerConfig cfg) {
   }
 
   if (cfg.models.empty()) return fail(2, "no model to serve");
+  // Loads and unloads are logged once the server is up (a failed start
+  // stays one line).
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  if (!cfg.registry.log) {
+    cfg.registry.log = [started](const std::string& line) {
+      if (started->load()) std::fprintf(stderr, "yun serve: %s\n", line.c_str());
+    };
+  }
   ModelRegistry registry(cfg.registry);
   for (auto& spec : cfg.models) {
     if (Status st = registry.add(std::move(spec)); !st.is_ok()) return fail(2, st.message());
@@ -145,6 +154,7 @@ int run_server(ServerConfig cfg) {
     return fail(1, "warm-up generation failed: " + st.message());
   }
   default_model.reset();  // idle from now: keep_alive applies
+  started->store(true);
   service.set_ready(true);
   std::fprintf(stderr, "yun serve: ready (/health/ready 200) %.3f s after process start\n",
                seconds_since_process_start());
