@@ -9,10 +9,11 @@
 //     reloads on the next one with the same greedy tokens; a bad keep_alive
 //     is a 400; an unknown model a 404 model_not_found;
 //   - `yun ps` prints the table; with no server it fails with one line;
-//   - under --max-loaded-models 2 a third model unloads the least recently used.
+//   - under --max-loaded-models 2 a third model unloads the least recently used;
+//   - --models-dir finds sub-directories with a config.json and hub-layout repos.
 // Run: YUN_BIN=build/yun node --test --test-force-exit tests/e2e/models.test.mjs
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -211,6 +212,44 @@ describe('--max-loaded-models', { skip }, () => {
       assert.equal(m.third.status, 'loaded');
     } finally {
       assert.equal(await srv.stop(), 0);
+    }
+  });
+});
+
+describe('--models-dir', { skip }, () => {
+  test('sub-directories with a config.json and repos in the hub layout are models', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-e2e-models-'));
+    fs.renameSync(makeModelDir('qwen3-e2e'), path.join(root, 'chat'));
+    fs.renameSync(tinyDir('qwen2-tiny'), path.join(root, 'tiny'));
+    fs.mkdirSync(path.join(root, 'not-a-model'));  // no config.json: left out
+    // ORG/NAME cached as huggingface_hub lays it out (refs/main -> a snapshot).
+    const commit = 'a'.repeat(40);
+    const repo = path.join(root, 'models--acme--tiny-llama');
+    fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'refs', 'main'), commit);
+    fs.mkdirSync(path.join(repo, 'snapshots'));
+    fs.renameSync(tinyDir('llama-tiny'), path.join(repo, 'snapshots', commit));
+    const port = await freePort();
+    const proc = spawn(yunBin, ['serve', '--models-dir', root, '--port', String(port), '--threads', '2',
+      '--kv-cache-memory', '64M'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      for (let i = 0; i < 600; ++i) {
+        try { if ((await fetch(`${url}/health/ready`)).status === 200) break; } catch { /* not yet */ }
+        await sleep(100);
+      }
+      const m = await models(url);
+      assert.deepEqual(Object.keys(m), ['chat', 'tiny', 'acme/tiny-llama'], log);
+      assert.equal(m.chat.status, 'loaded');  // the first is the default
+      const r = await postJson(`${url}/v1/completions`, { model: 'acme/tiny-llama', prompt: [1, 2], max_tokens: 2 });
+      assert.equal(r.status, 200, r.text);
+      assert.equal((await models(url))['acme/tiny-llama'].status, 'loaded');
+    } finally {
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 0, log);
     }
   });
 });
