@@ -222,6 +222,8 @@ describe('--models-dir', { skip }, () => {
     fs.renameSync(makeModelDir('qwen3-e2e'), path.join(root, 'chat'));
     fs.renameSync(tinyDir('qwen2-tiny'), path.join(root, 'tiny'));
     fs.mkdirSync(path.join(root, 'not-a-model'));  // no config.json: left out
+    fs.mkdirSync(path.join(root, 'zz-broken'));  // a model that cannot load
+    fs.writeFileSync(path.join(root, 'zz-broken', 'config.json'), '{"architectures": [');
     // ORG/NAME cached as huggingface_hub lays it out (refs/main -> a snapshot).
     const commit = 'a'.repeat(40);
     const repo = path.join(root, 'models--acme--tiny-llama');
@@ -242,11 +244,25 @@ describe('--models-dir', { skip }, () => {
         await sleep(100);
       }
       const m = await models(url);
-      assert.deepEqual(Object.keys(m), ['chat', 'tiny', 'acme/tiny-llama'], log);
+      assert.deepEqual(Object.keys(m), ['chat', 'tiny', 'zz-broken', 'acme/tiny-llama'], log);
       assert.equal(m.chat.status, 'loaded');  // the first is the default
       const r = await postJson(`${url}/v1/completions`, { model: 'acme/tiny-llama', prompt: [1, 2], max_tokens: 2 });
       assert.equal(r.status, 200, r.text);
       assert.equal((await models(url))['acme/tiny-llama'].status, 'loaded');
+      // A failed load: a 500 model_load_failed, the state and its error, the others serving.
+      const bad = await postJson(`${url}/v1/completions`, { model: 'zz-broken', prompt: [1], max_tokens: 1 });
+      assert.equal(bad.status, 500, bad.text);
+      assert.equal(bad.json.error.code, 'model_load_failed');
+      assert.match(bad.json.error.message, /model `zz-broken` failed to load: /);
+      const after = await models(url);
+      assert.equal(after['zz-broken'].status, 'failed');
+      assert.ok(after['zz-broken'].error.length > 0);
+      const ok = await postJson(`${url}/v1/completions`, { model: 'chat', prompt: 'hi', max_tokens: 2 });
+      assert.equal(ok.status, 200, ok.text);
+      const ps = yunPs('--port', String(port));
+      assert.equal(ps.code, 0, ps.err);
+      assert.match(ps.out, /zz-broken\s+failed/);
+      assert.match(ps.out, /zz-broken failed to load: /);
     } finally {
       proc.kill('SIGTERM');
       assert.equal(await exited, 0, log);

@@ -309,6 +309,7 @@ int run_serve(const std::vector<std::string>& argv) {
       spec.aliases.assign(served.begin() + 1, served.end());
     }
     spec.chat_template_file = chat_template_file;
+    spec.kv_cache_bytes_hint = per_model.engine.kv_cache_memory;
     // KV-cache events come from the default model's engine.
     spec.make_engine = engine_factory(i == 0 ? flags_with_events : per_model);
     cfg.models.push_back(std::move(spec));

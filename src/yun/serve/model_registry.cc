@@ -322,7 +322,8 @@ double ModelRegistry::keep_alive_of(const Entry& e) const {
 
 int64_t ModelRegistry::estimate_bytes_locked(const Entry& e) const {
   if (e.model) return e.model->weight_bytes + e.model->kv_cache_bytes;
-  return std::max<int64_t>(e.weight_bytes, 0) + e.last_kv_bytes;
+  return std::max<int64_t>(e.weight_bytes, 0) +
+         (e.loads > 0 ? e.last_kv_bytes : e.spec.kv_cache_bytes_hint);
 }
 
 void ModelRegistry::unload_locked(Entry& e, std::vector<std::shared_ptr<LoadedModel>>& out) {

@@ -26,7 +26,8 @@
 //
 // Room. Before a load, while it would pass options.max_loaded (models loaded
 // or loading) or options.memory_budget (the sum of their weights + KV cache
-// bytes, the new one estimated from its weight files and its last KV size),
+// bytes, the new one estimated from its weight files and its last KV size,
+// or its kv_cache_bytes_hint before its first load),
 // the least recently used model not in use is unloaded first. A model in use
 // is never unloaded: when nothing can go, the load waits (bounded, as above).
 // The memory budget never stops a load when no other model is loaded (the
@@ -76,6 +77,9 @@ struct ModelSpec {
   std::string source;                // a model directory or a repo id (ORG/NAME[@REV])
   std::string chat_template_file;    // overrides the model's chat template ("" none)
   EngineFactory make_engine;         // required (add() refuses an empty one)
+  // Its KV cache's bytes before it was ever loaded (--memory-budget's
+  // estimate; e.g. --kv-cache-memory / N); 0: unknown.
+  int64_t kv_cache_bytes_hint = 0;
 };
 
 // A loaded model: what a request needs of it. Immutable once loaded.
