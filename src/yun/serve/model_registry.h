@@ -44,7 +44,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +52,7 @@
 
 #include "yun/base/status.h"
 #include "yun/engine/engine.h"
+#include "yun/serve/keep_alive.h"
 #include "yun/serve/metrics.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
@@ -133,12 +133,6 @@ struct RegistryOptions {
   // the caller of unload/shutdown); empty: silent.
   std::function<void(const std::string&)> log;
 };
-
-// "5m", "30s", "1h30m", "250ms", "-1", "0", "90" (seconds) -> seconds; any
-// negative value means forever (-1). Errors: kInvalidArgument.
-Result<double> parse_keep_alive(std::string_view text);
-// The same for a JSON value: a number (seconds) or a string as above.
-Result<double> keep_alive_from_json(const nlohmann::ordered_json& value);
 
 class ModelRegistry {
  public:
