@@ -41,6 +41,9 @@ repo id in the HF cache.
                             the same rule (default: no limit)
   --load-timeout S          how long a request waits for its model to load, or for room to
                             load it, before a 503 (default 600)
+                            With several models each has its own engine: N = the models
+                            loaded at once (--max-loaded-models, else all), each engine
+                            gets --kv-cache-memory / N and every CPU thread
   --offline                 never download (also HF_HUB_OFFLINE=1)
   --host HOST               address to listen on (default 127.0.0.1)
   --port N                  port (default 8000; 0 picks a free one)

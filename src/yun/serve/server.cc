@@ -136,8 +136,8 @@ int run_server(ServerConfig cfg) {
     for (const auto& n : registry.names()) {
       if (n != default_name) others += (others.empty() ? "" : ", ") + n;
     }
-    std::fprintf(stderr, "yun serve: %zu more models, loaded on first use: %s\n",
-                 registry.size() - 1, others.c_str());
+    std::fprintf(stderr, "yun serve: %zu more model%s, loaded on first use: %s\n",
+                 registry.size() - 1, registry.size() > 2 ? "s" : "", others.c_str());
   }
   if (cfg.kv_events) {
     std::string topic = cfg.kv_events_topic.empty()
