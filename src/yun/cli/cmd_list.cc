@@ -12,6 +12,7 @@
 #include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
+#include "yun/cli/human_size.h"
 #include "yun/model/model_store.h"
 
 namespace yun::cli {
@@ -27,19 +28,6 @@ constexpr const char* kListHelp =
     "\n"
     "  --json   one JSON object per line: repo, revision, commit, path, size_bytes,\n"
     "           format, modified (seconds since the epoch)\n";
-
-std::string human_size(int64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 std::string date(std::time_t t) {
   if (t == 0) return "-";

@@ -1,4 +1,7 @@
-// `yun serve MODEL_DIR`: the OpenAI-compatible HTTP server (serve/server.h).
+// `yun serve MODEL_DIR`: the OpenAI-compatible HTTP server (serve/server.h),
+// serving one model or several (serve/model_registry.h).
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "yun/base/exit_code.h"
@@ -6,6 +9,7 @@
 #include "yun/cli/command.h"
 #include "yun/cli/model_arg.h"
 #include "yun/cli/engine_flags.h"
+#include "yun/model/model_store.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/server.h"
 #include "yun/serve/static_files.h"
@@ -14,17 +18,37 @@ namespace yun::cli {
 namespace {
 
 constexpr const char* kHelp = R"(Usage: yun serve MODEL [options]
+       yun serve --model A --model B ... | --models-dir DIR [options]
 OpenAI-compatible API server (chat/completions, completions, models, tokenize,
-detokenize, the render endpoints, health, health/ready, metrics, version) with a
-browser playground at /. MODEL is a model directory or a Hugging Face repo id
-in the HF cache.
+detokenize, the render endpoints, health, health/ready, metrics, version, yun/ps)
+with a browser playground at /. MODEL is a model directory or a Hugging Face
+repo id in the HF cache.
 
-  --model MODEL             the model directory or repo id (or give it as the first argument);
-                            a repo id missing from the HF cache is pulled first
+  --model MODEL             a model directory or repo id (repeatable; the first argument is
+                            one too), NAME=MODEL to name it; a repo id missing from the HF
+                            cache is pulled first. The first model is the default (requests
+                            without "model"), loaded at start; the others load on first use
+  --models-dir DIR          every sub-directory of DIR with a config.json (named by the
+                            sub-directory), and every repo cached under DIR in the Hugging
+                            Face hub layout (models--ORG--NAME, named ORG/NAME), is a model
+  --keep-alive DURATION     unload a model this long after its last request (5m, 30s, 1h,
+                            a number of seconds; -1 never; 0 at once). Default: 5m with
+                            several models, never with one. A request's "keep_alive" field
+                            overrides it for that model
+  --max-loaded-models N     most models loaded at once; loading one more first unloads the
+                            least recently used idle one (default: no limit)
+  --memory-budget SIZE      most bytes of weights + KV caches loaded at once (e.g. 8G), with
+                            the same rule (default: no limit)
+  --load-timeout S          how long a request waits for its model to load, or for room to
+                            load it, before a 503 (default 600)
+                            With several models each has its own engine: N = the models
+                            loaded at once (--max-loaded-models, else all), each engine
+                            gets --kv-cache-memory / N and every CPU thread
   --offline                 never download (also HF_HUB_OFFLINE=1)
   --host HOST               address to listen on (default 127.0.0.1)
   --port N                  port (default 8000; 0 picks a free one)
-  --served-model-name NAME  name clients use (repeatable; default: the dir's basename)
+  --served-model-name NAME  the default model's name (repeatable: the others are aliases;
+                            default: the repo id, or the directory's basename)
   --api-key KEY             require "Authorization: Bearer KEY" (repeatable) on /v1/*,
                             /tokenize and /detokenize; /health, /metrics, /version and
                             the playground stay open
@@ -56,6 +80,99 @@ in the HF cache.
   --kv-events-encoding E    array (vLLM <= 0.23, llm-d; default) or map (newer vLLM)
 )";
 
+struct ModelSource {
+  std::string name;    // the served name
+  std::string source;  // a directory or a repo id
+};
+
+// The served name of a MODEL argument: NAME=MODEL's NAME, a repo id, or the
+// directory's basename.
+ModelSource model_source(const std::string& arg) {
+  size_t eq = arg.find('=');
+  if (eq != std::string::npos && eq > 0 && arg.substr(0, eq).find('/') == std::string::npos) {
+    return {arg.substr(0, eq), arg.substr(eq + 1)};
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(arg, ec)) {
+    if (auto ref = parse_repo_ref(arg); ref.is_ok()) return {ref->repo_id, arg};
+  }
+  std::string dir = arg;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return {std::filesystem::path(dir).filename().string(), arg};
+}
+
+// --models-dir DIR: sub-directories with a config.json, and repos cached in
+// the hub layout (their main revision, else their newest snapshot).
+Result<std::vector<ModelSource>> scan_models_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return not_found("--models-dir " + dir + " is not a directory");
+  std::vector<ModelSource> out;
+  std::vector<fs::path> subdirs;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory()) subdirs.push_back(it->path());
+  }
+  std::sort(subdirs.begin(), subdirs.end());
+  for (const auto& p : subdirs) {
+    if (fs::exists(p / "config.json", ec)) out.push_back({p.filename().string(), p.string()});
+  }
+  ModelStore store(dir);
+  auto cached = store.list();
+  if (cached.is_ok()) {
+    for (const auto& m : *cached) {
+      bool seen = false;
+      for (const auto& o : out) seen |= o.name == m.repo_id;
+      if (seen) continue;
+      RepoRef ref{m.repo_id, "main"};
+      auto snap = store.resolve(ref);
+      std::string path = snap.is_ok() ? *snap : m.snapshot_dir;
+      // list() is sorted by commit: a later snapshot of the same repo wins
+      // only when there is no main ref.
+      out.push_back({m.repo_id, path});
+    }
+  }
+  if (out.empty()) return not_found("--models-dir " + dir + " holds no model");
+  return out;
+}
+
+Result<std::vector<ModelSource>> collect_models(const Args& args) {
+  std::vector<std::string> given;
+  if (!args.positional().empty()) given.push_back(args.positional()[0]);
+  for (const auto& m : args.all("--model")) given.push_back(m);
+  std::vector<ModelSource> out;
+  for (const auto& g : given) {
+    ModelSource m = model_source(g);
+    // A repo id missing from the HF cache is pulled now (model_arg.h); the
+    // registry then finds it cached.
+    YUN_ASSIGN_OR_RETURN(std::string path, resolve_or_pull(m.source));
+    (void)path;
+    out.push_back(std::move(m));
+  }
+  if (auto dir = args.get("--models-dir")) {
+    YUN_ASSIGN_OR_RETURN(auto found, scan_models_dir(*dir));
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  if (out.empty()) {
+    return invalid_argument("serve needs a model directory, --model or --models-dir (see --help)");
+  }
+  return out;
+}
+
+// An engine factory for the registry with these engine flags; it also
+// reports the KV cache's bytes.
+serve::EngineFactory engine_factory(EngineFlags flags) {
+  return [flags = std::move(flags)](const std::string& dir, std::shared_ptr<const Tokenizer> tok)
+             -> Result<serve::EngineBuild> {
+    size_t kv_per_token = 0;
+    YUN_ASSIGN_OR_RETURN(auto engine, create_engine_for_model(dir, flags, std::move(tok), &kv_per_token));
+    serve::EngineBuild b;
+    EngineStats st = engine->stats();
+    b.kv_cache_bytes = static_cast<int64_t>(kv_per_token) * st.num_kv_blocks * st.block_size;
+    b.engine = std::move(engine);
+    return b;
+  };
+}
+
 int run_serve(const std::vector<std::string>& argv) {
   for (const auto& a : argv) {
     if (a == "--help" || a == "-h") {
@@ -64,6 +181,11 @@ int run_serve(const std::vector<std::string>& argv) {
     }
   }
   std::set<std::string> value_flags = {"--model",
+                                       "--models-dir",
+                                       "--keep-alive",
+                                       "--max-loaded-models",
+                                       "--memory-budget",
+                                       "--load-timeout",
                                        "--host",
                                        "--port",
                                        "--served-model-name",
@@ -93,15 +215,9 @@ int run_serve(const std::vector<std::string>& argv) {
   if (!parsed.is_ok()) return fail(2, parsed.status().message() + " (see yun serve --help)");
   const Args& args = *parsed;
   serve::ServerConfig cfg;
-  cfg.model_dir = args.get_string("--model", "");
-  if (cfg.model_dir.empty() && !args.positional().empty()) cfg.model_dir = args.positional()[0];
-  if (cfg.model_dir.empty()) return fail(2, "serve needs a model directory (see --help)");
-  // A repo id missing from the HF cache is pulled now (model_arg.h); the
-  // server then finds it cached.
   if (args.has("--offline")) set_offline();
-  if (auto path = resolve_or_pull(cfg.model_dir); !path.is_ok()) {
-    return fail(exit_code_for(path.status()), path.status().message());
-  }
+  auto models = collect_models(args);
+  if (!models.is_ok()) return fail(exit_code_for(models.status()), models.status().message());
 
   auto geti = [&](const char* flag, int64_t def, int64_t lo, int64_t hi, int64_t& out) {
     auto v = args.get_int(flag, def);
@@ -131,9 +247,43 @@ int run_serve(const std::vector<std::string>& argv) {
   cfg.http.body_limit = static_cast<size_t>(body);
   cfg.http.idle_timeout_s = *keep_alive;
   cfg.drain_timeout_s = *drain;
-  cfg.chat_template_file = args.get_string("--chat-template", "");
+  const std::string chat_template_file = args.get_string("--chat-template", "");
 
-  EngineFlags flags_with_events = *engine_flags;
+  // The registry's rules (serve/model_registry.h).
+  const int n_models = static_cast<int>(models->size());
+  int64_t max_loaded = 0;
+  if (geti("--max-loaded-models", 0, 0, 1 << 20, max_loaded)) return 2;
+  cfg.registry.max_loaded = static_cast<int>(max_loaded);
+  cfg.registry.keep_alive_s = n_models > 1 ? 300 : -1;
+  if (auto ka = args.get("--keep-alive")) {
+    auto v = serve::parse_keep_alive(*ka);
+    if (!v.is_ok()) return fail(2, "--keep-alive: " + v.status().message());
+    cfg.registry.keep_alive_s = *v;
+  }
+  if (auto mb = args.get("--memory-budget")) {
+    auto v = parse_byte_size(*mb);
+    if (!v.is_ok()) return fail(2, "--memory-budget: " + v.status().message());
+    cfg.registry.memory_budget = *v;
+  }
+  auto load_timeout = args.get_double("--load-timeout", 600);
+  if (!load_timeout.is_ok()) return fail(2, load_timeout.status().message());
+  cfg.registry.load_wait_s = *load_timeout;
+  // The split rule: N = the models that can be loaded at once; each engine
+  // gets --kv-cache-memory / N (or its own default) and every CPU thread.
+  const int n_at_once = max_loaded > 0 ? std::min<int>(n_models, static_cast<int>(max_loaded)) : n_models;
+  EngineFlags per_model = *engine_flags;
+  if (n_at_once > 1 && per_model.engine.kv_cache_memory > 0) {
+    per_model.engine.kv_cache_memory /= n_at_once;
+  }
+  if (n_at_once > 1 && per_model.engine.kv_cache_memory == 0 &&
+      per_model.engine.num_kv_blocks == 0 && per_model.runner.device.rfind("cuda", 0) == 0) {
+    std::fprintf(stderr,
+                 "yun serve: warning: several models on a GPU without --kv-cache-memory: the "
+                 "first model loaded takes the KV room --gpu-memory-utilization leaves, and "
+                 "later ones may fail to load\n");
+  }
+
+  EngineFlags flags_with_events = per_model;
   if (std::string ep = args.get_string("--kv-events-endpoint", ""); !ep.empty()) {
     serve::KvEventsOptions kv;
     kv.endpoint = ep;
@@ -151,12 +301,23 @@ int run_serve(const std::vector<std::string>& argv) {
   } else if (!args.get_string("--kv-events-replay-endpoint", "").empty()) {
     return fail(2, "--kv-events-replay-endpoint needs --kv-events-endpoint");
   }
-  cfg.make_engine = [flags = flags_with_events,
-                     dir = cfg.model_dir](std::shared_ptr<const Tokenizer> tok) {
-    return create_engine_for_model(dir, flags, std::move(tok));
-  };
+  // --served-model-name names the default model (the rest are its aliases).
+  std::vector<std::string> served = args.all("--served-model-name");
+  for (size_t i = 0; i < models->size(); ++i) {
+    serve::ModelSpec spec;
+    spec.name = (*models)[i].name;
+    spec.source = (*models)[i].source;
+    if (i == 0 && !served.empty()) {
+      spec.name = served[0];
+      spec.aliases.assign(served.begin() + 1, served.end());
+    }
+    spec.chat_template_file = chat_template_file;
+    spec.kv_cache_bytes_hint = per_model.engine.kv_cache_memory;
+    // KV-cache events come from the default model's engine.
+    spec.make_engine = engine_factory(i == 0 ? flags_with_events : per_model);
+    cfg.models.push_back(std::move(spec));
+  }
 
-  cfg.service.served_model_names = args.all("--served-model-name");
   cfg.service.api_keys = args.all("--api-key");
   for (const auto& f : args.all("--api-key-file")) {
     if (!serve::read_key_file(f, cfg.service.api_keys)) return fail(2, "cannot read " + f);

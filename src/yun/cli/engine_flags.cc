@@ -133,7 +133,7 @@ Result<EngineFlags> parse_engine_flags(const Args& args) {
 
 Result<std::unique_ptr<Engine>> create_engine_for_model(
     const std::string& model_dir, const EngineFlags& flags,
-    std::shared_ptr<const Tokenizer> tokenizer) {
+    std::shared_ptr<const Tokenizer> tokenizer, size_t* kv_bytes_per_token) {
   // A directory, or a repo id resolved through the Hugging Face cache.
   YUN_ASSIGN_OR_RETURN(const std::string dir, resolve_model_path(model_dir, ModelStore::from_env()));
   const bool on_cpu = flags.runner.device.empty() || flags.runner.device == "cpu";
@@ -143,6 +143,7 @@ Result<std::unique_ptr<Engine>> create_engine_for_model(
                  "lacks; computing in float32\n");
   }
   YUN_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner, create_runner(dir, flags.runner));
+  if (kv_bytes_per_token) *kv_bytes_per_token = runner->kv_bytes_per_token();
   EngineConfig cfg = flags.engine;
   if (cfg.eos_token_ids.empty()) {
     for (int64_t id : runner->config().eos_token_ids)

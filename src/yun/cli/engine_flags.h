@@ -53,8 +53,10 @@ Result<int64_t> parse_byte_size(const std::string& s);
 // flags.runner (create_runner) and starts an engine (EOS ids from the model's generation
 // config). Errors: kNotFound for a missing directory or an uncached repo,
 // the loaders' errors for bad files, engine config errors.
+// `kv_bytes_per_token`, when given, gets the runner's KV bytes per token.
 Result<std::unique_ptr<Engine>> create_engine_for_model(const std::string& model_dir,
                                                         const EngineFlags& flags,
-                                                        std::shared_ptr<const Tokenizer> tokenizer);
+                                                        std::shared_ptr<const Tokenizer> tokenizer,
+                                                        size_t* kv_bytes_per_token = nullptr);
 
 }  // namespace yun::cli

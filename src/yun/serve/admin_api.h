@@ -22,6 +22,8 @@
 
 #include <string>
 
+#include <functional>
+
 #include "yun/engine/engine.h"
 #include "yun/serve/request_workers.h"
 #include "yun/serve/route_table.h"
@@ -33,6 +35,9 @@ struct AdminApiContext {
   tenancy::Tenancy* tenancy = nullptr;
   RequestWorkers* workers = nullptr;
   Engine* engine = nullptr;
+  // The engine state /admin/v1/state shows (every loaded model's, summed);
+  // when empty, engine->stats().
+  std::function<EngineStats()> engine_stats;
   std::string web_dir;  // holds admin.html, admin.js, admin.css ("" : no console)
 };
 

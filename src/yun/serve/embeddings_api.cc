@@ -85,12 +85,14 @@ std::optional<ApiError> parse_input(const Json& in, EmbeddingsRequest& r) {
 // usage is committed). Every member runs on the connection's strand.
 class EmbeddingJob : public std::enable_shared_from_this<EmbeddingJob> {
  public:
-  EmbeddingJob(JobSetup setup, bool base64, int64_t dimensions, Engine* engine,
+  // `model` stays loaded (in use) until the job ends.
+  EmbeddingJob(JobSetup setup, bool base64, int64_t dimensions, ModelHandle model,
                std::shared_ptr<ResponseWriter> w)
       : setup_(std::move(setup)),
         base64_(base64),
         dimensions_(dimensions),
-        engine_(engine),
+        model_(std::move(model)),
+        engine_(model_->engine.get()),
         writer_(std::move(w)),
         id_(make_request_id("embd")),
         created_(unix_time_now()),
@@ -237,6 +239,7 @@ class EmbeddingJob : public std::enable_shared_from_this<EmbeddingJob> {
   JobSetup setup_;
   const bool base64_;
   const int64_t dimensions_;
+  ModelHandle model_;
   Engine* engine_;
   std::shared_ptr<ResponseWriter> writer_;
   std::string id_;
@@ -318,66 +321,82 @@ std::string embedding_base64(std::span<const float> v) {
   return out;
 }
 
+namespace {
+
+// The request once its model is loaded: tokenize, check, admit, submit.
+void embed_with(const EmbeddingsContext& c, EmbeddingsRequest req, const RequestContext& ctx,
+                std::shared_ptr<ResponseWriter> w, ModelHandle model) {
+  JobSetup setup;
+  setup.model_name = req.model.empty() ? model->name : req.model;
+  const int64_t max_tokens = c.max_request_tokens(*model);
+  const ModelConfig& mc = model->engine->model_config();
+  if (req.dimensions && *req.dimensions > mc.hidden_size) {
+    return send_error(
+        *w, bad_request("'dimensions' must be between 1 and " + std::to_string(mc.hidden_size) +
+                            " (this model's hidden size)",
+                        "dimensions"));
+  }
+  if (req.input_is_ids) {
+    for (auto& ids : req.token_ids) {
+      if (auto e = check_token_ids(ids, mc.vocab_size, "input")) return send_error(*w, *e);
+    }
+    setup.prompts = std::move(req.token_ids);
+  } else {
+    if (!model->tokenizer) {
+      return send_error(*w, bad_input("this model has no tokenizer; send token ids").value());
+    }
+    for (const auto& t : req.texts) setup.prompts.push_back(model->tokenizer->encode(t));
+  }
+  const int64_t max_len = model->engine->max_model_len();
+  int64_t total = 0;
+  for (size_t i = 0; i < setup.prompts.size(); ++i) {
+    const int64_t n = int64_t(setup.prompts[i].size());
+    const std::string which = setup.prompts.size() > 1 ? "input " + std::to_string(i) : "input";
+    if (n == 0) return send_error(*w, bad_input(which + " has no tokens").value());
+    if (n > max_len) {
+      return send_error(
+          *w, bad_input("this model's maximum context length is " + std::to_string(max_len) +
+                        " tokens, but " + which + " has " + std::to_string(n) + " tokens")
+                  .value());
+    }
+    total += n;
+  }
+  if (total > max_tokens) {
+    return send_error(*w, bad_input("this request has " + std::to_string(total) +
+                                    " input tokens, more than this server's limit of " +
+                                    std::to_string(max_tokens) +
+                                    " per request (--max-request-tokens)")
+                              .value());
+  }
+  if (c.waiting_gate) {
+    auto ticket = c.waiting_gate->try_admit();
+    if (!ticket) {
+      return send_error(*w,
+                        overloaded("the server is overloaded (" + std::to_string(c.max_waiting) +
+                                   " requests already waiting); retry later"));
+    }
+    setup.waiting_ticket = std::move(*ticket);
+  }
+  setup.on_complete = c.on_complete;
+  if (ctx.principal.identity && c.admit_tenant && !c.admit_tenant(ctx, total, setup, *w)) return;
+  auto job = std::make_shared<EmbeddingJob>(std::move(setup), req.base64,
+                                            req.dimensions.value_or(0), model, w);
+  w->post([job] { job->start(); });
+}
+
+}  // namespace
+
 RouteHandler embeddings_handler(EmbeddingsContext c) {
   return [c = std::move(c)](const HttpRequest& http, const RequestContext& ctx,
                             std::shared_ptr<ResponseWriter> w) {
     EmbeddingsRequest req;
     if (auto e = parse_embeddings_request(http.body, req)) return send_error(*w, *e);
-    JobSetup setup;
-    if (auto e = c.resolve_model(req.model, ctx, setup.model_name)) return send_error(*w, *e);
-    const ModelConfig& mc = c.engine->model_config();
-    if (req.dimensions && *req.dimensions > mc.hidden_size) {
-      return send_error(
-          *w, bad_request("'dimensions' must be between 1 and " + std::to_string(mc.hidden_size) +
-                              " (this model's hidden size)",
-                          "dimensions"));
-    }
-    if (req.input_is_ids) {
-      for (auto& ids : req.token_ids) {
-        if (auto e = check_token_ids(ids, mc.vocab_size, "input")) return send_error(*w, *e);
-      }
-      setup.prompts = std::move(req.token_ids);
-    } else {
-      if (!c.tokenizer) {
-        return send_error(*w, bad_input("this model has no tokenizer; send token ids").value());
-      }
-      for (const auto& t : req.texts) setup.prompts.push_back(c.tokenizer->encode(t));
-    }
-    const int64_t max_len = c.engine->max_model_len();
-    int64_t total = 0;
-    for (size_t i = 0; i < setup.prompts.size(); ++i) {
-      const int64_t n = int64_t(setup.prompts[i].size());
-      const std::string which = setup.prompts.size() > 1 ? "input " + std::to_string(i) : "input";
-      if (n == 0) return send_error(*w, bad_input(which + " has no tokens").value());
-      if (n > max_len) {
-        return send_error(
-            *w, bad_input("this model's maximum context length is " + std::to_string(max_len) +
-                          " tokens, but " + which + " has " + std::to_string(n) + " tokens")
-                    .value());
-      }
-      total += n;
-    }
-    if (c.max_request_tokens > 0 && total > c.max_request_tokens) {
-      return send_error(*w, bad_input("this request has " + std::to_string(total) +
-                                      " input tokens, more than this server's limit of " +
-                                      std::to_string(c.max_request_tokens) +
-                                      " per request (--max-request-tokens)")
-                                .value());
-    }
-    if (c.waiting_gate) {
-      auto ticket = c.waiting_gate->try_admit();
-      if (!ticket) {
-        return send_error(*w,
-                          overloaded("the server is overloaded (" + std::to_string(c.max_waiting) +
-                                     " requests already waiting); retry later"));
-      }
-      setup.waiting_ticket = std::move(*ticket);
-    }
-    setup.on_complete = c.on_complete;
-    if (ctx.principal.identity && c.admit_tenant && !c.admit_tenant(ctx, total, setup, *w)) return;
-    auto job = std::make_shared<EmbeddingJob>(std::move(setup), req.base64,
-                                              req.dimensions.value_or(0), c.engine, w);
-    w->post([job] { job->start(); });
+    c.with_model(req.model, http, ctx, std::move(w),
+                 [c, req = std::move(req)](const HttpRequest&, const RequestContext& ctx,
+                                           std::shared_ptr<ResponseWriter> w,
+                                           ModelHandle model) mutable {
+                   embed_with(c, std::move(req), ctx, std::move(w), std::move(model));
+                 });
   };
 }
 

@@ -36,6 +36,7 @@
 
 #include "yun/engine/engine.h"
 #include "yun/serve/admission_gate.h"
+#include "yun/serve/model_registry.h"
 #include "yun/serve/api_error.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/route_table.h"
@@ -67,17 +68,23 @@ std::vector<float> normalize_embedding(std::span<const float> hidden, int64_t di
 // encoding_format "base64": the floats as little-endian float32 bytes, base64.
 std::string embedding_base64(std::span<const float> v);
 
+// Continues a request once its model is loaded (on the connection's strand,
+// or a worker for a large body), with the request and context it came with.
+using ModelContinue = std::function<void(const HttpRequest&, const RequestContext&,
+                                         std::shared_ptr<ResponseWriter>, ModelHandle)>;
+
 // What the route needs of the service.
 struct EmbeddingsContext {
-  Engine* engine = nullptr;
-  std::shared_ptr<const Tokenizer> tokenizer;  // may be null: ids only
-  int64_t max_request_tokens = 0;              // sum of input tokens
   AdmissionGate* waiting_gate = nullptr;       // --max-waiting
   int64_t max_waiting = -1;                    // for the 429 message
-  // The served name for the request's `model` ("" = default), or the 404.
-  std::function<std::optional<ApiError>(const std::string& model, const RequestContext& ctx,
-                                        std::string& served)>
-      resolve_model;
+  // The service's one model path (OpenAiService::with_model): the 404 for an
+  // unknown or forbidden `model` ("" = default), else `then` with the model,
+  // loaded first when it is not.
+  std::function<void(const std::string& model, const HttpRequest&, const RequestContext&,
+                     std::shared_ptr<ResponseWriter>, ModelContinue then)>
+      with_model;
+  // --max-request-tokens for a model (sum of input tokens).
+  std::function<int64_t(const LoadedModel&)> max_request_tokens;
   // With tenancy: admits `reserve_tokens` for the tenant and fills the
   // setup's meta, headers and commit_usage; false when it answered. Null
   // without tenancy.

@@ -32,31 +32,34 @@ using Ctx = std::shared_ptr<const OllamaApiContext>;
 
 struct OllamaModel {
   std::string name;
-  std::string dir;
+  std::string source;  // a directory or a repo id (resolve with model_dir)
+  ModelSnapshot snap;
 };
 
-// The one place models are looked up: the served models the caller may use.
-// (With a model registry this is the registry's list.)
+// A model's directory (a repo id through the HF cache), for its files.
+std::string model_dir(const OllamaModel& m) {
+  auto dir = resolve_model_path(m.source, ModelStore::from_env());
+  return dir.is_ok() ? *dir : m.source;
+}
+
+// The one place models are looked up: the registry's entries the caller may use.
 std::vector<OllamaModel> served_models(const OllamaApiContext& c, const RequestContext& rc) {
   std::vector<OllamaModel> out;
-  for (const auto& n : c.model_names) {
-    if (rc.principal.identity && !rc.principal.identity->allows_model(n)) continue;
-    out.push_back({n, c.model_root});
+  for (auto& s : c.registry->snapshot()) {
+    if (rc.principal.identity && !rc.principal.identity->allows_model(s.name)) continue;
+    out.push_back({s.name, s.source, s});
   }
   return out;
 }
 
-// `name` as a client sends it ("" : the default; "NAME:latest" is NAME).
+// `name` as a client sends it ("" : the default; "NAME:latest" is NAME; an
+// alias is its entry).
 std::optional<OllamaModel> find_model(const OllamaApiContext& c, const RequestContext& rc,
                                       const std::string& name) {
-  std::string want = ollama_model_name(name);
-  auto models = served_models(c, rc);
-  if (want.empty()) {
-    if (c.model_names.empty()) return std::nullopt;
-    want = c.model_names[0];
-  }
-  for (auto& m : models) {
-    if (m.name == want) return m;
+  auto entry = c.registry->resolve(ollama_model_name(name));
+  if (!entry) return std::nullopt;
+  for (auto& m : served_models(c, rc)) {
+    if (m.name == *entry) return m;
   }
   return std::nullopt;
 }
@@ -148,15 +151,19 @@ void handle_list(const Ctx& c, const RequestContext& rc, std::shared_ptr<Respons
   c->workers->post([c, rc, w, ps] {
     OJson models = OJson::array();
     for (const auto& m : served_models(*c, rc)) {
-      ModelFacts f = model_facts(m.dir);
+      if (ps && m.snap.state != ModelState::kLoaded) continue;
+      ModelFacts f = model_facts(model_dir(m));
       OJson e = model_entry(m, f);
       if (ps) {
         e.erase("modified_at");
-        // Loaded for as long as the server runs (no idle unload yet).
-        e["expires_at"] =
-            ollama_timestamp(std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100));
+        // Pinned (or in use with no idle clock yet): far ahead, as Ollama shows keep_alive -1.
+        auto until = m.snap.expires_in_s >= 0
+                         ? std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(int64_t(m.snap.expires_in_s * 1000))
+                         : std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100);
+        e["expires_at"] = ollama_timestamp(until);
         e["size_vram"] = 0;
-        e["context_length"] = c->engine ? c->engine->max_model_len() : 0;
+        e["context_length"] = m.snap.max_model_len;
       }
       models.push_back(std::move(e));
     }
@@ -196,10 +203,11 @@ void handle_show(const Ctx& c, const HttpRequest& http, const RequestContext& rc
   auto m = find_model(*c, rc, name);
   if (!m) return send_error(*w, model_not_found(name));
   c->workers->post([c, m = *m, w] {
-    ModelFacts f = model_facts(m.dir);
+    const std::string dir = model_dir(m);
+    ModelFacts f = model_facts(dir);
     OJson out;
-    out["license"] = license_text(m.dir);
-    out["modelfile"] = "# yun serves this model from " + m.dir + "\nFROM " + m.dir + "\n";
+    out["license"] = license_text(dir);
+    out["modelfile"] = "# yun serves this model from " + dir + "\nFROM " + dir + "\n";
     std::string params, templ;
     OJson info = OJson::object();
     std::string arch = f.family.empty() ? "unknown" : f.family;
@@ -226,7 +234,7 @@ void handle_show(const Ctx& c, const HttpRequest& http, const RequestContext& rc
       if (d.repetition_penalty != 1.0) p << "\nrepeat_penalty " << d.repetition_penalty;
       params = p.str();
     }
-    if (auto text = load_model_text(m.dir); text.is_ok()) templ = text->template_source;
+    if (auto text = load_model_text(dir); text.is_ok()) templ = text->template_source;
     out["parameters"] = params;
     out["template"] = templ;
     out["details"] = details_json(f);
@@ -350,9 +358,6 @@ void handle_pull(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
 bool is_ollama_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
 void add_ollama_routes(RouteTable& routes, OllamaApiContext context) {
-  if (auto dir = resolve_model_path(context.model_root, ModelStore::from_env()); dir.is_ok()) {
-    context.model_root = *dir;
-  }
   Ctx c = std::make_shared<const OllamaApiContext>(std::move(context));
   using A = Access;
   routes.add({"GET", "/api/version", A::kPublic,

@@ -14,8 +14,8 @@
 // (ollama_request.h) and go through the service's one generation path
 // (prepare_generation: validation, model access, sampling rule, caps; the
 // waiting gate; tenancy admission and usage; the engine), answered by an
-// OllamaOutput (ollama_format.h). Model names are the served names (a repo id
-// for a model served from the HF cache); "NAME:latest" is NAME. Errors are
+// OllamaOutput (ollama_format.h). Model names are the registry's served names
+// and aliases (a repo id for a model served from the HF cache); "NAME:latest" is NAME. Errors are
 // Ollama's {"error": "..."} with 400 / 401 / 403 / 404 / 429 / 500 (the
 // service wraps /api/ responses in ollama_errors()). /api/pull needs an admin
 // key with tenancy (it writes to the server's disk); model names there are
@@ -30,6 +30,7 @@
 
 #include "yun/engine/engine.h"
 #include "yun/serve/generation_job.h"
+#include "yun/serve/model_registry.h"
 #include "yun/serve/request_workers.h"
 #include "yun/serve/route_table.h"
 
@@ -43,9 +44,9 @@ using OllamaGenerate =
                        std::shared_ptr<JobOutput> output, std::shared_ptr<ResponseWriter> w)>;
 
 struct OllamaApiContext {
-  std::vector<std::string> model_names;  // the served names; the first is the default
-  std::string model_root;  // the served model: a directory or a repo id in the HF cache
-  Engine* engine = nullptr;
+  // The served models (model_registry.h): /api/tags lists every entry,
+  // /api/ps the loaded ones; must outlive the routes.
+  const ModelRegistry* registry = nullptr;
   std::string version;
   bool reasoning = false;             // a reasoning parser is on (thinking is split out)
   RequestWorkers* workers = nullptr;  // file reads (tags, show) run here

@@ -6,6 +6,7 @@
 #include "yun/serve/embeddings_api.h"
 #include "yun/serve/generation_job.h"
 #include "yun/serve/kv_events.h"
+#include "yun/serve/metrics_merge.h"
 #include "yun/serve/ollama_api.h"
 #include "yun/serve/ollama_format.h"
 #include "yun/serve/openai_format.h"
@@ -40,53 +41,170 @@ void send_json(ResponseWriter& w, const OJson& j) {
 OpenAiService::OpenAiService(ServiceOptions options, Engine* engine,
                              std::shared_ptr<const Tokenizer> tokenizer,
                              std::shared_ptr<const ChatTemplate> chat_template, Metrics* metrics)
-    : options_(std::move(options)),
-      engine_(engine),
-      tokenizer_(std::move(tokenizer)),
-      chat_template_(std::move(chat_template)),
-      metrics_(metrics),
-      created_(unix_time_now()),
-      max_request_tokens_(options_.max_request_tokens > 0
-                              ? options_.max_request_tokens
-                              : int64_t{16} * std::max(engine->max_model_len(), 1)),
-      cors_(options_.allowed_origins),
-      waiting_gate_(options_.max_waiting),
-      workers_(std::max(options_.request_workers, 1)) {
-  if (options_.served_model_names.empty()) options_.served_model_names.push_back("default");
+    : OpenAiService(std::move(options), nullptr) {
+  // One pinned, already loaded model that is not ours to shut down.
+  own_registry_ = std::make_unique<ModelRegistry>();
+  ModelSpec spec;
+  spec.name = options_.served_model_names.empty() ? "default" : options_.served_model_names[0];
+  for (size_t i = 1; i < options_.served_model_names.size(); ++i) {
+    spec.aliases.push_back(options_.served_model_names[i]);
+  }
+  spec.source = options_.model_root.empty() ? spec.name : options_.model_root;
+  LoadedModel m;
+  m.model_dir = options_.model_root;
+  m.engine = std::shared_ptr<Engine>(engine, [](Engine*) {});
+  m.tokenizer = std::move(tokenizer);
+  m.chat_template = std::move(chat_template);
+  m.metrics = metrics;
+  (void)own_registry_->add_loaded(std::move(spec), std::move(m));
+  registry_ = own_registry_.get();
   build_routes();
 }
 
-bool OpenAiService::model_known(const std::string& name) const {
-  if (name.empty()) return true;
-  for (const auto& n : options_.served_model_names) {
-    if (n == name) return true;
+OpenAiService::OpenAiService(ServiceOptions options, ModelRegistry* registry)
+    : options_(std::move(options)),
+      registry_(registry),
+      created_(unix_time_now()),
+      cors_(options_.allowed_origins),
+      waiting_gate_(options_.max_waiting),
+      workers_(std::max(options_.request_workers, 1)) {
+  if (registry_) {
+    options_.served_model_names = registry_->names();
+    build_routes();
   }
-  return false;
 }
 
-std::optional<ApiError> OpenAiService::resolve_model(const std::string& requested,
-                                                     const RequestContext& ctx,
-                                                     std::string& served) const {
-  if (!model_known(requested)) {
-    return not_found_error("The model `" + requested + "` does not exist.");
+OpenAiService::~OpenAiService() {
+  // Pending loads answer (cancelled) while the workers and writers still exist.
+  if (own_registry_) own_registry_->shutdown();
+}
+
+namespace {
+
+// An acquisition's error as the API gives it (model_registry.h's codes):
+// 404 for a name no entry has, 503 for a wait that ran out, 500 for a load
+// that failed (`known`: the name is an entry's).
+ApiError model_error(const Status& s, bool known) {
+  switch (s.code()) {
+    case StatusCode::kNotFound:
+      if (!known) return not_found_error(s.message());
+      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+      return ApiError{503, s.message(), "server_error", "", "service_unavailable"};
+    default:
+      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
   }
-  served = requested.empty() ? options_.served_model_names[0] : requested;
-  if (ctx.principal.identity && !ctx.principal.identity->allows_model(served)) {
-    return not_found_error("The model `" + served +
+}
+
+// The body's "keep_alive", when it has one (looked for only when the body
+// mentions it, so other requests pay no second parse).
+std::optional<ApiError> body_keep_alive(const std::string& body, std::optional<double>& out) {
+  if (body.find("\"keep_alive\"") == std::string::npos) return std::nullopt;
+  OJson j;
+  if (parse_json_object(body, j)) return std::nullopt;  // the body's own parser reports it
+  auto it = j.find("keep_alive");
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  auto v = keep_alive_from_json(*it);
+  if (!v.is_ok()) return bad_request(v.status().message(), "keep_alive");
+  out = *v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> OpenAiService::lookup_model(const std::string& name,
+                                                    const std::string& body,
+                                                    const RequestContext& ctx, ModelHandle& out,
+                                                    std::optional<double>* keep_alive_s) const {
+  auto entry = registry_->resolve(name);
+  if (!entry) return not_found_error("The model `" + name + "` does not exist.");
+  const std::string& shown = name.empty() ? *entry : name;
+  if (ctx.principal.identity && !ctx.principal.identity->allows_model(shown)) {
+    return not_found_error("The model `" + shown +
                            "` does not exist or you do not have access to it.");
   }
+  std::optional<double> keep_alive;
+  if (auto e = body_keep_alive(body, keep_alive)) return e;
+  if (keep_alive_s) *keep_alive_s = keep_alive;
+  if (out) return std::nullopt;  // the caller has it (loaded for this request)
+  auto h = registry_->try_acquire(*entry, keep_alive);
+  if (!h.is_ok()) return model_error(h.status(), false);
+  out = std::move(*h);
   return std::nullopt;
+}
+
+void OpenAiService::when_loaded(const std::string& name, const HttpRequest& http,
+                                const RequestContext& ctx, std::shared_ptr<ResponseWriter> w,
+                                Continue then) {
+  std::optional<double> keep_alive;
+  ModelHandle none;
+  if (auto e = lookup_model(name, http.body, ctx, none, &keep_alive)) return send_error(*w, *e);
+  if (none) return then(http, ctx, std::move(w), std::move(none));  // loaded meanwhile
+  auto req = std::make_shared<const HttpRequest>(http);
+  auto c = std::make_shared<const RequestContext>(ctx);
+  registry_->acquire_async(
+      *registry_->resolve(name), keep_alive,
+      [this, req, c, w, then = std::move(then), known = registry_->resolve(name).has_value()](
+          Result<ModelHandle> r) {
+        // On the loader thread (or here): the rest runs where requests run.
+        auto result = std::make_shared<Result<ModelHandle>>(std::move(r));
+        auto cont = [req, c, w, then, result, known] {
+          try {
+            if (!result->is_ok()) return send_error(*w, model_error(result->status(), known));
+            then(*req, *c, w, std::move(**result));
+          } catch (const std::exception& e) {
+            send_error(*w, server_error(std::string("internal error: ") + e.what()));
+          }
+        };
+        if (req->body.size() > kInlineBodyBytes) {
+          workers_.post(std::move(cont));
+        } else {
+          w->post(std::move(cont));
+        }
+      });
+}
+
+int64_t OpenAiService::max_request_tokens(const LoadedModel& model) const {
+  return options_.max_request_tokens > 0
+             ? options_.max_request_tokens
+             : int64_t{16} * std::max(model.engine->max_model_len(), 1);
+}
+
+OJson OpenAiService::model_json(const ModelSnapshot& snap) const {
+  OJson m;
+  m["id"] = snap.name;
+  m["object"] = "model";
+  m["created"] = created_;
+  m["owned_by"] = "yun";
+  m["root"] = snap.source;
+  m["parent"] = nullptr;
+  if (snap.max_model_len > 0) m["max_model_len"] = snap.max_model_len;
+  // yun's: the registry's state of the model (model_registry.h).
+  m["status"] = model_state_name(snap.state);
+  if (snap.state == ModelState::kFailed) m["error"] = snap.error;
+  return m;
+}
+
+void OpenAiService::with_model(const std::string& name, const HttpRequest& http,
+                               const RequestContext& ctx, std::shared_ptr<ResponseWriter> w,
+                               Continue then) {
+  ModelHandle model;
+  if (auto e = lookup_model(name, http.body, ctx, model)) return send_error(*w, *e);
+  if (model) return then(http, ctx, std::move(w), std::move(model));
+  when_loaded(name, http, ctx, std::move(w), std::move(then));
 }
 
 EmbeddingsContext OpenAiService::embeddings_context() {
   EmbeddingsContext c;
-  c.engine = engine_;
-  c.tokenizer = tokenizer_;
-  c.max_request_tokens = max_request_tokens_;
   c.waiting_gate = &waiting_gate_;
   c.max_waiting = options_.max_waiting;
-  c.resolve_model = [this](const std::string& model, const RequestContext& ctx,
-                           std::string& served) { return resolve_model(model, ctx, served); };
+  c.with_model = [this](const std::string& model, const HttpRequest& http,
+                        const RequestContext& ctx, std::shared_ptr<ResponseWriter> w,
+                        ModelContinue then) {
+    with_model(model, http, ctx, std::move(w), std::move(then));
+  };
+  c.max_request_tokens = [this](const LoadedModel& m) { return max_request_tokens(m); };
   c.admit_tenant = [this](const RequestContext& ctx, int64_t reserve, JobSetup& setup,
                           ResponseWriter& w) { return admit_tenant(ctx, reserve, setup, w); };
   c.on_complete = options_.on_job_complete;
@@ -95,19 +213,54 @@ EmbeddingsContext OpenAiService::embeddings_context() {
 
 std::string OpenAiService::models_json(const RequestContext& ctx) const {
   OJson data = OJson::array();
-  for (const auto& n : options_.served_model_names) {
-    if (ctx.principal.identity && !ctx.principal.identity->allows_model(n)) continue;
-    OJson m;
-    m["id"] = n;
-    m["object"] = "model";
-    m["created"] = created_;
-    m["owned_by"] = "yun";
-    m["root"] = options_.model_root.empty() ? n : options_.model_root;
-    m["parent"] = nullptr;
-    m["max_model_len"] = engine_->max_model_len();
-    data.push_back(std::move(m));
+  for (const auto& snap : registry_->snapshot()) {
+    std::vector<std::string> ids = {snap.name};
+    ids.insert(ids.end(), snap.aliases.begin(), snap.aliases.end());
+    for (const auto& id : ids) {
+      if (ctx.principal.identity && !ctx.principal.identity->allows_model(id)) continue;
+      OJson m = model_json(snap);
+      m["id"] = id;
+      data.push_back(std::move(m));
+    }
   }
   return dump_json(OJson{{"object", "list"}, {"data", std::move(data)}});
+}
+
+std::string OpenAiService::ps_json(const RequestContext& ctx) const {
+  OJson models = OJson::array();
+  for (const auto& s : registry_->snapshot()) {
+    if (ctx.principal.identity && !ctx.principal.identity->allows_model(s.name)) continue;
+    OJson m;
+    m["name"] = s.name;
+    m["aliases"] = s.aliases;
+    m["source"] = s.source;
+    m["default"] = s.is_default;
+    m["status"] = model_state_name(s.state);
+    if (s.state == ModelState::kFailed) m["error"] = s.error;
+    m["weights_bytes"] = s.weight_bytes;
+    m["kv_cache_bytes"] = s.kv_cache_bytes;
+    m["memory_bytes"] = s.state == ModelState::kLoaded ? s.weight_bytes + s.kv_cache_bytes : 0;
+    m["kv_cache_usage"] = s.kv_cache_usage;
+    m["running"] = s.num_running;
+    m["waiting"] = s.num_waiting;
+    m["in_use"] = s.in_use;
+    m["max_model_len"] = s.max_model_len > 0 ? OJson(s.max_model_len) : OJson(nullptr);
+    m["idle_seconds"] = s.idle_s;
+    m["keep_alive_seconds"] = s.keep_alive_s;  // < 0: pinned
+    m["expires_in_seconds"] = s.expires_in_s >= 0 ? OJson(s.expires_in_s) : OJson(nullptr);
+    m["expires_at"] = s.expires_at > 0 ? OJson(s.expires_at) : OJson(nullptr);
+    m["loads"] = s.loads;
+    models.push_back(std::move(m));
+  }
+  return dump_json(OJson{{"object", "list"}, {"models", std::move(models)}});
+}
+
+std::string OpenAiService::render_metrics() const {
+  std::vector<std::string> parts;
+  registry_->for_each_loaded([&](const LoadedModel& m) {
+    if (m.metrics) parts.push_back(m.metrics->render(m.engine->stats()));
+  });
+  return merge_prometheus_families(parts);
 }
 
 void OpenAiService::handle(HttpRequest req, std::shared_ptr<ResponseWriter> w) {
@@ -149,21 +302,30 @@ void OpenAiService::build_routes() {
   routes_.add({"GET", "/v1/models/", A::kTenant,
                [this](const HttpRequest& r, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
                  std::string name = r.path.substr(11);
-                 if (!model_known(name) ||
+                 auto entry = registry_->resolve(name);
+                 if (name.empty() || !entry ||
                      (ctx.principal.identity && !ctx.principal.identity->allows_model(name))) {
                    return send_error(*w, not_found_error("The model `" + name + "` does not exist."));
                  }
-                 send_json(*w, OJson{{"id", name},
-                                     {"object", "model"},
-                                     {"created", created_},
-                                     {"owned_by", "yun"}});
+                 for (const auto& snap : registry_->snapshot()) {
+                   if (snap.name != *entry) continue;
+                   OJson m = model_json(snap);
+                   m["id"] = name;
+                   return send_json(*w, m);
+                 }
+                 send_error(*w, not_found_error("The model `" + name + "` does not exist."));
+               }});
+  // yun's `ps`: every model's state, memory, KV use, idle time and keep-alive.
+  routes_.add({"GET", "/v1/yun/ps", A::kTenant,
+               [this](const HttpRequest&, const RequestContext& ctx, std::shared_ptr<ResponseWriter> w) {
+                 w->send(HttpResponse{200, "application/json", ps_json(ctx), {}});
                }});
   routes_.add({"POST", "/tokenize", A::kTenant,
-               [this](const HttpRequest& r, const RequestContext&,
-                      std::shared_ptr<ResponseWriter> w) { handle_tokenize(r, w); }});
+               [this](const HttpRequest& r, const RequestContext& ctx,
+                      std::shared_ptr<ResponseWriter> w) { handle_tokenize(r, ctx, w); }});
   routes_.add({"POST", "/detokenize", A::kTenant,
-               [this](const HttpRequest& r, const RequestContext&,
-                      std::shared_ptr<ResponseWriter> w) { handle_detokenize(r, w); }});
+               [this](const HttpRequest& r, const RequestContext& ctx,
+                      std::shared_ptr<ResponseWriter> w) { handle_detokenize(r, ctx, w); }});
   routes_.add({"GET", "/health", A::kPublic,
                [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
                  handle_health(std::move(w));
@@ -174,7 +336,7 @@ void OpenAiService::build_routes() {
                }});
   routes_.add({"GET", "/metrics", A::kPublic,
                [this](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w) {
-                 std::string text = metrics_->render(engine_->stats());
+                 std::string text = render_metrics();
                  if (options_.tenancy) text += options_.tenancy->render_metrics();
                  w->send(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                                       std::move(text), {}});
@@ -185,14 +347,12 @@ void OpenAiService::build_routes() {
     AdminApiContext admin;
     admin.tenancy = options_.tenancy;
     admin.workers = &workers_;
-    admin.engine = engine_;
+    admin.engine_stats = [registry = registry_] { return registry->total_stats(); };
     admin.web_dir = options_.web_dir;
     add_admin_routes(routes_, admin);
   }
   OllamaApiContext ollama;
-  ollama.model_names = options_.served_model_names;
-  ollama.model_root = options_.model_root;
-  ollama.engine = engine_;
+  ollama.registry = registry_;
   ollama.version = options_.version;
   ollama.reasoning = !options_.reasoning_parser.empty();
   ollama.workers = &workers_;
@@ -301,7 +461,14 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
   JobSetup& setup = out.setup;
   auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
   if (err) return err;
-  if (auto e = resolve_model(req.model, ctx, setup.model_name)) return e;
+  if (auto e = lookup_model(req.model, http.body, ctx, out.model)) return e;
+  if (!out.model) return std::nullopt;  // not loaded yet: the caller loads it and calls again
+  // The model's parts, named as the members they replaced.
+  Engine* engine_ = out.model->engine.get();
+  const std::shared_ptr<const Tokenizer>& tokenizer_ = out.model->tokenizer;
+  const std::shared_ptr<const ChatTemplate>& chat_template_ = out.model->chat_template;
+  const int64_t max_request_tokens_ = max_request_tokens(*out.model);
+  setup.model_name = req.model.empty() ? out.model->name : req.model;
   if (chat) {
     if (!chat_template_) return bad_request("this model has no chat template");
     if (!tokenizer_) return bad_request("this model has no tokenizer");
@@ -384,9 +551,17 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
 
 void OpenAiService::handle_generate(const HttpRequest& http, const RequestContext& ctx, bool chat,
                                     std::shared_ptr<ResponseWriter> w,
-                                    std::shared_ptr<JobOutput> output) {
+                                    std::shared_ptr<JobOutput> output, ModelHandle model) {
   PreparedGeneration prepared;
+  prepared.model = std::move(model);
   if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
+  if (!prepared.model) {
+    return when_loaded(prepared.request.model, http, ctx, std::move(w),
+                       [this, chat, output](const HttpRequest& r, const RequestContext& c,
+                                            std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
+                         handle_generate(r, c, chat, std::move(w2), output, std::move(h));
+                       });
+  }
   OpenAiRequest& req = prepared.request;
   JobSetup& setup = prepared.setup;
   std::vector<SamplingParams>& params = prepared.params;
@@ -399,11 +574,18 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
                        " requests already waiting); retry later"));
   }
   setup.waiting_ticket = std::move(*ticket);
-  setup.on_complete = options_.on_job_complete;
+  // The job holds the model (loaded, never unloaded) until it ends.
+  setup.on_complete = [done = options_.on_job_complete, model = prepared.model](
+                          const JobOutcome& o) mutable {
+    if (done) done(o);
+    model.reset();
+  };
   if (ctx.principal.identity && !admit_tenant(ctx, requested, setup, *w)) return;
   setup.request = std::move(req);
   setup.output = std::move(output);
-  auto job = std::make_shared<GenerationJob>(std::move(setup), engine_, tokenizer_, metrics_, w);
+  const LoadedModel& m = *prepared.model;
+  auto job = std::make_shared<GenerationJob>(std::move(setup), m.engine.get(), m.tokenizer,
+                                             m.metrics, w);
   // On the connection's strand, where every later event of the job runs.
   w->post([job, params = std::move(params)] { job->start(params); });
 }
@@ -435,9 +617,17 @@ OJson sampling_params_json(const SamplingParams& p) {
 }  // namespace
 
 void OpenAiService::handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
-                                  std::shared_ptr<ResponseWriter> w) {
+                                  std::shared_ptr<ResponseWriter> w, ModelHandle model) {
   PreparedGeneration prepared;
+  prepared.model = std::move(model);
   if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
+  if (!prepared.model) {
+    return when_loaded(prepared.request.model, http, ctx, std::move(w),
+                       [this, chat](const HttpRequest& r, const RequestContext& c,
+                                    std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
+                         handle_render(r, c, chat, std::move(w2), std::move(h));
+                       });
+  }
   const JobSetup& setup = prepared.setup;
   RequestMeta meta;
   if (ctx.principal.identity) meta = engine_meta(ctx.principal.identity->tenant);
@@ -523,15 +713,33 @@ bool OpenAiService::admit_tenant(const RequestContext& ctx, int64_t reserve_toke
   return true;
 }
 
-void OpenAiService::handle_tokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
+namespace {
+
+// The "model" of a tokenize / detokenize body ("" when absent or not a string).
+std::string body_model(const OJson& body) {
+  auto it = body.find("model");
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+void OpenAiService::handle_tokenize(const HttpRequest& http, const RequestContext& ctx,
+                                    std::shared_ptr<ResponseWriter> w, ModelHandle model) {
   OJson body;
   if (auto e = parse_json_object(http.body, body)) return send_error(*w, *e);
-  if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
-  if (body.contains("model") && body["model"].is_string() &&
-      !model_known(body["model"].get<std::string>())) {
-    return send_error(*w, not_found_error("The model `" + body["model"].get<std::string>() +
-                                          "` does not exist."));
+  if (auto e = lookup_model(body_model(body), http.body, ctx, model)) return send_error(*w, *e);
+  if (!model) {
+    return when_loaded(body_model(body), http, ctx, std::move(w),
+                       [this](const HttpRequest& r, const RequestContext& c,
+                              std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
+                         handle_tokenize(r, c, std::move(w2), std::move(h));
+                       });
   }
+  // The model's parts, named as the members they replaced.
+  Engine* engine_ = model->engine.get();
+  const std::shared_ptr<const Tokenizer>& tokenizer_ = model->tokenizer;
+  const std::shared_ptr<const ChatTemplate>& chat_template_ = model->chat_template;
+  if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
   std::string text;
   if (body.contains("messages")) {
     OpenAiRequest req;
@@ -568,9 +776,19 @@ void OpenAiService::handle_tokenize(const HttpRequest& http, std::shared_ptr<Res
   send_json(*w, out);
 }
 
-void OpenAiService::handle_detokenize(const HttpRequest& http, std::shared_ptr<ResponseWriter> w) {
+void OpenAiService::handle_detokenize(const HttpRequest& http, const RequestContext& ctx,
+                                      std::shared_ptr<ResponseWriter> w, ModelHandle model) {
   OJson body;
   if (auto e = parse_json_object(http.body, body)) return send_error(*w, *e);
+  if (auto e = lookup_model(body_model(body), http.body, ctx, model)) return send_error(*w, *e);
+  if (!model) {
+    return when_loaded(body_model(body), http, ctx, std::move(w),
+                       [this](const HttpRequest& r, const RequestContext& c,
+                              std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
+                         handle_detokenize(r, c, std::move(w2), std::move(h));
+                       });
+  }
+  const std::shared_ptr<const Tokenizer>& tokenizer_ = model->tokenizer;  // as the member it replaced
   if (!tokenizer_) return send_error(*w, bad_request("this model has no tokenizer"));
   auto it = body.find("tokens");
   if (it == body.end() || !it->is_array()) {

@@ -14,7 +14,19 @@
 // (prompts, sequences, --max-request-tokens) and the waiting queue
 // (--max-waiting, AdmissionGate -> 429 with Retry-After), renders the chat template (then appends
 // the start of a tool call when tool_choice forces one, tool_choice.h), tokenizes, submits to the
-// engine and answers as JSON or SSE (generation_job.h). The engine, tokenizer, template and metrics
+// engine and answers as JSON or SSE (generation_job.h).
+//
+// Models: every model-using route finds its model through the ModelRegistry
+// (model_registry.h) with one lookup (lookup_model): the body's "model" ("" or
+// absent: the default), 404 model_not_found for a name no entry has (or the
+// key may not use), the body's "keep_alive" for the registry. A model that is
+// not loaded is loaded on the registry's loader thread and the request goes on
+// once it is (503 when the wait runs out, 500 model_load_failed when the load
+// fails); the job holds its ModelHandle, so the model stays loaded while it
+// streams. GET /v1/models lists every entry with a yun "status" (unloaded |
+// loading | loaded | failed); GET /v1/yun/ps is the registry's snapshot()
+// (`yun ps`). The one-engine constructor wraps its engine in a registry of one
+// pinned model. The registry (or engine, tokenizer, template and metrics)
 // must outlive the service.
 //
 // Health: /health is liveness (200 unless tenancy is unavailable);
@@ -37,6 +49,7 @@
 #include "yun/serve/http_server.h"
 #include "yun/serve/job_outcome.h"
 #include "yun/serve/metrics.h"
+#include "yun/serve/model_registry.h"
 #include "yun/serve/request_workers.h"
 #include "yun/serve/route_table.h"
 #include "yun/tenancy/tenancy.h"
@@ -78,12 +91,20 @@ struct PreparedGeneration {
   JobSetup setup;                      // model_name, prompts, prompt_texts, parser flags
   std::vector<SamplingParams> params;  // one per prompt
   int64_t requested_tokens = 0;        // sum over sequences of prompt + max_tokens
+  // The model it runs on (keeps it loaded). Set by the caller when it has it
+  // already; null after prepare_generation when the model must load first.
+  ModelHandle model;
 };
 
 class OpenAiService {
  public:
+  // One model, already loaded: served_model_names[0] is its name, the
+  // rest its aliases.
   OpenAiService(ServiceOptions options, Engine* engine, std::shared_ptr<const Tokenizer> tokenizer,
                 std::shared_ptr<const ChatTemplate> chat_template, Metrics* metrics);
+  // The models of `registry` (served_model_names is ignored).
+  OpenAiService(ServiceOptions options, ModelRegistry* registry);
+  ~OpenAiService();
 
   // Bodies above this many bytes are parsed off the io thread.
   static constexpr size_t kInlineBodyBytes = 64 * 1024;
@@ -101,14 +122,32 @@ class OpenAiService {
   // `output`: another wire format than OpenAI's (the Ollama routes); null: OpenAI's.
   void handle_generate(const HttpRequest& req, const RequestContext& ctx, bool chat,
                        std::shared_ptr<ResponseWriter> w,
-                       std::shared_ptr<JobOutput> output = nullptr);
+                       std::shared_ptr<JobOutput> output = nullptr, ModelHandle model = {});
   // Request -> prompts + SamplingParams, shared by generation and render;
   // the same 4xx for the same bad body. Nothing is reserved or submitted.
   std::optional<ApiError> prepare_generation(const HttpRequest& http, const RequestContext& ctx,
                                              bool chat, PreparedGeneration& out) const;
   // POST /v1/chat/completions/render and /v1/completions/render.
   void handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
-                     std::shared_ptr<ResponseWriter> w);
+                     std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
+  // The one model lookup (see the top of this file): `out` is the handle
+  // when the model is loaded, null when it must load first (keep_alive_s
+  // then says what the body asked for). Errors: 404, 400 (bad keep_alive).
+  std::optional<ApiError> lookup_model(const std::string& name, const std::string& body,
+                                       const RequestContext& ctx, ModelHandle& out,
+                                       std::optional<double>* keep_alive_s = nullptr) const;
+  // Loads the model `name` (named by the request) and then calls
+  // `then(request, ctx, w, handle)` on the connection's strand (a worker for
+  // a large body), or answers the load's error.
+  using Continue = ModelContinue;  // embeddings_api.h
+  void when_loaded(const std::string& name, const HttpRequest& http, const RequestContext& ctx,
+                   std::shared_ptr<ResponseWriter> w, Continue then);
+  // lookup_model, then `then` at once when the model is loaded, else after
+  // when_loaded: the one model path of routes that need no more than that.
+  void with_model(const std::string& name, const HttpRequest& http, const RequestContext& ctx,
+                  std::shared_ptr<ResponseWriter> w, Continue then);
+  // The largest request (--max-request-tokens) for `model`.
+  int64_t max_request_tokens(const LoadedModel& model) const;
   // With tenancy, after prepare_generation's checks (allowed model,
   // max_tokens cap): the ledger is up and the limits admit `reserve_tokens`;
   // fills the job's admission, headers and engine meta. False when it
@@ -117,24 +156,21 @@ class OpenAiService {
                     ResponseWriter& w);
   void handle_health(std::shared_ptr<ResponseWriter> w);
   void handle_ready(std::shared_ptr<ResponseWriter> w);
-  void handle_tokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
-  void handle_detokenize(const HttpRequest& req, std::shared_ptr<ResponseWriter> w);
+  void handle_tokenize(const HttpRequest& req, const RequestContext& ctx,
+                       std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
+  void handle_detokenize(const HttpRequest& req, const RequestContext& ctx,
+                         std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
   std::string models_json(const RequestContext& ctx) const;
-  bool model_known(const std::string& name) const;
-  // The served name for a request's `model` ("" = the default), or the 404
-  // (unknown, or not allowed for the key): generation and embeddings alike.
-  std::optional<ApiError> resolve_model(const std::string& requested, const RequestContext& ctx,
-                                        std::string& served) const;
+  OJson model_json(const ModelSnapshot& s) const;  // one /v1/models entry
+  std::string ps_json(const RequestContext& ctx) const;  // GET /v1/yun/ps
+  std::string render_metrics() const;
   // What POST /v1/embeddings needs of the service (embeddings_api.h).
   EmbeddingsContext embeddings_context();
 
   ServiceOptions options_;
-  Engine* engine_;
-  std::shared_ptr<const Tokenizer> tokenizer_;
-  std::shared_ptr<const ChatTemplate> chat_template_;
-  Metrics* metrics_;
+  std::unique_ptr<ModelRegistry> own_registry_;  // the one-engine constructor's
+  ModelRegistry* registry_;
   int64_t created_;
-  int64_t max_request_tokens_;
   RouteTable routes_;
   CorsPolicy cors_;
   AdmissionGate waiting_gate_;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -94,55 +95,53 @@ int run_server(ServerConfig cfg) {
     }
   }
 
-  // The model is a directory or a repo id in the Hugging Face cache (the
-  // engine factory resolves it the same way); a repo id is its served name.
-  auto model_path = resolve_model_path(cfg.model_dir, ModelStore::from_env());
-  if (!model_path.is_ok()) return fail(2, model_path.status().message());
-  if (*model_path != cfg.model_dir && cfg.service.served_model_names.empty()) {
-    cfg.service.served_model_names.push_back(parse_repo_ref(cfg.model_dir)->repo_id);
+  if (cfg.models.empty()) return fail(2, "no model to serve");
+  // Loads and unloads are logged once the server is up (a failed start
+  // stays one line).
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  if (!cfg.registry.log) {
+    cfg.registry.log = [started](const std::string& line) {
+      if (started->load()) std::fprintf(stderr, "yun serve: %s\n", line.c_str());
+    };
   }
-  // The tokenizer and chat template, by the one rule of text/model_text.h.
-  ModelTextOptions text_options;
-  text_options.template_override = cfg.chat_template_file;
-  auto model_text = load_model_text(*model_path, text_options);
-  if (!model_text.is_ok()) return fail(2, model_text.status().message());
-  std::shared_ptr<Tokenizer> tokenizer = model_text->tokenizer;
-  std::shared_ptr<const ChatTemplate> chat_template = model_text->chat_template;
-  const bool no_tokenizer = !tokenizer;  // said once the model itself has loaded
+  ModelRegistry registry(cfg.registry);
+  for (auto& spec : cfg.models) {
+    if (Status st = registry.add(std::move(spec)); !st.is_ok()) return fail(2, st.message());
+  }
+  const std::string default_name = registry.names().front();
+  // The default model loads now (on the registry's loader thread), and stays
+  // in use until its warm-up is done.
+  auto loaded = registry.acquire(default_name);
+  if (!loaded.is_ok()) return fail(exit_code_for(loaded.status()), loaded.status().message());
+  ModelHandle default_model = std::move(*loaded);
+  Engine* engine = default_model->engine.get();
 
-  if (!cfg.make_engine) return fail(1, "no engine factory");
-  auto engine_r = cfg.make_engine(tokenizer);
-  if (!engine_r.is_ok()) return fail(exit_code_for(engine_r.status()), engine_r.status().message());
-  std::unique_ptr<Engine> engine = std::move(*engine_r);
-  if (no_tokenizer) {
-    YUN_LOG(kWarn, "no tokenizer.json in " + cfg.model_dir + ": only token-id prompts work");
-  }
-
-  if (cfg.service.served_model_names.empty()) {
-    std::string dir = cfg.model_dir;
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    cfg.service.served_model_names.push_back(std::filesystem::path(dir).filename().string());
-  }
-  cfg.service.model_root = cfg.model_dir;
-  Metrics metrics(cfg.service.served_model_names[0], engine->max_model_len());
-  OpenAiService service(cfg.service, engine.get(), tokenizer, chat_template, &metrics);
+  OpenAiService service(cfg.service, &registry);
   auto server_r =
       HttpServer::start(cfg.http, [&service](HttpRequest req, std::shared_ptr<ResponseWriter> w) {
         service.handle(std::move(req), std::move(w));
       });
   if (!server_r.is_ok()) {
-    engine->shutdown();
+    default_model.reset();
+    registry.shutdown();
     if (cfg.kv_events) cfg.kv_events->stop();
     return fail(1, server_r.status().message());
   }
   std::unique_ptr<HttpServer> server = std::move(*server_r);
   std::fprintf(stderr, "yun serve: model %s (max_model_len %d) on http://%s:%d\n",
-               cfg.service.served_model_names[0].c_str(), engine->max_model_len(),
-               cfg.http.host.c_str(), server->port());
+               default_name.c_str(), engine->max_model_len(), cfg.http.host.c_str(),
+               server->port());
+  if (registry.size() > 1) {
+    std::string others;
+    for (const auto& n : registry.names()) {
+      if (n != default_name) others += (others.empty() ? "" : ", ") + n;
+    }
+    std::fprintf(stderr, "yun serve: %zu more model%s, loaded on first use: %s\n",
+                 registry.size() - 1, registry.size() > 2 ? "s" : "", others.c_str());
+  }
   if (cfg.kv_events) {
     std::string topic = cfg.kv_events_topic.empty()
-                            ? default_kv_events_topic(cfg.http.host, server->port(),
-                                                      cfg.service.served_model_names[0])
+                            ? default_kv_events_topic(cfg.http.host, server->port(), default_name)
                             : cfg.kv_events_topic;
     cfg.kv_events->start(topic);
     std::fprintf(stderr, "yun serve: KV-cache events on topic %s\n", topic.c_str());
@@ -150,9 +149,12 @@ int run_server(ServerConfig cfg) {
   std::fflush(stderr);
   if (Status st = warm_up(*engine); !st.is_ok()) {
     server->stop();
-    engine->shutdown();
+    default_model.reset();
+    registry.shutdown();
     return fail(1, "warm-up generation failed: " + st.message());
   }
+  default_model.reset();  // idle from now: keep_alive applies
+  started->store(true);
   service.set_ready(true);
   std::fprintf(stderr, "yun serve: ready (/health/ready 200) %.3f s after process start\n",
                seconds_since_process_start());
@@ -173,7 +175,7 @@ int run_server(ServerConfig cfg) {
       break;
     }
   }
-  engine->shutdown();  // aborts what is left; their clients get a final event
+  registry.shutdown();  // every engine aborts what is left; their clients get a final event
   if (cfg.kv_events) cfg.kv_events->stop();  // the engine's last events, then AllBlocksCleared
   for (int i = 0; i < 20 && server->active_requests() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
