@@ -46,8 +46,13 @@ std::string model_dir(const OllamaModel& m) {
 std::vector<OllamaModel> served_models(const OllamaApiContext& c, const RequestContext& rc) {
   std::vector<OllamaModel> out;
   for (auto& s : c.registry->snapshot()) {
-    if (rc.principal.identity && !rc.principal.identity->allows_model(s.name)) continue;
-    out.push_back({s.name, s.source, s});
+    // Each name a request may use, as /v1/models lists them.
+    std::vector<std::string> names{s.name};
+    names.insert(names.end(), s.aliases.begin(), s.aliases.end());
+    for (const auto& n : names) {
+      if (rc.principal.identity && !rc.principal.identity->allows_model(n)) continue;
+      out.push_back({n, s.source, s});
+    }
   }
   return out;
 }
@@ -58,8 +63,9 @@ std::optional<OllamaModel> find_model(const OllamaApiContext& c, const RequestCo
                                       const std::string& name) {
   auto entry = c.registry->resolve(ollama_model_name(name));
   if (!entry) return std::nullopt;
+  const std::string want = ollama_model_name(name).empty() ? *entry : ollama_model_name(name);
   for (auto& m : served_models(c, rc)) {
-    if (m.name == *entry) return m;
+    if (m.name == want) return m;
   }
   return std::nullopt;
 }
