@@ -391,7 +391,8 @@ RouteHandler embeddings_handler(EmbeddingsContext c) {
                             std::shared_ptr<ResponseWriter> w) {
     EmbeddingsRequest req;
     if (auto e = parse_embeddings_request(http.body, req)) return send_error(*w, *e);
-    c.with_model(req.model, http, ctx, std::move(w),
+    const std::string model = req.model;  // read before the lambda takes req
+    c.with_model(model, http, ctx, std::move(w),
                  [c, req = std::move(req)](const HttpRequest&, const RequestContext& ctx,
                                            std::shared_ptr<ResponseWriter> w,
                                            ModelHandle model) mutable {
