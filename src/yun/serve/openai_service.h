@@ -31,6 +31,7 @@
 #include "yun/serve/api_error.h"
 #include "yun/serve/cors.h"
 #include "yun/serve/generation_job.h"
+#include "yun/serve/grammar_cache.h"
 #include "yun/serve/http_server.h"
 #include "yun/serve/job_outcome.h"
 #include "yun/serve/metrics.h"
@@ -128,6 +129,7 @@ class OpenAiService {
   CorsPolicy cors_;
   AdmissionGate waiting_gate_;
   RequestWorkers workers_;
+  mutable GrammarCache grammars_;  // compiled structured-output grammars (grammar_cache.h)
   std::atomic<bool> ready_{false};
 };
 
