@@ -103,6 +103,24 @@ TEST(SamplerMaskTest, EqualsAPlainSamplerOnTheEditedRow) {
   }
 }
 
+TEST(SamplerMaskTest, GreedyUnderAMaskAloneIsTheArgmaxOfTheAllowed) {
+  std::mt19937_64 g(7);
+  CpuSampler s, ref;
+  for (int iter = 0; iter < 300; ++iter) {
+    const int32_t V = 33 + int32_t(g() % 500);
+    Case c = random_case(g, V);
+    if (iter % 3 == 0) c.logits[size_t(g() % uint64_t(V))] = c.logits[0];  // ties
+    RowSampling row;
+    row.options.temperature = 0;
+    row.allowed = c.mask;
+    ASSERT_FALSE(row.plain_greedy());
+    c.bias.clear();
+    RowSampling plain;
+    plain.options.temperature = 0;
+    ASSERT_EQ(s.sample(c.logits, row).token, ref.sample(edited(c), plain).token) << iter;
+  }
+}
+
 TEST(SamplerMaskTest, MaskedOutIdsAreNeverDrawn) {
   CpuSampler s;
   std::vector<float> logits(100, 0.0f);
