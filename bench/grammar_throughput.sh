@@ -40,8 +40,10 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break; sleep 0.2; done
 # Constrained: a JSON object whose one string holds at least 400 characters of
-# [a-z ]: no request can finish before max_tokens.
-SCHEMA='{"response_format":{"type":"json_schema","json_schema":{"name":"note","strict":true,"schema":{"type":"object","properties":{"text":{"type":"string","pattern":"^[a-z ]{400,}$"}},"required":["text"],"additionalProperties":false}}},"temperature":'"$TEMPERATURE"'}'
+# [a-z ]: no request can finish before max_tokens. env FORMAT: another
+# response_format object.
+FORMAT=${FORMAT:-'{"type":"json_schema","json_schema":{"name":"note","strict":true,"schema":{"type":"object","properties":{"text":{"type":"string","pattern":"^[a-z ]{400,}$"}},"required":["text"],"additionalProperties":false}}}'}
+SCHEMA='{"response_format":'"$FORMAT"',"temperature":'"$TEMPERATURE"'}'
 PLAIN='{"temperature":'"$TEMPERATURE"'}'
 load() {
   node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$REQUESTS" --concurrency 32 \
