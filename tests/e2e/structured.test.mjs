@@ -251,3 +251,27 @@ describe('structured output', { skip }, () => {
     }
   });
 });
+
+describe('structured output with the qwen3 reasoning parser', { skip }, () => {
+  let server;
+  let client;
+  before(async () => {
+    server = await startServer(['--reasoning-parser', 'qwen3']);
+    client = new OpenAI({ baseURL: server.baseURL, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(async () => {
+    const code = await server?.stop();
+    assert.equal(code, 0, server?.stderr());
+  });
+
+  test('thinking turned off: the grammar applies from the first token', async () => {
+    const r = await client.chat.completions.create({
+      model, messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 300, seed: 8,
+      chat_template_kwargs: { enable_thinking: false },
+      response_format: { type: 'json_schema', json_schema: { name: 'w', strict: true, schema: weatherSchema } },
+    });
+    const c = r.choices[0];
+    assert.equal(c.finish_reason, 'stop');
+    assertValid(weatherSchema, JSON.parse(c.message.content), c.message.content);
+  });
+});
