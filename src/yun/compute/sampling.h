@@ -39,20 +39,32 @@ struct RowSampling {
   // `num_prompt` are the prompt.
   std::span<const int32_t> tokens;
   int32_t num_prompt = 0;
-  // Ids that must not be drawn this step (EOS / stop ids before min_tokens).
+  // Ids that must not be drawn this step (EOS / stop ids before min_tokens,
+  // banned words).
   std::span<const int32_t> banned;
+  // Allowed-token bitmask (a grammar's mask, allowed_token_ids): token t may
+  // be drawn iff bit t % 32 of allowed[t / 32] is 1; tokens past
+  // allowed.size() * 32 may not. Empty: no mask.
+  std::span<const uint32_t> allowed;
+  // (id, bias) pairs added to the raw logits (OpenAI logit_bias); ids outside
+  // the row are ignored.
+  std::span<const std::pair<int32_t, float>> logit_bias;
   // The row's own generator, so a seeded request draws the same tokens in any
   // batch. Required unless options.greedy(); one uniform is drawn per
   // non-greedy row.
   std::mt19937_64* rng = nullptr;
 
-  // Greedy with nothing that needs more than the argmax of the raw row
-  // (no penalties, no banned ids, no logprobs): what a device argmax can do.
-  bool plain_greedy() const {
-    return options.greedy() && options.repetition_penalty == 1.0 &&
-           options.frequency_penalty == 0.0 && options.presence_penalty == 0.0 && banned.empty() &&
-           options.logprobs < 0;
+  // Something changes the row's logits before truncation and the draw
+  // (penalties, banned ids, a mask, a bias): a device sampler that reads the
+  // raw row must leave this row to the host sampler.
+  bool edits_logits() const {
+    return options.repetition_penalty != 1.0 || options.frequency_penalty != 0.0 ||
+           options.presence_penalty != 0.0 || !banned.empty() || !allowed.empty() ||
+           !logit_bias.empty();
   }
+  // Greedy with nothing that needs more than the argmax of the raw row
+  // (no edits_logits(), no logprobs): what a device argmax can do.
+  bool plain_greedy() const { return options.greedy() && !edits_logits() && options.logprobs < 0; }
 };
 
 struct TokenLogprob {

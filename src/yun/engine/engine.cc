@@ -37,6 +37,7 @@
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
 #include "yun/engine/stop_checker.h"
+#include "yun/grammar/matcher.h"
 
 namespace yun {
 
@@ -57,6 +58,11 @@ struct RequestState {
   uint64_t seed = 0;    // sample i's RNG seed: mix_seed(seed, i)
   bool forked = false;  // samples 1..n-1 have been started
   bool pooling = false;  // RequestKind::kEmbed
+  // Token constraints (params->grammar, allowed_token_ids), built at submit:
+  // the grammar's start state, cloned into each sample, and the fixed mask
+  // of allowed_token_ids (empty when none).
+  std::optional<grammar::Matcher> matcher;
+  std::vector<uint32_t> allowed_mask;
 };
 
 namespace {
@@ -132,6 +138,13 @@ class EngineImpl final : public Engine {
   void on_pooled(Sequence* seq, std::span<const float> hidden);
   // Submit checks of an embedding request (RequestKind::kEmbed).
   Status validate_embed(const GenerateRequest& request, int32_t len) const;
+  // Token constraints of one logit row (engine/sampling_params.h): fills
+  // row.allowed (the grammar's mask, and allowed_token_ids) and row.banned
+  // (min_tokens, bad words) from buffers of this step, slot `k`.
+  void constrain_row(Sequence& s, size_t k, RowSampling& row);
+  // Feeds a generated token to the sample's grammar. Error: the grammar
+  // refuses it. *finished: the grammar allows nothing more.
+  Status advance_grammar(Sequence& s, int32_t token, bool* finished) const;
   void fork(RequestState& req);
   // Appends sample req.seqs.size() of `req` (its Sequence and StopChecker),
   // not yet scheduled. Any thread (touches only `req`).
@@ -170,6 +183,11 @@ class EngineImpl final : public Engine {
   std::vector<uint64_t> done_;  // requests to erase at the end of a step
   std::vector<RowSampling> rows_;       // this step's sampling, one per logit row
   std::vector<SampleResult> results_;  // what the runner drew for rows_
+  // Per-row constraint buffers of this step (constrain_row): masks of
+  // mask_words_ words each, and banned ids.
+  std::vector<uint32_t> masks_;
+  size_t mask_words_ = 0;
+  std::vector<std::vector<int32_t>> banned_;
   int64_t prompt_tokens_total_ = 0, generation_tokens_total_ = 0, steps_ = 0;
   bool trim_pending_ = false;  // work ran since the last trim
   Clock::time_point last_trim_{};
@@ -179,9 +197,9 @@ class EngineImpl final : public Engine {
 Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   const int32_t len = static_cast<int32_t>(request.prompt_ids.size());
   if (len == 0) return invalid_argument("prompt is empty");
-  YUN_RETURN_IF_ERROR(request.params.validate());
-  YUN_RETURN_IF_ERROR(request.meta.validate());
   const int64_t vocab = runner_->config().vocab_size;
+  YUN_RETURN_IF_ERROR(request.params.validate(vocab));
+  YUN_RETURN_IF_ERROR(request.meta.validate());
   for (int32_t t : request.prompt_ids) {
     if (t < 0 || (vocab > 0 && t >= vocab)) {
       return invalid_argument("prompt token id " + std::to_string(t) +
@@ -212,6 +230,11 @@ Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
   req->submit_time = Clock::now();
   req->pooling = request.kind == RequestKind::kEmbed;
   const SamplingParams& p = *req->params;
+  if (p.grammar) req->matcher.emplace(p.grammar);
+  if (!p.allowed_token_ids.empty()) {
+    req->allowed_mask.assign((size_t(std::max<int64_t>(vocab, 1)) + 31) / 32, 0u);
+    for (int32_t t : p.allowed_token_ids) req->allowed_mask[size_t(t) / 32] |= 1u << (t % 32);
+  }
   // Unseeded requests: a per-thread generator seeded once from the OS
   // (a std::random_device per request cost ~0.1 ms on the submit path).
   thread_local std::mt19937_64 seeder{(uint64_t(std::random_device{}()) << 32) ^
@@ -254,6 +277,10 @@ void EngineImpl::add_sample(RequestState& req, std::span<const int32_t> prompt) 
   s->tokens.assign(prompt.begin(), prompt.end());  // grows as it generates
   s->num_prompt_tokens = static_cast<int32_t>(prompt.size());
   s->rng.seed(mix_seed(req.seed, i));
+  if (req.matcher) {
+    s->matcher = req.matcher->clone();
+    s->grammar_active = req.params->grammar_after_token_id < 0;
+  }
   s->request = &req;
   s->pooling = req.pooling;
   req.seqs.push_back(std::move(s));
@@ -276,6 +303,8 @@ std::optional<Command> EngineImpl::wait_idle() {
     }
     trim_pending_ = false;
     runner_->release_scratch();  // up to max_num_seqs x vocab floats of logits
+    masks_ = {};                 // and as many token masks
+    banned_ = {};
     if (requests_.empty()) requests_ = decltype(requests_)();  // its bucket array
     malloc_trim(0);
     last_trim_ = Clock::now();
@@ -370,15 +399,70 @@ void EngineImpl::fork(RequestState& req) {
   }
 }
 
+Status EngineImpl::advance_grammar(Sequence& s, int32_t token, bool* finished) const {
+  *finished = false;
+  if (!s.matcher) return Status::ok();
+  if (!s.grammar_active) {
+    s.grammar_active = token == s.params->grammar_after_token_id;
+    return Status::ok();
+  }
+  if (!s.matcher->accept_token(token)) {
+    return invalid_argument("token " + std::to_string(token) +
+                            " was generated but the response format does not allow it");
+  }
+  *finished = s.matcher->is_finished();
+  return Status::ok();
+}
+
+void EngineImpl::constrain_row(Sequence& s, size_t k, RowSampling& row) {
+  static const std::vector<int32_t> kNone;
+  const SamplingParams& p = *s.params;
+  const RequestState& req = *s.request;
+  const StopChecker& stop = *req.stops[s.index];
+  const bool min_ban = s.num_output() < p.min_tokens;
+  row.banned = min_ban ? stop.min_tokens_banned() : kNone;
+  if (!p.bad_words_ids.empty()) {
+    std::vector<int32_t>& b = banned_[k];
+    b.clear();
+    if (min_ban) b = stop.min_tokens_banned();
+    std::span<const int32_t> out(s.tokens.data() + s.num_prompt_tokens, size_t(s.num_output()));
+    for (const auto& w : p.bad_words_ids) {
+      const size_t n = w.size() - 1;  // tokens that must precede the banned one
+      if (n <= out.size() && std::equal(w.begin(), w.end() - 1, out.end() - n)) b.push_back(w.back());
+    }
+    row.banned = b;
+  }
+  if (!s.matcher || !s.grammar_active) {
+    row.allowed = req.allowed_mask;
+    return;
+  }
+  uint32_t* m = masks_.data() + k * mask_words_;
+  s.matcher->fill_mask(m);
+  const size_t words = s.matcher->grammar().vocab()->mask_words();
+  for (size_t w = 0; w < req.allowed_mask.size() && w < words; ++w) m[w] &= req.allowed_mask[w];
+  row.allowed = std::span<const uint32_t>(m, words);
+}
+
 void EngineImpl::on_token(Sequence* seq, const SampleResult& r) {
   RequestState& req = *seq->request;
   if (!req.forked) fork(req);
+  bool grammar_done = false;
+  if (Status gs = advance_grammar(*seq, r.token, &grammar_done); !gs.is_ok()) {
+    end_seq(seq, FinishReason::kError, gs);
+    if (req.num_finished == req.params->n) done_.push_back(req.id);
+    return;
+  }
   ++generation_tokens_total_;
   if (req.first_token_time[seq->index] < 0) {
     req.first_token_time[seq->index] =
         std::chrono::duration<double>(Clock::now() - req.submit_time).count();
   }
   StopDecision d = req.stops[seq->index]->append(r.token, seq->num_output(), seq->num_tokens());
+  if (grammar_done && !d.finish) {
+    // The grammar allows nothing more: the structured reply is complete.
+    d.finish = FinishReason::kStop;
+    d.text += req.stops[seq->index]->flush();
+  }
   RequestEvent ev = make_event(*seq);
   ev.token_ids.push_back(r.token);
   ev.text = std::move(d.text);
@@ -431,18 +515,26 @@ void EngineImpl::step() {
             std::min(ss.num_tokens, ss.seq->num_prompt_tokens - ss.seq->num_computed);
       }
     }
-    static const std::vector<int32_t> kNone;
     rows_.clear();
+    size_t num_rows = 0, words = 0;
+    for (const ScheduledSeq& ss : out.seqs) {
+      if (!ss.sample) continue;
+      ++num_rows;
+      if (ss.seq->matcher) words = std::max(words, ss.seq->matcher->grammar().vocab()->mask_words());
+    }
+    mask_words_ = words;
+    if (masks_.size() < num_rows * words) masks_.resize(num_rows * words);
+    if (banned_.size() < num_rows) banned_.resize(num_rows);
     for (const ScheduledSeq& ss : out.seqs) {
       if (!ss.sample) continue;
       Sequence* s = ss.seq;
-      const StopChecker& stop = *s->request->stops[s->index];
       RowSampling row;
       row.options = s->params->sampling_options();
       row.tokens = s->tokens;
       row.num_prompt = s->num_prompt_tokens;
-      row.banned = s->num_output() < s->params->min_tokens ? stop.min_tokens_banned() : kNone;
+      row.logit_bias = s->params->logit_bias;
       row.rng = &s->rng;
+      constrain_row(*s, rows_.size(), row);
       rows_.push_back(row);
     }
     Status st = runner_->forward(batch, rows_, results_);

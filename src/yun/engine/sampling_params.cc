@@ -6,7 +6,7 @@
 
 namespace yun {
 
-Status SamplingParams::validate() const {
+Status SamplingParams::validate(int64_t vocab_size) const {
   auto bad = [](const std::string& field, const std::string& why) {
     return invalid_argument(field + " " + why);
   };
@@ -30,6 +30,32 @@ Status SamplingParams::validate() const {
   if (logprobs < -1 || logprobs > 20) return bad("logprobs", "must be in [0, 20]");
   for (const auto& s : stop) {
     if (s.empty()) return bad("stop", "strings must not be empty");
+  }
+  auto bad_id = [vocab_size](int32_t id) { return id < 0 || (vocab_size > 0 && id >= vocab_size); };
+  auto range = [vocab_size] {
+    return vocab_size > 0 ? "must be token ids in [0, " + std::to_string(vocab_size) + ")"
+                          : std::string("must be token ids >= 0");
+  };
+  for (const auto& [id, b] : logit_bias) {
+    if (bad_id(id)) return bad("logit_bias", "keys " + range() + ", got " + std::to_string(id));
+    if (!(b >= -100.0f && b <= 100.0f)) return bad("logit_bias", "values must be in [-100, 100]");
+  }
+  for (int32_t id : allowed_token_ids) {
+    if (bad_id(id)) return bad("allowed_token_ids", range() + ", got " + std::to_string(id));
+  }
+  for (const auto& w : bad_words_ids) {
+    if (w.empty()) return bad("bad_words", "must not be empty");
+    for (int32_t id : w)
+      if (bad_id(id)) return bad("bad_words", range() + ", got " + std::to_string(id));
+  }
+  if (grammar && !grammar->vocab()) return bad("grammar", "was compiled without a vocabulary");
+  if (grammar && vocab_size > 0 && grammar->vocab()->n_vocab() < vocab_size) {
+    return bad("grammar", "was compiled for a vocabulary of " +
+                              std::to_string(grammar->vocab()->n_vocab()) + " tokens, not " +
+                              std::to_string(vocab_size));
+  }
+  if (grammar_after_token_id < -1 || bad_id(std::max(grammar_after_token_id, 0))) {
+    return bad("grammar_after_token_id", "must be -1 or a token id");
   }
   return Status::ok();
 }

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "yun/base/status.h"
 #include "yun/compute/sampling.h"
+#include "yun/grammar/compile.h"
 
 namespace yun {
 
@@ -28,8 +30,28 @@ struct SamplingParams : SamplingOptions {
   std::vector<std::string> stop;    // stop strings, matched on detokenized text
   bool skip_special_tokens = true;  // for the text of the output
 
-  // Checks ranges. Errors: kInvalidArgument naming the field.
-  Status validate() const;
+  // Structured output: the generated tokens follow this grammar (its
+  // vocabulary must be the model's). Each sample walks its own matcher; EOS
+  // is allowed only when the grammar is complete, and the sample ends with
+  // kStop once the grammar is finished; a token the grammar refuses ends it
+  // with kError. Null: unconstrained.
+  std::shared_ptr<const grammar::CompiledGrammar> grammar;
+  // >= 0: the grammar applies only after this token has been generated (the
+  // reasoning end, Qwen3's </think>, when the prompt leaves <think> open);
+  // -1: from the first generated token.
+  int32_t grammar_after_token_id = -1;
+  // OpenAI logit_bias: (id, bias in [-100, 100]) added to the logits.
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  // vLLM allowed_token_ids: only these may be generated (empty: any).
+  std::vector<int32_t> allowed_token_ids;
+  // vLLM bad_words as token-id sequences: a one-token word is never
+  // generated; for a longer one, its last token is banned right after the
+  // others were generated.
+  std::vector<std::vector<int32_t>> bad_words_ids;
+
+  // Checks ranges (token ids against `vocab_size` when > 0). Errors:
+  // kInvalidArgument naming the field.
+  Status validate(int64_t vocab_size = 0) const;
   // The numeric settings the runner samples with (compute/sampling.h).
   const SamplingOptions& sampling_options() const { return *this; }
 };

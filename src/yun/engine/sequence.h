@@ -13,11 +13,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "yun/engine/request_meta.h"
 #include "yun/engine/sampling_params.h"
+#include "yun/grammar/matcher.h"
 
 namespace yun {
 
@@ -49,6 +51,13 @@ struct Sequence {
   // first time this sequence was admitted; -1 before that.
   int32_t num_cached_prompt_tokens = -1;
   std::mt19937_64 rng;
+  // Structured output (params->grammar): this sample's position in the
+  // grammar, advanced by each generated token once `grammar_active` (from
+  // the start, or after params->grammar_after_token_id was generated). It
+  // reflects the generated tokens only: a preempted sequence recomputes its
+  // KV but never re-feeds the matcher.
+  std::optional<grammar::Matcher> matcher;
+  bool grammar_active = false;
 
   RequestState* request = nullptr;  // engine bookkeeping (null in unit tests)
   // An embedding request (RequestKind::kEmbed): prefill only; the step that

@@ -53,6 +53,7 @@
 #include "yun/base/status.h"
 #include "yun/engine/engine.h"
 #include "yun/serve/keep_alive.h"
+#include "yun/serve/grammar_cache.h"
 #include "yun/serve/metrics.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
@@ -90,6 +91,9 @@ struct LoadedModel {
   std::shared_ptr<const Tokenizer> tokenizer;         // null: token-id prompts only
   std::shared_ptr<const ChatTemplate> chat_template;  // null: no chat template
   Metrics* metrics = nullptr;  // the entry's; lives as long as the registry
+  // Its compiled structured-output grammars (they depend on its vocabulary);
+  // thread-safe, dropped with the model.
+  std::shared_ptr<GrammarCache> grammars = std::make_shared<GrammarCache>();
   int64_t weight_bytes = 0;    // the weight files' size
   int64_t kv_cache_bytes = 0;
   const ModelConfig& config() const { return engine->model_config(); }

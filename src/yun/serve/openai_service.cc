@@ -13,6 +13,7 @@
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
 #include "yun/serve/static_files.h"
+#include "yun/serve/structured_output.h"
 #include "yun/serve/tool_choice.h"
 
 namespace yun::serve {
@@ -469,6 +470,7 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
   const std::shared_ptr<const ChatTemplate>& chat_template_ = out.model->chat_template;
   const int64_t max_request_tokens_ = max_request_tokens(*out.model);
   setup.model_name = req.model.empty() ? out.model->name : req.model;
+  StructuredOutputContext structured;  // structured output (structured_output.h)
   if (chat) {
     if (!chat_template_) return bad_request("this model has no chat template");
     if (!tokenizer_) return bad_request("this model has no tokenizer");
@@ -490,6 +492,8 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
     setup.starts_in_reasoning = setup.reasoning && ReasoningParser::prompt_opens_reasoning(text);
     setup.parse_tools = !req.tools.is_null();
     setup.tool_reply_prefix = std::move(forced.reply_prefix);
+    structured.strict_tool_call = forced.strict;
+    structured.reasoning_first = setup.reasoning && reasoning_precedes_output(req, text);
   } else if (req.prompt_is_ids) {
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
@@ -515,6 +519,9 @@ std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& htt
       return e;
     }
   }
+  structured.tokenizer = tokenizer_.get();
+  structured.model = &engine_->model_config();
+  if (auto e = apply_structured_output(req, structured, *out.model->grammars, params)) return e;
   if (ctx.principal.identity) {
     // The key's and its tenant's max_tokens cap: an explicit larger value is
     // an error; the default (the rest of the context) is lowered to it.

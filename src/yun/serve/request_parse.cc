@@ -90,6 +90,161 @@ std::optional<ApiError> read_string(const Json& obj, const std::string& field, s
     if (yun_e_) return yun_e_; \
   } while (0)
 
+// A JSON Schema given as an object (or a boolean), or as its text.
+std::optional<ApiError> schema_text(const Json& v, const std::string& field, std::string& out) {
+  if (v.is_object() || v.is_boolean()) {
+    out = v.dump();
+  } else if (v.is_string()) {
+    out = v.get<std::string>();
+  } else {
+    return type_error(field, "a JSON Schema object", v);
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> string_list(const Json& v, const std::string& field,
+                                    std::vector<std::string>& out) {
+  if (!v.is_array()) return type_error(field, "a list of strings", v);
+  for (const auto& s : v) {
+    if (!s.is_string()) return type_error(field, "a list of strings", v);
+    out.push_back(s.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+// One structured-output source: `field` (e.g. "guided_regex") holding `v`,
+// of the kind named by `kind` (json, json_object, regex, choice, grammar).
+std::optional<ApiError> set_structured(OpenAiRequest& r, const std::string& field,
+                                       const std::string& kind, const Json& v) {
+  using grammar::GrammarSpec;
+  if (r.structured) {
+    return bad_request("give one structured output ('" + r.structured_param + "' and '" + field +
+                           "' both ask for one)",
+                       field);
+  }
+  GrammarSpec spec;
+  if (kind == "json") {
+    spec.kind = GrammarSpec::kJsonSchema;
+    YUN_TRY(schema_text(v, field, spec.text));
+  } else if (kind == "json_object") {
+    if (!v.is_boolean()) return type_error(field, "a boolean", v);
+    if (!v.get<bool>()) return std::nullopt;
+    spec.kind = GrammarSpec::kJsonObject;
+  } else if (kind == "regex" || kind == "grammar") {
+    if (!v.is_string()) return type_error(field, "a string", v);
+    spec.kind = kind == "regex" ? GrammarSpec::kRegex : GrammarSpec::kEbnf;
+    spec.text = v.get<std::string>();
+  } else {  // choice
+    spec.kind = GrammarSpec::kChoice;
+    YUN_TRY(string_list(v, field, spec.choices));
+    if (spec.choices.empty()) return bad_request("'" + field + "' must not be empty", field);
+  }
+  r.structured = std::move(spec);
+  r.structured_param = field;
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_structured_output(const Json& o, OpenAiRequest& r) {
+  if (auto it = o.find("response_format"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return type_error("response_format", "an object", *it);
+    auto type = it->find("type");
+    if (type == it->end() || !type->is_string()) {
+      return bad_request("'response_format' needs a string 'type'", "response_format.type");
+    }
+    std::string t = type->get<std::string>();
+    if (t == "json_object") {
+      YUN_TRY(set_structured(r, "response_format", "json_object", true));
+    } else if (t == "json_schema") {
+      auto js = it->find("json_schema");
+      if (js == it->end() || !js->is_object()) {
+        return bad_request("'response_format' of type json_schema needs a 'json_schema' object",
+                           "response_format.json_schema");
+      }
+      if (auto n = js->find("name"); n != js->end() && !n->is_null() && !n->is_string()) {
+        return type_error("response_format.json_schema.name", "a string", *n);
+      }
+      if (auto st = js->find("strict"); st != js->end() && !st->is_null() && !st->is_boolean()) {
+        return type_error("response_format.json_schema.strict", "a boolean", *st);
+      }
+      auto sc = js->find("schema");
+      if (sc == js->end() || sc->is_null()) {
+        YUN_TRY(set_structured(r, "response_format", "json_object", true));
+      } else {
+        if (!sc->is_object() && !sc->is_boolean()) {
+          return type_error("response_format.json_schema.schema", "an object", *sc);
+        }
+        YUN_TRY(set_structured(r, "response_format", "json", *sc));
+      }
+    } else if (t != "text") {
+      return bad_request("'response_format.type' must be text, json_object or json_schema, got '" +
+                             t + "'",
+                         "response_format.type");
+    }
+    r.response_format = t;
+  }
+  if (auto it = o.find("structured_outputs"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return type_error("structured_outputs", "an object", *it);
+    for (const char* k : {"json", "json_object", "regex", "choice", "grammar"}) {
+      auto f = it->find(k);
+      if (f == it->end() || f->is_null()) continue;
+      YUN_TRY(set_structured(r, std::string("structured_outputs.") + k, k, *f));
+    }
+    for (const char* k : {"structural_tag", "whitespace_pattern"}) {
+      if (auto f = it->find(k); f != it->end() && !f->is_null()) {
+        return bad_request(std::string("'structured_outputs.") + k + "' is not supported",
+                           std::string("structured_outputs.") + k);
+      }
+    }
+  }
+  for (const char* k : {"json", "regex", "choice", "grammar"}) {
+    const std::string field = std::string("guided_") + k;
+    auto f = o.find(field);
+    if (f == o.end() || f->is_null()) continue;
+    YUN_TRY(set_structured(r, field, k, *f));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> parse_token_constraints(const Json& o, OpenAiRequest& r) {
+  if (auto it = o.find("logit_bias"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return type_error("logit_bias", "an object of token id: bias", *it);
+    for (const auto& [key, v] : it->items()) {
+      int64_t id = -1;
+      bool digits = !key.empty() && key.size() <= 10;
+      for (char c : key) digits = digits && c >= '0' && c <= '9';
+      if (digits) id = std::stoll(key);
+      if (!digits || id > std::numeric_limits<int32_t>::max()) {
+        return bad_request("'logit_bias' keys must be token ids, got '" + key + "'", "logit_bias");
+      }
+      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < -100.0 ||
+          v.get<double>() > 100.0) {
+        return bad_request("'logit_bias' values must be numbers in [-100, 100], got " + v.dump() +
+                               " for token " + key,
+                           "logit_bias");
+      }
+      r.logit_bias.emplace_back(int32_t(id), float(v.get<double>()));
+    }
+  }
+  if (auto it = o.find("allowed_token_ids"); it != o.end() && !it->is_null()) {
+    if (!it->is_array() || it->empty()) {
+      return bad_request("'allowed_token_ids' must be a non-empty list of token ids",
+                         "allowed_token_ids");
+    }
+    for (const auto& t : *it) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+          t.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+        return bad_request("'allowed_token_ids' must be a list of token ids", "allowed_token_ids");
+      }
+      r.allowed_token_ids.push_back(t.get<int32_t>());
+    }
+  }
+  if (auto it = o.find("bad_words"); it != o.end() && !it->is_null()) {
+    YUN_TRY(string_list(*it, "bad_words", r.bad_words));
+    std::erase_if(r.bad_words, [](const std::string& w) { return w.empty(); });
+  }
+  return std::nullopt;
+}
+
 // Fields shared by both endpoints.
 std::optional<ApiError> parse_common(const Json& o, OpenAiRequest& r) {
   YUN_TRY(read_string(o, "model", r.model));
@@ -162,30 +317,8 @@ std::optional<ApiError> parse_common(const Json& o, OpenAiRequest& r) {
     YUN_TRY(read_bool(*it, "include_usage", r.include_usage));
   }
   YUN_TRY(read_string(o, "user", r.user));
-  if (auto it = o.find("response_format"); it != o.end() && !it->is_null()) {
-    if (!it->is_object()) return type_error("response_format", "an object", *it);
-    auto type = it->find("type");
-    if (type == it->end() || !type->is_string()) {
-      return bad_request("'response_format' needs a string 'type'", "response_format");
-    }
-    std::string t = type->get<std::string>();
-    if (t != "text" && t != "json_object" && t != "json_schema") {
-      return bad_request("'response_format.type' must be text, json_object or json_schema, got '" +
-                             t + "'",
-                         "response_format");
-    }
-    if (t == "json_schema") {
-      auto js = it->find("json_schema");
-      if (js == it->end() || !js->is_object()) {
-        return bad_request("'response_format' of type json_schema needs a 'json_schema' object",
-                           "response_format");
-      }
-      if (auto sc = js->find("schema"); sc != js->end() && !sc->is_object() && !sc->is_boolean()) {
-        return type_error("response_format.json_schema.schema", "an object", *sc);
-      }
-    }
-    r.response_format = t;
-  }
+  YUN_TRY(parse_structured_output(o, r));
+  YUN_TRY(parse_token_constraints(o, r));
   return std::nullopt;
 }
 

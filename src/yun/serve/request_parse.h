@@ -19,6 +19,7 @@
 
 #include "yun/engine/sampling_defaults.h"
 #include "yun/engine/sampling_params.h"
+#include "yun/grammar/compile.h"
 #include "yun/model/config.h"
 #include "yun/serve/api_error.h"
 
@@ -57,9 +58,21 @@ struct OpenAiRequest {
   bool ignore_eos = false;
   bool skip_special_tokens = true;
 
-  // response_format.type: "text", "json_object" or "json_schema" (checked;
-  // not yet enforced during generation).
+  // response_format.type: "text", "json_object" or "json_schema".
   std::string response_format = "text";
+  // Structured output, from exactly one of response_format (json_object,
+  // json_schema), vLLM's structured_outputs {json, regex, choice, grammar,
+  // json_object} or the legacy guided_json / guided_regex / guided_choice /
+  // guided_grammar; nullopt: none. `structured_param` names the field it came
+  // from (errors compiling it name that field).
+  std::optional<grammar::GrammarSpec> structured;
+  std::string structured_param;
+  // OpenAI logit_bias ("id": bias in [-100, 100]; ids checked against the
+  // vocabulary later), vLLM allowed_token_ids and bad_words (words, tokenized
+  // when the request is prepared).
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  std::vector<int32_t> allowed_token_ids;
+  std::vector<std::string> bad_words;
 
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage

@@ -18,6 +18,10 @@ int32_t argmax(const std::vector<float>& x) {
 
 void log_softmax(const std::vector<float>& x, std::vector<float>& out) {
   float mx = *std::max_element(x.begin(), x.end());
+  if (mx == kNegInf) {  // every token masked out
+    out.assign(x.size(), kNegInf);
+    return;
+  }
   double sum = 0;
   for (float v : x) sum += std::exp(static_cast<double>(v) - mx);
   float lse = mx + static_cast<float>(std::log(sum));
@@ -30,15 +34,68 @@ void log_softmax(const std::vector<float>& x, std::vector<float>& out) {
 SampleResult CpuSampler::sample(std::span<const float> logits, const SamplingOptions& p,
                                 std::span<const int32_t> tokens, int32_t num_prompt,
                                 std::span<const int32_t> banned, std::mt19937_64& rng) {
+  RowSampling row;
+  row.options = p;
+  row.tokens = tokens;
+  row.num_prompt = num_prompt;
+  row.banned = banned;
+  row.rng = &rng;
+  return sample(logits, row);
+}
+
+SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling& row) {
+  static std::mt19937_64 unused;  // greedy rows never draw
+  std::mt19937_64& rng = row.rng ? *row.rng : unused;
+  const SamplingOptions& p = row.options;
   const int32_t V = static_cast<int32_t>(logits.size());
   SampleResult r;
-  if (RowSampling{p, tokens, num_prompt, banned, nullptr}.plain_greedy()) {
+  if (row.plain_greedy()) {
     // Plain greedy: argmax of the raw row, no copy.
     r.token = static_cast<int32_t>(argmax_f32(logits.data(), V));
     return r;
   }
+  if (p.greedy() && p.logprobs < 0 && !row.allowed.empty() && row.logit_bias.empty() &&
+      row.banned.empty() && p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
+      p.presence_penalty == 0.0) {
+    // Greedy under a mask alone: the argmax over the allowed ids (lowest id
+    // on ties, as below), reading only the words that allow something.
+    const std::span<const uint32_t> m = row.allowed;
+    const size_t words = std::min(m.size(), (size_t(V) + 31) / 32);
+    int32_t best = -1;
+    float best_v = kNegInf;
+    for (size_t w = 0; w < words; ++w) {
+      for (uint32_t bits = m[w]; bits; bits &= bits - 1) {
+        const int32_t t = int32_t(w * 32) + __builtin_ctz(bits);
+        if (t >= V) break;
+        if (best < 0 || logits[size_t(t)] > best_v) best = t, best_v = logits[size_t(t)];
+      }
+    }
+    if (best >= 0) {
+      r.token = best;
+      return r;
+    }
+  }
   x_.assign(logits.begin(), logits.end());
   auto in_vocab = [V](int32_t t) { return t >= 0 && t < V; };
+
+  if (!row.allowed.empty()) {
+    const std::span<const uint32_t> m = row.allowed;
+    const int32_t covered = static_cast<int32_t>(std::min<size_t>(size_t(V), m.size() * 32));
+    for (int32_t w = 0; w * 32 < covered; ++w) {
+      const uint32_t bits = m[size_t(w)];
+      if (bits == 0xffffffffu) continue;
+      const int32_t end = std::min(covered, w * 32 + 32);
+      for (int32_t t = w * 32; t < end; ++t)
+        if (!((bits >> (t & 31)) & 1u)) x_[size_t(t)] = kNegInf;
+    }
+    for (int32_t t = covered; t < V; ++t) x_[size_t(t)] = kNegInf;
+  }
+  for (const auto& [t, bias] : row.logit_bias) {
+    if (in_vocab(t)) x_[size_t(t)] += bias;
+  }
+  const std::span<const int32_t> tokens = row.tokens;
+  const int32_t num_prompt = row.num_prompt;
+  const std::span<const int32_t> banned = row.banned;
 
   if (p.repetition_penalty != 1.0) {
     seen_.resize(V, 0);
@@ -155,12 +212,6 @@ SampleResult CpuSampler::sample(std::span<const float> logits, const SamplingOpt
     }
   }
   return r;
-}
-
-SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling& row) {
-  static std::mt19937_64 unused;  // greedy rows never draw
-  return sample(logits, row.options, row.tokens, row.num_prompt, row.banned,
-                row.rng ? *row.rng : unused);
 }
 
 Status CpuSampler::sample_rows(std::span<const float> logits, int64_t vocab,

@@ -5,14 +5,19 @@
 // fallback a runner uses for what its device sampler cannot do.
 //
 // Processing order (per row):
+//   0. the allowed-token mask (RowSampling::allowed): tokens whose bit is 0
+//      -> -inf; then logit_bias added to the raw logits (OpenAI);
 //   1. repetition_penalty over the set of prompt + output tokens (HF/vLLM:
 //      logit > 0 ? logit / p : logit * p);
 //   2. frequency/presence penalties over output token counts (OpenAI:
 //      logit -= count * frequency + (count > 0) * presence);
-//   3. `banned` ids (EOS/stop ids while output < min_tokens) -> -inf;
+//   3. `banned` ids (EOS/stop ids while output < min_tokens, bad words) -> -inf;
 //   4. greedy (temperature 0): argmax (lowest id on ties). Otherwise
 //      logits / temperature, then top-k, top-p, min-p truncation, softmax, draw.
-// Logprobs are the log-softmax of the logits after steps 1-3 and temperature
+// A row whose every token is masked or banned still yields a token (id 0 when
+// greedy): the caller that set the mask sees the token refused (a grammar's
+// matcher) and ends the sequence.
+// Logprobs are the log-softmax of the logits after steps 0-3 and temperature
 // scaling (none when greedy), BEFORE top-k/top-p/min-p truncation.
 //
 // Randomness: exactly one std::generate_canonical<double> draw from the row's

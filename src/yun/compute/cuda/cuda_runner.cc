@@ -408,8 +408,7 @@ bool device_can_sample(const RowSampling& r) {
   if (r.plain_greedy()) return true;
   const SamplingOptions& o = r.options;
   return !o.greedy() && r.rng != nullptr && o.top_k >= 1 && o.top_k <= cuda::kMaxDeviceTopK &&
-         o.repetition_penalty == 1.0 && o.frequency_penalty == 0.0 && o.presence_penalty == 0.0 &&
-         r.banned.empty() && o.logprobs < 0;
+         !r.edits_logits() && o.logprobs < 0;
 }
 
 Status CudaRunner::forward(const ForwardBatch& batch, std::span<const RowSampling> sampling,

