@@ -37,6 +37,8 @@ class JobOutput {
  public:
   virtual ~JobOutput() = default;
   virtual std::string stream_content_type() const = 0;
+  // The first bytes of a stream, sent as soon as it starts (maybe none).
+  virtual std::string stream_begin() { return {}; }
   // Every engine event of the job, before it is turned into output.
   virtual void on_event(const RequestEvent& ev) { (void)ev; }
   // One streamed choice (the OpenAI chunk's "choices" entry) -> bytes (maybe none).

@@ -10,6 +10,8 @@
 #include "yun/serve/openai_format.h"
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
+#include "yun/serve/responses_format.h"
+#include "yun/serve/responses_request.h"
 #include "yun/serve/static_files.h"
 #include "yun/serve/tool_choice.h"
 
@@ -102,6 +104,9 @@ void OpenAiService::build_routes() {
   };
   routes_.add({"POST", "/v1/chat/completions", A::kTenant, gen(true)});
   routes_.add({"POST", "/v1/completions", A::kTenant, gen(false)});
+  routes_.add({"POST", "/v1/responses", A::kTenant,
+               [this](const HttpRequest& r, const RequestContext& ctx,
+                      std::shared_ptr<ResponseWriter> w) { handle_responses(r, ctx, w); }});
   // vLLM's render endpoints: the token ids and resolved sampling parameters
   // generation would use (prepare_generation), without generating.
   auto render = [this](bool chat) {
@@ -265,10 +270,16 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
 std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& http,
                                                           const RequestContext& ctx, bool chat,
                                                           PreparedGeneration& out) const {
+  auto err = chat ? parse_chat_request(http.body, out.request)
+                  : parse_completion_request(http.body, out.request);
+  if (err) return err;
+  return prepare_parsed(ctx, chat, out);
+}
+
+std::optional<ApiError> OpenAiService::prepare_parsed(const RequestContext& ctx, bool chat,
+                                                      PreparedGeneration& out) const {
   OpenAiRequest& req = out.request;
   JobSetup& setup = out.setup;
-  auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
-  if (err) return err;
   if (!model_known(req.model)) {
     return not_found_error("The model `" + req.model + "` does not exist.");
   }
@@ -362,6 +373,27 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
                                     std::shared_ptr<JobOutput> output) {
   PreparedGeneration prepared;
   if (auto e = prepare_generation(http, ctx, chat, prepared)) return send_error(*w, *e);
+  start_job(ctx, std::move(prepared), std::move(w), std::move(output));
+}
+
+void OpenAiService::handle_responses(const HttpRequest& http, const RequestContext& ctx,
+                                     std::shared_ptr<ResponseWriter> w) {
+  // Translated to the chat request it means (responses_request.h), then the
+  // chat path; only the answer's shape differs (ResponsesOutput, responses_format.h).
+  ResponsesRequest rr;
+  if (auto e = parse_responses_request(http.body, rr)) return send_error(*w, *e);
+  PreparedGeneration prepared;
+  prepared.request = std::move(rr.chat);
+  if (auto e = prepare_parsed(ctx, true, prepared)) return send_error(*w, responses_error(*e));
+  ResponsesInfo info{make_response_id(), unix_time_now(), prepared.setup.model_name,
+                     std::move(rr.echo)};
+  auto output = std::make_shared<ResponsesOutput>(std::move(info), tokenizer_);
+  start_job(ctx, std::move(prepared), std::move(w), std::move(output));
+}
+
+void OpenAiService::start_job(const RequestContext& ctx, PreparedGeneration prepared,
+                              std::shared_ptr<ResponseWriter> w,
+                              std::shared_ptr<JobOutput> output) {
   OpenAiRequest& req = prepared.request;
   JobSetup& setup = prepared.setup;
   std::vector<SamplingParams>& params = prepared.params;
