@@ -5,12 +5,16 @@
 // @ai-sdk/openai 2.x). See src/yun/serve/responses_request.h and
 // responses_format.h.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText } from 'ai';
 
-import { postJson, prerequisites, startServer } from './helpers.mjs';
+import { callJson, postJson, prerequisites, startServer } from './helpers.mjs';
 
 const skip = prerequisites();
 
@@ -208,5 +212,53 @@ describe('/v1/responses', { skip }, () => {
     assert.equal((await postJson(url, '{nope')).status, 400);
     await assert.rejects(client.responses.create({ model, input: 'x', previous_response_id: 'r' }),
       (e) => e.status === 400 && /not stored/.test(e.message));
+  });
+});
+
+// With tenancy: the tenant's key, its limits and its usage ledger work for
+// /v1/responses as for chat (one generation path).
+describe('/v1/responses with tenancy', { skip }, () => {
+  const adminKey = `adm-${crypto.randomBytes(12).toString('hex')}`;
+  let server;
+  before(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yun-responses-'));
+    server = await startServer(['--state-dir', dir, '--admin-key', adminKey]);
+  });
+  after(async () => { await server?.stop(); });
+
+  test('usage is recorded per tenant, streamed or not; no key is a 401', async () => {
+    const t = await callJson(`${server.url}/admin/v1/tenants`, 'POST',
+      { name: 'resp-team', limits: { max_tokens: 8 } }, adminKey);
+    assert.equal(t.status, 201, t.text);
+    const k = await callJson(`${server.url}/admin/v1/tenants/${t.json.id}/keys`, 'POST',
+      { scope: 'inference' }, adminKey);
+    assert.equal(k.status, 201, k.text);
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: k.json.key });
+    const a = await client.responses.create({ model, input: 'hi', max_output_tokens: 3 });
+    checkResponse(a);
+    const stream = await client.responses.create({ model, input: 'hi', max_output_tokens: 3,
+      stream: true });
+    let b = null;
+    for await (const e of stream) if (e.type.startsWith('response.') && e.response) b = e.response;
+    checkResponse(b);
+    // The key's max_tokens cap, named as the Responses field.
+    const over = await postJson(`${server.baseURL}/responses`, { model, input: 'hi',
+      max_output_tokens: 50 }, { authorization: `Bearer ${k.json.key}` });
+    assert.equal(over.status, 400, over.text);
+    assert.equal(over.json.error.param, 'max_output_tokens');
+    assert.equal((await postJson(`${server.baseURL}/responses`, { model, input: 'hi' })).status, 401);
+    let rows = [];
+    for (let i = 0; i < 100; ++i) {
+      const u = await callJson(`${server.url}/admin/v1/usage?tenant=${t.json.id}`, 'GET', undefined,
+        adminKey);
+      assert.equal(u.status, 200, u.text);
+      rows = u.json.data;
+      if (rows.reduce((n, r) => n + r.requests, 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sum = (f) => rows.reduce((n, r) => n + r[f], 0);
+    assert.equal(sum('requests'), 2);
+    assert.equal(sum('prompt_tokens'), a.usage.input_tokens + b.usage.input_tokens);
+    assert.equal(sum('completion_tokens'), a.usage.output_tokens + b.usage.output_tokens);
   });
 });
