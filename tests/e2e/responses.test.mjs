@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, streamText } from 'ai';
+import { generateText, jsonSchema, streamText } from 'ai';
 
 import { callJson, postJson, prerequisites, startServer } from './helpers.mjs';
 
@@ -189,6 +189,29 @@ describe('/v1/responses', { skip }, () => {
     assert.equal(text, await s.text);
     assert.ok(['stop', 'length'].includes(await s.finishReason));
     assert.ok((await s.usage).outputTokens > 0);
+  });
+
+  test('the AI SDK with tools: its tool-call history is accepted as items', async () => {
+    const openai = createOpenAI({ baseURL: server.baseURL, apiKey: 'unused' });
+    const weather = { description: 'Weather', inputSchema: jsonSchema({ type: 'object',
+      properties: { city: { type: 'string' } } }) };
+    const messages = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call_1',
+        toolName: 'get_weather', input: { city: 'Paris' } }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1',
+        toolName: 'get_weather', output: { type: 'json', value: { temp: 21 } } }] },
+    ];
+    const g = await generateText({ model: openai(model), messages, tools: { get_weather: weather },
+      maxOutputTokens: 4 });
+    assert.ok(['stop', 'length', 'tool-calls'].includes(g.finishReason), g.finishReason);
+    const bare = await generateText({ model: openai(model), messages: messages.slice(0, 1),
+      tools: { get_weather: weather }, maxOutputTokens: 4 });
+    assert.ok(g.usage.inputTokens > bare.usage.inputTokens + 10);  // the call and result are in it
+    const forced = await generateText({ model: openai(model), prompt: 'Weather?',
+      tools: { get_weather: weather }, toolChoice: { type: 'tool', toolName: 'get_weather' },
+      maxOutputTokens: 4 });
+    for (const c of forced.toolCalls) assert.equal(c.toolName, 'get_weather');
   });
 
   test('bad inputs are 400s naming the field', async () => {
