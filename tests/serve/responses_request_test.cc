@@ -202,6 +202,12 @@ TEST(ResponsesRequest, SharedPathErrorsAreRenamed) {
   EXPECT_EQ(responses_error(bad_request("cap", "max_tokens")).param, "max_output_tokens");
   EXPECT_EQ(responses_error(bad_request("x", "response_format")).param, "text.format");
   EXPECT_EQ(responses_error(bad_request("x", "temperature")).param, "temperature");
+  EXPECT_EQ(responses_error(bad_request("max_tokens 9 is more than this key's limit of 8", "max_tokens"))
+                .message,
+            "max_output_tokens 9 is more than this key's limit of 8");
+  EXPECT_EQ(parse_err(R"({"input":"x","max_output_tokens":0})").message.find("max_completion"),
+            std::string::npos);
+  EXPECT_EQ(parse_err(R"({"input":[]})").message, "'input' must not be empty");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 // tool-call delta (tool_stream_parser.h) is a chunk of its own: a call's
 // id + name (arguments ""), then its argument fragments; finish_reason is
 // "tool_calls" when a call was sent and generation stopped normally.
+// A /v1/responses job (JobSetup::responses) answers as a Response object or
+// its event stream instead (responses_format.h); the rest is the same.
 //
 // Threading: engine sinks (engine thread) post events to the connection's
 // strand via ResponseWriter::post; every member runs on that strand.

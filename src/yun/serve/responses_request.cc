@@ -409,12 +409,29 @@ std::string rename_param(const std::string& param, const std::vector<std::string
   return param;
 }
 
-}  // namespace
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+}
 
-ApiError responses_error(ApiError e) {
-  e.param = rename_param(e.param, {});
+// The chat names in an error (param and message) -> the Responses ones.
+ApiError rename(ApiError e, const std::vector<std::string>& origin) {
+  e.param = rename_param(e.param, origin);
+  if (e.param == "max_output_tokens") {
+    replace_all(e.message, "max_completion_tokens", "max_output_tokens");
+    if (e.message.find("max_output_tokens") == std::string::npos) {
+      replace_all(e.message, "max_tokens", "max_output_tokens");
+    }
+  }
+  replace_all(e.message, "'messages'", "'input'");
+  replace_all(e.message, "'response_format", "'text.format");
   return e;
 }
+
+}  // namespace
+
+ApiError responses_error(ApiError e) { return rename(std::move(e), {}); }
 
 std::optional<ApiError> parse_responses_request(std::string_view body, ResponsesRequest& out) {
   try {
@@ -426,8 +443,7 @@ std::optional<ApiError> parse_responses_request(std::string_view body, Responses
     YUN_TRY(translate(o, chat, out.echo, origin));
     if (auto e = parse_chat_request(chat.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                                     out.chat)) {
-      e->param = rename_param(e->param, origin);
-      return e;
+      return rename(std::move(*e), origin);
     }
     return std::nullopt;
   } catch (const std::exception& e) {

@@ -53,9 +53,9 @@ struct ResponsesRequest {
 std::optional<ApiError> parse_responses_request(std::string_view body, ResponsesRequest& out);
 
 // An error from the shared generation path (written for chat bodies) with
-// its param renamed to the Responses field: messages -> input, max_tokens
-// and max_completion_tokens -> max_output_tokens, response_format ->
-// text.format.
+// its param (and those names in its message) renamed to the Responses
+// field: messages -> input, max_tokens and max_completion_tokens ->
+// max_output_tokens, response_format -> text.format.
 ApiError responses_error(ApiError e);
 
 }  // namespace yun::serve
