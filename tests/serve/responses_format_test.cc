@@ -1,6 +1,8 @@
-// Response objects and their event stream (serve/responses_format.h): item
-// order, the event sequence and its numbering, deltas that concatenate to
-// the final texts, and streamed and non-streamed Responses agreeing.
+// The Response objects and event stream of ResponsesOutput
+// (serve/responses_format.h), fed the chat-shaped pieces a GenerationJob
+// hands a JobOutput: item order, the event sequence and its numbering,
+// deltas that concatenate to the final texts, and streamed and non-streamed
+// Responses agreeing.
 #include "yun/serve/responses_format.h"
 
 #include <gtest/gtest.h>
@@ -45,14 +47,37 @@ ResponsesInfo info() {
                        Json{{"instructions", nullptr}, {"store", false}, {"tools", Json::array()}}};
 }
 
-// Runs a whole stream: begin, the pieces, end.
-std::vector<Event> run(const std::vector<std::string>& pieces, ReplyParsing how,
-                       FinishReason finish = FinishReason::kStop) {
-  ResponsesStream s(info(), how);
-  std::string sse = s.begin();
-  for (const auto& p : pieces) sse += s.push(p);
-  ResponsesUsage u{10, 2, 5, 1};
-  sse += s.end(finish, u);
+JobOutcome outcome(const std::string& finish, int64_t in = 10, int64_t cached = 2, int64_t out = 5) {
+  JobOutcome o;
+  o.finish_reason = finish;
+  o.prompt_tokens = in;
+  o.cached_prompt_tokens = cached;
+  o.completion_tokens = out;
+  return o;
+}
+
+// Chat stream choices, as GenerationJob writes them.
+Json delta(Json d) { return Json{{"index", 0}, {"delta", std::move(d)}, {"finish_reason", nullptr}}; }
+Json text(const std::string& t) { return delta({{"content", t}}); }
+Json think(const std::string& t) { return delta({{"reasoning_content", t}}); }
+Json call_head(int i, const std::string& id, const std::string& name) {
+  return delta({{"tool_calls", Json::array({{{"index", i}, {"id", id}, {"type", "function"},
+                                             {"function", {{"name", name}, {"arguments", ""}}}}})}});
+}
+Json call_args(int i, const std::string& a) {
+  return delta({{"tool_calls", Json::array({{{"index", i}, {"function", {{"arguments", a}}}}})}});
+}
+
+// Runs a whole stream: begin, the role chunk, the choices, a last empty
+// choice with the finish reason, end.
+std::vector<Event> run(const std::vector<Json>& choices, const std::string& finish = "stop",
+                       std::shared_ptr<const Tokenizer> tok = nullptr) {
+  ResponsesOutput s(info(), std::move(tok));
+  std::string sse = s.stream_begin();
+  sse += s.stream_chunk(delta({{"role", "assistant"}, {"content", ""}}));
+  for (const auto& c : choices) sse += s.stream_chunk(c);
+  sse += s.stream_chunk(Json{{"index", 0}, {"delta", Json::object()}, {"finish_reason", finish}});
+  sse += s.stream_end(outcome(finish));
   auto events = parse_events(sse);
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].data["sequence_number"], i);
   return events;
@@ -73,7 +98,7 @@ std::string concat(const std::vector<Event>& ev, const std::string& type) {
 }
 
 TEST(ResponsesFormat, TextEventSequence) {
-  auto ev = run({"Hel", "lo", " world"}, {});
+  auto ev = run({text("Hel"), text("lo"), text(" world")});
   EXPECT_EQ(types(ev), (std::vector<std::string>{
                            "response.created", "response.in_progress", "response.output_item.added",
                            "response.content_part.added", "response.output_text.delta",
@@ -105,14 +130,12 @@ TEST(ResponsesFormat, TextEventSequence) {
   EXPECT_EQ(done["usage"], Json({{"input_tokens", 10},
                                  {"input_tokens_details", {{"cached_tokens", 2}}},
                                  {"output_tokens", 5},
-                                 {"output_tokens_details", {{"reasoning_tokens", 1}}},
+                                 {"output_tokens_details", {{"reasoning_tokens", 0}}},
                                  {"total_tokens", 15}}));
 }
 
 TEST(ResponsesFormat, ReasoningItemThenMessage) {
-  ReplyParsing how;
-  how.reasoning = true;
-  auto ev = run({"<thi", "nk>because", " so</think>\n\n", "Hi", "!"}, how);
+  auto ev = run({think("because"), think(" so"), text("Hi"), text("!")});
   EXPECT_EQ(types(ev), (std::vector<std::string>{
                            "response.created", "response.in_progress", "response.output_item.added",
                            "response.reasoning_summary_part.added",
@@ -135,12 +158,10 @@ TEST(ResponsesFormat, ReasoningItemThenMessage) {
 }
 
 TEST(ResponsesFormat, ToolCallsAreFunctionCallItems) {
-  ReplyParsing how;
-  how.tools = true;
-  auto ev = run({"\n<tool_call>\n{\"name\": \"get_weather\", \"argu", "ments\": {\"city\": ",
-                 "\"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n"
-                 "</tool_call>"},
-                how);
+  auto ev = run({text("\n"), call_head(0, "call_a", "get_weather"), call_args(0, "{\"city\": "),
+                 call_args(0, "\"Paris\"}"), text("\n"), call_head(1, "call_b", "f"),
+                 call_args(1, "{}")},
+                "tool_calls");
   std::vector<std::string> t = types(ev);
   EXPECT_EQ(std::count(t.begin(), t.end(), "response.content_part.added"), 0) << "no message item";
   const Json& out = ev.back().data["response"]["output"];
@@ -149,7 +170,8 @@ TEST(ResponsesFormat, ToolCallsAreFunctionCallItems) {
   EXPECT_EQ(out[0]["name"], "get_weather");
   EXPECT_EQ(out[0]["arguments"], "{\"city\": \"Paris\"}");
   EXPECT_EQ(out[0]["status"], "completed");
-  EXPECT_EQ(out[0]["call_id"].get<std::string>().empty(), false);
+  EXPECT_EQ(out[0]["call_id"], "call_a");
+  EXPECT_EQ(out[1]["call_id"], "call_b");
   EXPECT_EQ(out[1]["name"], "f");
   EXPECT_EQ(out[1]["arguments"], "{}");
   // Per item: added (arguments ""), deltas, done with the whole arguments.
@@ -169,7 +191,7 @@ TEST(ResponsesFormat, ToolCallsAreFunctionCallItems) {
 }
 
 TEST(ResponsesFormat, LengthIsIncomplete) {
-  auto ev = run({"abc"}, {}, FinishReason::kLength);
+  auto ev = run({text("abc")}, "length");
   EXPECT_EQ(ev.back().type, "response.incomplete");
   const Json& r = ev.back().data["response"];
   EXPECT_EQ(r["status"], "incomplete");
@@ -178,16 +200,16 @@ TEST(ResponsesFormat, LengthIsIncomplete) {
 }
 
 TEST(ResponsesFormat, EmptyReplyStillHasAMessage) {
-  auto ev = run({}, {});
+  auto ev = run({});
   const Json& out = ev.back().data["response"]["output"];
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]["content"][0]["text"], "");
 }
 
 TEST(ResponsesFormat, FailedHoldsTheItemsSoFar) {
-  ResponsesStream s(info(), {});
-  std::string sse = s.begin() + s.push("par");
-  sse += s.fail(server_error("engine failed"));
+  ResponsesOutput s(info(), nullptr);
+  std::string sse = s.stream_begin() + s.stream_chunk(text("par"));
+  sse += s.stream_error(server_error("engine failed"));
   auto ev = parse_events(sse);
   ASSERT_FALSE(ev.empty());
   EXPECT_EQ(ev.back().type, "response.failed");
@@ -199,35 +221,49 @@ TEST(ResponsesFormat, FailedHoldsTheItemsSoFar) {
 }
 
 TEST(ResponsesFormat, BodyMatchesTheStream) {
-  ReplyParsing how;
-  how.reasoning = true;
-  how.tools = true;
-  std::string text = "<think>hmm</think>\n\nLet me check.<tool_call>\n{\"name\": \"f\", \"arguments\": "
-                     "{\"x\": 1}}\n</tool_call>";
-  ResponsesUsage u{3, 0, 9, 2};
-  Json body = responses_body(info(), split_reply(text, how), FinishReason::kStop, u);
-  auto ev = run({text.substr(0, 9), text.substr(9, 20), text.substr(29)}, how);
+  // The chat.completion body of the same reply.
+  Json body_in = {{"id", "chatcmpl-1"},
+                  {"choices", Json::array({{{"index", 0},
+                                            {"message", {{"role", "assistant"},
+                                                         {"content", "Let me check."},
+                                                         {"reasoning_content", "hmm"},
+                                                         {"tool_calls", Json::array({{{"id", "call_x"},
+                                                                                      {"type", "function"},
+                                                                                      {"function", {{"name", "f"}, {"arguments", "{\"x\": 1}"}}}}})}}},
+                                            {"finish_reason", "tool_calls"}}})}};
+  ResponsesOutput whole(info(), nullptr);
+  Json body = Json::parse(whole.body(body_in, outcome("stop", 3, 0, 9)));
+  auto ev = run({think("hm"), think("m"), text("Let me"), text(" check."), call_head(0, "call_x", "f"),
+                 call_args(0, "{\"x\": 1}")},
+                "stop");
   const Json& streamed = ev.back().data["response"];
   EXPECT_EQ(body["object"], "response");
   EXPECT_EQ(body["status"], "completed");
+  ASSERT_EQ(body["output"].size(), 3u) << body;
   ASSERT_EQ(body["output"].size(), streamed["output"].size());
   for (size_t i = 0; i < body["output"].size(); ++i) {
     Json a = body["output"][i], b = streamed["output"][i];
     a.erase("id");
     b.erase("id");
-    if (a["type"] == "function_call") {
-      a.erase("call_id");
-      b.erase("call_id");
-    }
     EXPECT_EQ(a, b) << i;
   }
   EXPECT_EQ(body["output"][0]["type"], "reasoning");
   EXPECT_EQ(body["output"][1]["content"][0]["text"], "Let me check.");
   EXPECT_EQ(body["output"][2]["arguments"], "{\"x\": 1}");
+  EXPECT_EQ(body["output"][2]["call_id"], "call_x");
   EXPECT_EQ(body["usage"]["total_tokens"], 12);
-  EXPECT_EQ(body["id"].get<std::string>().rfind("resp_", 0), 0u);
+  EXPECT_EQ(body["id"], "resp_1");
   EXPECT_EQ(make_response_id().rfind("resp_", 0), 0u);
   EXPECT_EQ(make_response_id("fc").rfind("fc_", 0), 0u);
+  // A length-cut, content-only body.
+  Json cut = body_in;
+  cut["choices"][0]["finish_reason"] = "length";
+  cut["choices"][0]["message"] = {{"role", "assistant"}, {"content", "abc"}, {"reasoning_content", nullptr}};
+  Json b2 = Json::parse(whole.body(cut, outcome("length")));
+  EXPECT_EQ(b2["status"], "incomplete");
+  EXPECT_EQ(b2["incomplete_details"]["reason"], "max_output_tokens");
+  ASSERT_EQ(b2["output"].size(), 1u);
+  EXPECT_EQ(b2["output"][0]["status"], "incomplete");
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 // tool-call delta (tool_stream_parser.h) is a chunk of its own: a call's
 // id + name (arguments ""), then its argument fragments; finish_reason is
 // "tool_calls" when a call was sent and generation stopped normally.
-// A /v1/responses job (JobSetup::responses) answers as a Response object or
-// its event stream instead (responses_format.h); the rest is the same.
 //
 // Threading: engine sinks (engine thread) post events to the connection's
 // strand via ResponseWriter::post; every member runs on that strand.
@@ -32,7 +30,8 @@
 
 namespace yun::serve {
 
-// An output mode other than OpenAI's (e.g. Ollama's NDJSON, ollama_format.h):
+// An output mode other than OpenAI's chat/completions one (e.g. Ollama's
+// NDJSON, ollama_format.h; the Responses API, responses_format.h):
 // the job still builds its OpenAI-shaped pieces and hands them here for the
 // bytes to send. Every call runs on the job's strand.
 class JobOutput {

@@ -46,6 +46,11 @@ OJson incomplete_details(const std::string& finish) {
   return nullptr;
 }
 
+OJson object_at(const OJson& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : OJson::object();
+}
+
 std::string string_or_empty(const OJson& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -93,20 +98,26 @@ OJson ResponsesOutput::usage(const JobOutcome& out, const std::string& reasoning
 }
 
 std::string ResponsesOutput::body(const OJson& openai_body, const JobOutcome& out) {
-  OJson choice = openai_body.value("choices", OJson::array()).value(0, OJson::object());
-  OJson message = choice.value("message", OJson::object());
+  OJson choice = OJson::object(), message = OJson::object();
+  if (auto cs = openai_body.find("choices"); openai_body.is_object() && cs != openai_body.end() &&
+                                             cs->is_array() && !cs->empty() && (*cs)[0].is_object()) {
+    choice = (*cs)[0];
+  }
+  if (auto m = choice.find("message"); m != choice.end() && m->is_object()) message = *m;
   std::string finish = string_or_empty(choice, "finish_reason");
   const char* status = status_of(finish);
   std::string reasoning = string_or_empty(message, "reasoning_content");
   std::string content = string_or_empty(message, "content");
-  OJson calls = message.value("tool_calls", OJson::array());
+  OJson calls = OJson::array();
+  if (auto tc = message.find("tool_calls"); tc != message.end() && tc->is_array()) calls = *tc;
   OJson output = OJson::array();
   if (!reasoning.empty()) output.push_back(reasoning_item(make_response_id("rs"), reasoning));
   if (calls.empty() || !all_space(content)) {
     output.push_back(message_item(make_response_id("msg"), content, status));
   }
   for (const auto& c : calls) {
-    const OJson fn = c.value("function", OJson::object());
+    if (!c.is_object()) continue;
+    const OJson fn = object_at(c, "function");
     output.push_back(call_item(make_response_id("fc"), string_or_empty(c, "id"),
                                string_or_empty(fn, "name"), string_or_empty(fn, "arguments"),
                                status));
@@ -215,7 +226,7 @@ void ResponsesOutput::content(const std::string& text) {
 
 void ResponsesOutput::tool_call(const OJson& call) {
   if (!call.is_object()) return;
-  const OJson fn = call.value("function", OJson::object());
+  const OJson fn = object_at(call, "function");
   if (call.contains("id")) {  // a call's head: a new item
     close("completed");
     held_.clear();
