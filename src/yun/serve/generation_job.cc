@@ -77,6 +77,10 @@ void GenerationJob::start(const std::vector<SamplingParams>& params) {
     stream_started_ = true;
     std::string type = setup_.output ? setup_.output->stream_content_type() : "text/event-stream";
     writer_->start_stream(200, type, setup_.response_headers);
+    if (setup_.output) {
+      pending_ += setup_.output->stream_begin();
+      flush();
+    }
   }
 }
 

@@ -30,13 +30,16 @@
 
 namespace yun::serve {
 
-// An output mode other than OpenAI's (e.g. Ollama's NDJSON, ollama_format.h):
+// An output mode other than OpenAI's chat/completions one (e.g. Ollama's
+// NDJSON, ollama_format.h; the Responses API, responses_format.h):
 // the job still builds its OpenAI-shaped pieces and hands them here for the
 // bytes to send. Every call runs on the job's strand.
 class JobOutput {
  public:
   virtual ~JobOutput() = default;
   virtual std::string stream_content_type() const = 0;
+  // The first bytes of a stream, sent as soon as it starts (maybe none).
+  virtual std::string stream_begin() { return {}; }
   // Every engine event of the job, before it is turned into output.
   virtual void on_event(const RequestEvent& ev) { (void)ev; }
   // One streamed choice (the OpenAI chunk's "choices" entry) -> bytes (maybe none).

@@ -12,6 +12,8 @@
 #include "yun/serve/openai_format.h"
 #include "yun/serve/reasoning_parser.h"
 #include "yun/serve/request_parse.h"
+#include "yun/serve/responses_format.h"
+#include "yun/serve/responses_request.h"
 #include "yun/serve/static_files.h"
 #include "yun/serve/structured_output.h"
 #include "yun/serve/tool_choice.h"
@@ -286,6 +288,9 @@ void OpenAiService::build_routes() {
   };
   routes_.add({"POST", "/v1/chat/completions", A::kTenant, gen(true)});
   routes_.add({"POST", "/v1/completions", A::kTenant, gen(false)});
+  routes_.add({"POST", "/v1/responses", A::kTenant,
+               [this](const HttpRequest& r, const RequestContext& ctx,
+                      std::shared_ptr<ResponseWriter> w) { handle_responses(r, ctx, w); }});
   // vLLM's render endpoints: the token ids and resolved sampling parameters
   // generation would use (prepare_generation), without generating.
   auto render = [this](bool chat) {
@@ -458,11 +463,18 @@ void OpenAiService::route(const HttpRequest& req, std::shared_ptr<ResponseWriter
 std::optional<ApiError> OpenAiService::prepare_generation(const HttpRequest& http,
                                                           const RequestContext& ctx, bool chat,
                                                           PreparedGeneration& out) const {
+  auto err = chat ? parse_chat_request(http.body, out.request)
+                  : parse_completion_request(http.body, out.request);
+  if (err) return err;
+  return prepare_parsed(http.body, ctx, chat, out);
+}
+
+std::optional<ApiError> OpenAiService::prepare_parsed(const std::string& body,
+                                                      const RequestContext& ctx, bool chat,
+                                                      PreparedGeneration& out) const {
   OpenAiRequest& req = out.request;
   JobSetup& setup = out.setup;
-  auto err = chat ? parse_chat_request(http.body, req) : parse_completion_request(http.body, req);
-  if (err) return err;
-  if (auto e = lookup_model(req.model, http.body, ctx, out.model)) return e;
+  if (auto e = lookup_model(req.model, body, ctx, out.model)) return e;
   if (!out.model) return std::nullopt;  // not loaded yet: the caller loads it and calls again
   // The model's parts, named as the members they replaced.
   Engine* engine_ = out.model->engine.get();
@@ -569,6 +581,37 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
                          handle_generate(r, c, chat, std::move(w2), output, std::move(h));
                        });
   }
+  start_job(ctx, std::move(prepared), std::move(w), std::move(output));
+}
+
+void OpenAiService::handle_responses(const HttpRequest& http, const RequestContext& ctx,
+                                     std::shared_ptr<ResponseWriter> w, ModelHandle model) {
+  // Translated to the chat request it means (responses_request.h), then the
+  // chat path; only the answer's shape differs (ResponsesOutput, responses_format.h).
+  ResponsesRequest rr;
+  if (auto e = parse_responses_request(http.body, rr)) return send_error(*w, *e);
+  PreparedGeneration prepared;
+  prepared.request = std::move(rr.chat);
+  prepared.model = std::move(model);
+  if (auto e = prepare_parsed(http.body, ctx, true, prepared)) {
+    return send_error(*w, responses_error(*e));
+  }
+  if (!prepared.model) {
+    return when_loaded(prepared.request.model, http, ctx, std::move(w),
+                       [this](const HttpRequest& r, const RequestContext& c,
+                              std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
+                         handle_responses(r, c, std::move(w2), std::move(h));
+                       });
+  }
+  ResponsesInfo info{make_response_id(), unix_time_now(), prepared.setup.model_name,
+                     std::move(rr.echo)};
+  auto output = std::make_shared<ResponsesOutput>(std::move(info), prepared.model->tokenizer);
+  start_job(ctx, std::move(prepared), std::move(w), std::move(output));
+}
+
+void OpenAiService::start_job(const RequestContext& ctx, PreparedGeneration prepared,
+                              std::shared_ptr<ResponseWriter> w,
+                              std::shared_ptr<JobOutput> output) {
   OpenAiRequest& req = prepared.request;
   JobSetup& setup = prepared.setup;
   std::vector<SamplingParams>& params = prepared.params;

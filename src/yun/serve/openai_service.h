@@ -2,6 +2,9 @@
 //
 //   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
 //   POST /v1/embeddings (embeddings_api.h)
+//   POST /v1/responses (OpenAI's Responses API, stateless: translated to the
+//     chat request it means, responses_request.h; answered as a Response or
+//     its event stream, responses_format.h)
 //   POST /v1/chat/completions/render   POST /v1/completions/render
 //   POST /tokenize  POST /detokenize  GET /health  GET /health/ready
 //   GET /metrics  GET /version
@@ -127,6 +130,18 @@ class OpenAiService {
   // the same 4xx for the same bad body. Nothing is reserved or submitted.
   std::optional<ApiError> prepare_generation(const HttpRequest& http, const RequestContext& ctx,
                                              bool chat, PreparedGeneration& out) const;
+  // prepare_generation after the body is parsed into out.request (`body`:
+  // the raw body, for its keep_alive). out.model null on success: the model
+  // must load first (when_loaded), then call again with it.
+  std::optional<ApiError> prepare_parsed(const std::string& body, const RequestContext& ctx,
+                                         bool chat, PreparedGeneration& out) const;
+  // Admission (--max-waiting, tenant limits), then the job is submitted.
+  // REQUIRES: prepared.model (the job holds it until it ends).
+  void start_job(const RequestContext& ctx, PreparedGeneration prepared,
+                 std::shared_ptr<ResponseWriter> w, std::shared_ptr<JobOutput> output);
+  // POST /v1/responses.
+  void handle_responses(const HttpRequest& req, const RequestContext& ctx,
+                        std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
   // POST /v1/chat/completions/render and /v1/completions/render.
   void handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
                      std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
