@@ -116,7 +116,8 @@ TEST(ResponsesRequest, TextFormatIsTheChatResponseFormat) {
   EXPECT_EQ(r.chat.response_format, "json_schema");
   EXPECT_EQ(r.echo["text"]["format"]["name"], "p");
   EXPECT_EQ(r.echo["text"]["verbosity"], "low");
-  EXPECT_EQ(parse_err(R"({"input":"x","text":{"format":{"type":"bogus"}}})").param, "text.format");
+  EXPECT_EQ(parse_err(R"({"input":"x","text":{"format":{"type":"bogus"}}})").param,
+            "text.format.type");  // the chat parser names response_format.type
   EXPECT_EQ(parse_err(R"({"input":"x","text":{"format":{"type":"json_schema","name":"p"}}})").param,
             "text.format.schema");
   EXPECT_EQ(parse_err(R"({"input":"x","text":{"format":"json"}})").param, "text.format");
