@@ -15,8 +15,10 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "test_util.h"
+#include "yun/engine/block_manager.h"
 #include "yun/engine/engine.h"
 #include "yun/engine/state_slots.h"
 #include "yun/model/safetensors.h"
@@ -197,6 +199,76 @@ INSTANTIATE_TEST_SUITE_P(Models, Qwen35EngineTest,
                              if (c == '-') c = '_';
                            return n;
                          });
+
+// Aborted requests give their slots back: with max_num_seqs 2 (2 slots),
+// eight requests aborted at once or mid-decode leave the golden prompts
+// running to the right answer afterwards.
+TEST(Qwen35EngineAbortTest, AbortsReleaseTheirStateSlots) {
+  const std::string model = "qwen3_5-tiny";
+  auto golden = load_golden(model);
+  ASSERT_FALSE(golden.empty());
+  auto runner = create_cpu_runner(test::golden_model(model), CpuRunnerOptions{2});
+  ASSERT_TRUE(runner.is_ok());
+  EngineConfig cfg;
+  cfg.num_kv_blocks = 512;
+  cfg.max_num_seqs = 2;
+  auto engine = Engine::create(cfg, std::move(*runner), nullptr);
+  ASSERT_TRUE(engine.is_ok());
+  Engine& e = **engine;
+  Waiter w;
+  SamplingParams p;
+  p.temperature = 0;
+  p.ignore_eos = true;
+  p.max_tokens = 200;
+  for (int i = 0; i < 8; ++i) {
+    auto r = e.submit({golden[size_t(i % 5)].ids, p, w.sink()});
+    ASSERT_TRUE(r.is_ok());
+    if (i % 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    e.abort(*r);
+  }
+  w.wait(8);
+  p.max_tokens = 20;
+  std::vector<uint64_t> ids;
+  for (const auto& g : golden) ids.push_back(*e.submit({g.ids, p, w.sink()}));
+  w.wait(8 + int(golden.size()));
+  for (size_t j = 0; j < golden.size(); ++j) EXPECT_EQ(w.ids(ids[j]), golden[j].greedy) << j;
+}
+
+TEST(StateSlotsTest, BlockManagerTakesAndReturnsSlots) {
+  BlockPool pool(8, 4, /*enable_prefix_cache=*/false);
+  StateSlots slots(2);
+  BlockManager bm(pool, &slots);
+  Sequence a, b, c;
+  for (Sequence* s : {&a, &b, &c}) s->tokens = {1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(bm.allocate_slots(a, 6));
+  ASSERT_TRUE(bm.allocate_slots(b, 6));
+  EXPECT_NE(a.state_slot, b.state_slot);
+  EXPECT_GE(a.state_slot, 0);
+  // Blocks are left but no slot: c does not fit, and takes nothing.
+  EXPECT_FALSE(bm.allocate_slots(c, 6));
+  EXPECT_TRUE(c.block_table.empty());
+  EXPECT_EQ(c.state_slot, -1);
+  // Growing a sequence that holds a slot takes no other.
+  a.num_computed = 6;
+  a.tokens.push_back(7);
+  EXPECT_TRUE(bm.allocate_slots(a, 1));
+  // A fork shares nothing (no state at the boundary).
+  Sequence child;
+  child.tokens = a.tokens;
+  EXPECT_EQ(bm.share_prompt_blocks(a, child), 0);
+  EXPECT_TRUE(child.block_table.empty());
+  bm.free(b);
+  EXPECT_EQ(b.state_slot, -1);
+  EXPECT_TRUE(bm.allocate_slots(c, 6));
+  EXPECT_GE(c.state_slot, 0);
+  // Without slots (a model without recurrent state) nothing changes.
+  BlockPool pool2(8, 4, false);
+  BlockManager plain(pool2);
+  Sequence d;
+  d.tokens = {1, 2, 3};
+  EXPECT_TRUE(plain.allocate_slots(d, 3));
+  EXPECT_EQ(d.state_slot, -1);
+}
 
 TEST(StateSlotsTest, AcquireReleaseAndDisabled) {
   StateSlots none;
