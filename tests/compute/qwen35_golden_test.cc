@@ -13,9 +13,9 @@
 namespace yun::test {
 namespace {
 
-constexpr double kTol = 1e-4;        // most rows, relative to the row's max |ref|
-constexpr double kRowSlack = 2e-3;   // a few rows (QWEN3_5.md: tiny gated-norm heads)
-constexpr double kSelfTol = 1e-4;    // chunkings vs one shot (float32 state between calls)
+constexpr double kTol = 1e-4;       // most rows, relative to the row's max |ref|
+constexpr double kRowSlack = 2e-3;  // a few rows (QWEN3_5.md: tiny gated-norm heads)
+constexpr double kSelfTol = 1e-4;   // chunkings vs one shot (float32 state between calls)
 constexpr int32_t kBlockSize = 8;
 constexpr int32_t kNumBlocks = 512;
 constexpr int32_t kSlots = 8;
@@ -170,7 +170,8 @@ TEST_P(Qwen35GoldenTest, ChunkedPrefillMatchesOneShot) {
       std::vector<float> ref = run(*g.runner, whole, ids, alloc, true);
       std::vector<float> mine;
       for (size_t at = 0; at < ids.size(); at += chunk) {
-        std::vector<int32_t> piece(ids.begin() + at, ids.begin() + std::min(ids.size(), at + chunk));
+        std::vector<int32_t> piece(ids.begin() + at,
+                                   ids.begin() + std::min(ids.size(), at + chunk));
         std::vector<float> l = run(*g.runner, parts, piece, alloc, true);
         mine.insert(mine.end(), l.begin(), l.end());
       }

@@ -6,7 +6,6 @@
 // MTP head. A transposed split (up rows taken as gate) must not pass.
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "golden_util.h"
@@ -53,8 +52,10 @@ void write_variant(const std::string& dir, bool swap_gate_up) {
         const uint8_t* gate = data + size_t(e * I2 * H) * es;
         const uint8_t* up = gate + size_t(I * H) * es;
         if (swap_gate_up) std::swap(gate, up);
-        add(out, p + std::to_string(e) + ".gate_proj.weight", t.dtype, {I, H}, gate, size_t(I * H) * es);
-        add(out, p + std::to_string(e) + ".up_proj.weight", t.dtype, {I, H}, up, size_t(I * H) * es);
+        add(out, p + std::to_string(e) + ".gate_proj.weight", t.dtype, {I, H}, gate,
+            size_t(I * H) * es);
+        add(out, p + std::to_string(e) + ".up_proj.weight", t.dtype, {I, H}, up,
+            size_t(I * H) * es);
       }
       continue;
     }

@@ -77,7 +77,8 @@ void textbook(const Inputs& in, std::vector<double>& o, std::vector<double>& S) 
     for (int64_t i = 0; i < Dk; ++i)
       for (int64_t j = 0; j < Dv; ++j) {
         double& s = S[size_t(i * Dv + j)];
-        s = a * (s - b * double(k[i]) * kS[size_t(j)]) + b * double(k[i]) * double(in.v[size_t(t * Dv + j)]);
+        s = a * (s - b * double(k[i]) * kS[size_t(j)]) +
+            b * double(k[i]) * double(in.v[size_t(t * Dv + j)]);
       }
     for (int64_t j = 0; j < Dv; ++j)
       for (int64_t i = 0; i < Dk; ++i)
@@ -107,8 +108,8 @@ TEST(Qwen35OpsTest, ChunkedAndRecurrentMatchTheTextbookRecurrence) {
           std::vector<float> o_rec(size_t(n * Dv)), o_chk(size_t(n * Dv));
           gated_delta_recurrent(args(rec, o_rec, 0, n));
           gated_delta_chunked(args(chk, o_chk, 0, n), chunk);
-          const std::string what = "n " + std::to_string(n) + " Dk " + std::to_string(Dk) +
-                                   " Dv " + std::to_string(Dv) + " chunk " + std::to_string(chunk);
+          const std::string what = "n " + std::to_string(n) + " Dk " + std::to_string(Dk) + " Dv " +
+                                   std::to_string(Dv) + " chunk " + std::to_string(chunk);
           EXPECT_LT(max_rel(o_rec, o_ref), 1e-5) << what;
           EXPECT_LT(max_rel(o_chk, o_ref), 1e-5) << what;
           EXPECT_LT(max_rel(rec.state, S_ref), 1e-5) << what;
@@ -159,8 +160,8 @@ TEST(Qwen35OpsTest, CausalConvCarriesItsState) {
     std::vector<float> state(size_t((K - 1) * C), 0.0f), y(size_t(n * C));
     int64_t at = 0;
     for (int64_t len : pieces) {
-      causal_conv1d_silu(u.data() + at * C, C, len, C, w.data(), K, state.data(),
-                         y.data() + at * C, C);
+      causal_conv1d_silu(u.data() + at * C, C, len, C, w.data(), K, state.data(), y.data() + at * C,
+                         C);
       at += len;
     }
     EXPECT_LT(max_rel(y, ref), 1e-6);

@@ -45,7 +45,8 @@ std::vector<GoldenPrompt> load_golden(const std::string& model) {
   std::vector<GoldenPrompt> out;
   for (int j = 0;; ++j) {
     const std::string p = "p" + std::to_string(j) + ".";
-    GoldenPrompt g{read_tensor<int32_t>(**f, p + "ids"), read_tensor<int32_t>(**f, p + "greedy_ids")};
+    GoldenPrompt g{read_tensor<int32_t>(**f, p + "ids"),
+                   read_tensor<int32_t>(**f, p + "greedy_ids")};
     if (g.ids.empty() || g.greedy.empty()) break;
     out.push_back(std::move(g));
   }
@@ -94,7 +95,7 @@ struct Scenario {
   bool crowd = false;      // 15 other requests
   bool duplicate = false;  // every golden prompt twice (the second after the first)
   bool expect_preemption = false;
-  int32_t n = 1;           // samples per golden request
+  int32_t n = 1;  // samples per golden request
 };
 
 void run_scenario(const std::string& model, const Scenario& sc) {

@@ -20,7 +20,8 @@ const char* kText = R"({
 
 std::string nested(const std::string& arch, const std::string& text) {
   return R"({"architectures": [")" + arch + R"("], "model_type": "qwen3_5",
-             "tie_word_embeddings": true, "text_config": )" + text + "}";
+             "tie_word_embeddings": true, "text_config": )" +
+         text + "}";
 }
 
 TEST(Qwen35ConfigTest, NestedTextConfig) {

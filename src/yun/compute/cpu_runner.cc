@@ -17,8 +17,8 @@
 #include "yun/base/thread_pool.h"
 #include "yun/compute/cpu/attention.h"
 #include "yun/compute/cpu/causal_conv.h"
-#include "yun/compute/cpu/gated_delta.h"
 #include "yun/compute/cpu/convert.h"
+#include "yun/compute/cpu/gated_delta.h"
 #include "yun/compute/cpu/kv_cache.h"
 #include "yun/compute/cpu/matmul.h"
 #include "yun/compute/cpu/mlp.h"
@@ -198,8 +198,8 @@ class CpuRunner final : public ModelRunner {
 
   // Scratch, grown on demand.
   std::vector<float> x_, h_, q_, k_, v_, attn_, o_, cos_, sin_, last_;
-  std::vector<float> qg_, gate_;              // gated attention: q_proj output, gates
-  std::vector<float> u_, y_, z_, beta_, g_;   // Gated DeltaNet
+  std::vector<float> qg_, gate_;             // gated attention: q_proj output, gates
+  std::vector<float> u_, y_, z_, beta_, g_;  // Gated DeltaNet
   std::vector<int32_t> row_seq_, row_pos_;
   std::vector<char> slot_seen_;
   MlpScratch mlp_;
@@ -258,7 +258,8 @@ Status CpuRunner::validate(const ForwardBatch& b) {
 Status CpuRunner::validate_state(const ForwardBatch& b) {
   if (!spec_.has_recurrent_state()) return Status::ok();
   if (state_.num_slots() == 0)
-    return invalid_argument("forward: this model keeps recurrent state: allocate_state_slots first");
+    return invalid_argument(
+        "forward: this model keeps recurrent state: allocate_state_slots first");
   slot_seen_.assign(size_t(state_.num_slots()), 0);
   for (size_t s = 0; s < b.seqs.size(); ++s) {
     const SeqSlice& q = b.seqs[s];
@@ -425,8 +426,8 @@ void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
           }
           for (int64_t hd = 0; hd < Hv; ++hd) {
             beta[r * Hv + hd] = delta_beta(beta[r * Hv + hd]);
-            g[r * Hv + hd] = delta_log_decay(g[r * Hv + hd], l.a_log[size_t(hd)],
-                                             l.dt_bias[size_t(hd)]);
+            g[r * Hv + hd] =
+                delta_log_decay(g[r * Hv + hd], l.a_log[size_t(hd)], l.dt_bias[size_t(hd)]);
           }
         }
       },

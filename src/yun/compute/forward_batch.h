@@ -25,7 +25,7 @@ struct SeqSlice {
   int32_t num_tokens = 0;    // query rows this step (>= 1)
   int32_t context_len = 0;   // tokens in the KV cache after this step
   std::vector<int32_t> block_table;  // KV block ids, covers context_len
-  int32_t state_slot = -1;   // recurrent-state slot (hybrid models only)
+  int32_t state_slot = -1;           // recurrent-state slot (hybrid models only)
 };
 
 struct ForwardBatch {

@@ -7,7 +7,6 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "yun/base/json_limits.h"
@@ -271,8 +270,8 @@ ModelConfig parse_config_object(const json& top) {
   if (!(c.partial_rotary_factor > 0 && c.partial_rotary_factor <= 1))
     fail("partial_rotary_factor", "must be in (0, 1]");
   if (c.rotary_dim() < 2) fail("partial_rotary_factor", "leaves fewer than 2 rotary dims");
-  c.tie_word_embeddings =
-      opt_bool(j, "tie_word_embeddings").value_or(opt_bool(top, "tie_word_embeddings").value_or(false));
+  c.tie_word_embeddings = opt_bool(j, "tie_word_embeddings")
+                              .value_or(opt_bool(top, "tie_word_embeddings").value_or(false));
 
   // The family's fixed flags come from the registry (model/decoder_spec.cc).
   const bool moe = info->moe;

@@ -92,9 +92,7 @@ struct ModelConfig {
     return full_attention_layers.empty() || full_attention_layers[size_t(layer)];
   }
   // Dimensions of each head that rope rotates (head_dim * partial_rotary_factor).
-  int64_t rotary_dim() const {
-    return int64_t(double(head_dim) * partial_rotary_factor) / 2 * 2;
-  }
+  int64_t rotary_dim() const { return int64_t(double(head_dim) * partial_rotary_factor) / 2 * 2; }
 
   int64_t q_size() const { return num_attention_heads * head_dim; }
   int64_t kv_size() const { return num_key_value_heads * head_dim; }

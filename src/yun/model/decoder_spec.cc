@@ -22,8 +22,8 @@ constexpr ArchitectureInfo kArchitectures[] = {
      true},
     {"Qwen3_5MoeForConditionalGeneration", Architecture::kQwen3_5Moe, false, true, false, true,
      true, true, true, true},
-    {"Qwen3_5MoeForCausalLM", Architecture::kQwen3_5Moe, false, true, false, true, true, true,
-     true, true},
+    {"Qwen3_5MoeForCausalLM", Architecture::kQwen3_5Moe, false, true, false, true, true, true, true,
+     true},
 };
 
 }  // namespace

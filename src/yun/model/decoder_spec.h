@@ -26,16 +26,16 @@ enum class NormKind { kPlain, kZeroCentred };
 
 // One row of the registry: what an architecture fixes, whatever the config.
 struct ArchitectureInfo {
-  std::string_view name;        // config.json architectures[0]
+  std::string_view name;  // config.json architectures[0]
   Architecture arch;
-  bool always_qkv_bias;         // qwen2: q/k/v bias on, no config switch
-  bool qk_norm;                 // per-head RMSNorm of q and k before rope
-  bool llama_biases;            // attention_bias also biases o_proj; mlp_bias read
-  bool moe;                     // sparse MLP layers (num_experts ...)
-  bool shared_expert;           // MoE layers add a sigmoid-gated shared expert
-  bool hybrid;                  // layer_types / linear_attention layers (Qwen3.5)
-  bool zero_centred_norm;       // RMSNorm weights stored centred on 0
-  bool nested_text_config;      // fields may sit under text_config
+  bool always_qkv_bias;     // qwen2: q/k/v bias on, no config switch
+  bool qk_norm;             // per-head RMSNorm of q and k before rope
+  bool llama_biases;        // attention_bias also biases o_proj; mlp_bias read
+  bool moe;                 // sparse MLP layers (num_experts ...)
+  bool shared_expert;       // MoE layers add a sigmoid-gated shared expert
+  bool hybrid;              // layer_types / linear_attention layers (Qwen3.5)
+  bool zero_centred_norm;   // RMSNorm weights stored centred on 0
+  bool nested_text_config;  // fields may sit under text_config
 };
 
 // The row for `name`, or nullptr when yun does not support it.
@@ -49,9 +49,9 @@ struct AttentionFlags {
   bool qkv_bias = false;
   bool o_bias = false;
   bool qk_norm = false;
-  bool output_gate = false;    // q_proj yields [query, gate] per head; out *= sigmoid(gate)
+  bool output_gate = false;  // q_proj yields [query, gate] per head; out *= sigmoid(gate)
   double rotary_fraction = 1.0;
-  int64_t rotary_dim = 0;      // head_dim * rotary_fraction (even)
+  int64_t rotary_dim = 0;  // head_dim * rotary_fraction (even)
 };
 
 struct LinearAttentionShape {
@@ -64,9 +64,7 @@ struct LinearAttentionShape {
   int64_t value_size() const { return num_value_heads * value_head_dim; }
   // float32 values one sequence's state holds for one layer.
   int64_t conv_state_floats() const { return (conv_kernel - 1) * conv_channels(); }
-  int64_t recurrent_state_floats() const {
-    return num_value_heads * key_head_dim * value_head_dim;
-  }
+  int64_t recurrent_state_floats() const { return num_value_heads * key_head_dim * value_head_dim; }
 };
 
 struct LayerSpec {

@@ -91,9 +91,8 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<We
   const int64_t H = c.hidden_size, KV = c.kv_size(), D = c.head_dim;
   // The gated attention's q_proj yields a query and a gate per head.
   const int64_t Q = c.q_size(), Qproj = c.attn_output_gate ? 2 * Q : Q;
-  const std::string root = L.has("model.language_model.embed_tokens.weight")
-                               ? "model.language_model."
-                               : "model.";
+  const std::string root =
+      L.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
   YUN_RETURN_IF_ERROR(L.get(root + "embed_tokens.weight", {c.vocab_size, H}, &w.embed_tokens));
   YUN_RETURN_IF_ERROR(L.get(root + "norm.weight", {H}, &w.final_norm));
   if (c.tie_word_embeddings) {
@@ -142,7 +141,8 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<We
       }
       if (L.has(m + "experts.gate_up_proj")) {
         // Fused layout: gate rows 0..I-1 then up rows I..2I-1 per expert.
-        YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, 0, I, l.expert_gate));
+        YUN_RETURN_IF_ERROR(
+            L.experts(m + "experts.gate_up_proj", E, 2 * I, H, 0, I, l.expert_gate));
         YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, I, I, l.expert_up));
         YUN_RETURN_IF_ERROR(L.experts(m + "experts.down_proj", E, H, I, 0, H, l.expert_down));
         continue;

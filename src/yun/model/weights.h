@@ -34,18 +34,18 @@ struct LayerWeights {
   std::vector<TensorView> expert_down;             // each [hidden, moe_intermediate]
   // Qwen3.5 shared expert (MoE layers with one; empty otherwise). Fused 3-D
   // expert tensors are cut into the per-expert views above (no copy).
-  TensorView shared_gate, shared_up;     // [shared_intermediate, hidden]
-  TensorView shared_down;                // [hidden, shared_intermediate]
-  TensorView shared_expert_gate;         // [1, hidden]
+  TensorView shared_gate, shared_up;  // [shared_intermediate, hidden]
+  TensorView shared_down;             // [hidden, shared_intermediate]
+  TensorView shared_expert_gate;      // [1, hidden]
   // Qwen3.5 Gated DeltaNet (linear-attention layers; the self_attn views
   // above are empty there). C = 2*Hk*Dk + Hv*Dv.
-  TensorView in_proj_qkv;                // [C, hidden]
-  TensorView in_proj_z;                  // [Hv*Dv, hidden]
-  TensorView in_proj_b, in_proj_a;       // [Hv, hidden]
-  TensorView conv1d;                     // [C, 1, kernel]
-  TensorView a_log, dt_bias;             // [Hv]
-  TensorView linear_norm;                // [Dv] (plain weight)
-  TensorView out_proj;                   // [hidden, Hv*Dv]
+  TensorView in_proj_qkv;           // [C, hidden]
+  TensorView in_proj_z;             // [Hv*Dv, hidden]
+  TensorView in_proj_b, in_proj_a;  // [Hv, hidden]
+  TensorView conv1d;                // [C, 1, kernel]
+  TensorView a_log, dt_bias;        // [Hv]
+  TensorView linear_norm;           // [Dv] (plain weight)
+  TensorView out_proj;              // [hidden, Hv*Dv]
 };
 
 struct ModelWeights {

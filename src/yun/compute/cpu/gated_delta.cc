@@ -33,7 +33,8 @@ void gated_delta_recurrent(const DeltaHeadArgs& a) {
       const float* Si = S + i * Dv;
       for (int64_t j = 0; j < Dv; ++j) mem[size_t(j)] += double(Si[j]) * double(k[i]);
     }
-    for (int64_t j = 0; j < Dv; ++j) mem[size_t(j)] = double(beta) * (double(v[j]) - mem[size_t(j)]);
+    for (int64_t j = 0; j < Dv; ++j)
+      mem[size_t(j)] = double(beta) * (double(v[j]) - mem[size_t(j)]);
     std::fill(acc.begin(), acc.end(), 0.0);
     for (int64_t i = 0; i < Dk; ++i) {
       float* Si = S + i * Dv;

@@ -30,7 +30,7 @@ struct MlpScratch {
   std::vector<int32_t> expert_fill;      // [E] insertion cursors
   std::vector<int32_t> topk_id;          // [rows * k]
   std::vector<float> topk_w;             // [rows * k]
-  std::vector<float> shared_y, shared_g; // shared expert output [rows, H], gate [rows]
+  std::vector<float> shared_y, shared_g;  // shared expert output [rows, H], gate [rows]
 };
 
 // y[rows, H] = SwiGLU(x[rows, H]).

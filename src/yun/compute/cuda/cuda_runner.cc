@@ -23,7 +23,6 @@
 #include <type_traits>
 
 #include "yun/base/log.h"
-#include "yun/model/decoder_spec.h"
 #include "yun/compute/cuda/attention.cuh"
 #include "yun/compute/cuda/cuda_common.h"
 #include "yun/compute/cuda/cuda_weights.h"
@@ -37,6 +36,7 @@
 #include "yun/compute/cuda/sampling.cuh"
 #include "yun/compute/cuda/silu_mul.cuh"
 #include "yun/compute/rope_freqs.h"
+#include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
