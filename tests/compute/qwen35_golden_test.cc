@@ -274,6 +274,16 @@ TEST_P(Qwen35GoldenTest, StateSlotContract) {
     EXPECT_EQ(g.runner->forward(b, l).code(), StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(g.runner->reset_state_slot(kSlots).code(), StatusCode::kInvalidArgument);
+  // Without a state table, a hybrid refuses to run (never UB).
+  ASSERT_TRUE(g.runner->allocate_state_slots(0).is_ok());
+  {
+    ForwardBatch b;
+    Seq s0;
+    add(b, s0, {1, 2}, alloc, false);
+    std::vector<float> l;
+    EXPECT_EQ(g.runner->forward(b, l).code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(g.runner->allocate_state_slots(-1).code(), StatusCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Qwen35GoldenTest,

@@ -4,6 +4,7 @@
 // the state equal the whole, and the conv equals a zero-padded depthwise conv.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -188,6 +189,33 @@ TEST(Qwen35OpsTest, PartialRopeRotatesOnlyTheFirstDims) {
     }
     for (int64_t i = rd; i < D; ++i) EXPECT_EQ(b[i], a[i]);
   }
+}
+
+TEST(Qwen35OpsTest, GatedNormDecayAndBeta) {
+  const float o0[5] = {0.5f, -1.0f, 2.0f, 0.0f, 3.0f}, z[5] = {1.0f, -2.0f, 0.5f, 4.0f, -0.25f};
+  const float w[5] = {1.0f, 0.5f, -1.0f, 2.0f, 0.25f};
+  float o[5];
+  std::copy(o0, o0 + 5, o);
+  gated_rms_norm(o, z, w, 5, 1e-6f);
+  double ss = 0;
+  for (float v : o0) ss += double(v) * v;
+  const double inv = 1.0 / std::sqrt(ss / 5 + 1e-6);
+  for (int i = 0; i < 5; ++i) {
+    const double silu = z[i] / (1.0 + std::exp(-double(z[i])));
+    EXPECT_NEAR(o[i], w[i] * o0[i] * inv * silu, 1e-6) << i;
+  }
+  // g = -exp(A_log) * softplus(a + dt_bias); softplus linear past 20.
+  for (float a : {-30.0f, -1.0f, 0.0f, 2.5f, 19.0f, 25.0f}) {
+    const double x = double(a) + 0.5;
+    const double sp = x > 20 ? x : std::log1p(std::exp(x));
+    EXPECT_NEAR(delta_log_decay(a, 0.3f, 0.5f), -std::exp(0.3) * sp, 1e-5 * (1 + sp)) << a;
+  }
+  EXPECT_NEAR(delta_beta(0.0f), 0.5f, 1e-7);
+  EXPECT_NEAR(delta_beta(3.0f), 1.0 / (1.0 + std::exp(-3.0)), 1e-7);
+  float x[3] = {3.0f, 4.0f, 0.0f};
+  l2_normalize(x, 3, 1e-6f, 2.0f);
+  EXPECT_NEAR(x[0], 2.0 * 3.0 / std::sqrt(25.0 + 1e-6), 1e-6);
+  EXPECT_NEAR(x[1], 2.0 * 4.0 / std::sqrt(25.0 + 1e-6), 1e-6);
 }
 
 }  // namespace
