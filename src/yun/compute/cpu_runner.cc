@@ -1,23 +1,33 @@
-// The CPU ModelRunner: the Qwen2/Qwen3/Qwen3-MoE/Llama decoder in float32
-// over a ragged batch and a paged float32 KV cache.
+// The CPU ModelRunner: the Qwen2/Qwen3/Qwen3-MoE/Llama/Qwen3.5 decoder in
+// float32 over a ragged batch, a paged float32 KV cache and, for the hybrid
+// Qwen3.5 layers, per-sequence recurrent state slots. The layer structure
+// comes from the DecoderSpec (model/decoder_spec.h).
 //
 // Per step: embedding gather -> per layer [RMSNorm, q/k/v projections (+bias),
 // Qwen3 q/k norm, RoPE, K/V into the cache, paged causal attention, o_proj,
 // residual, RMSNorm, SwiGLU MLP or MoE, residual] -> final RMSNorm on the logit
 // and hidden rows only, lm_head on the logit rows. Scratch buffers live in the
 // runner and only grow.
+// A Qwen3.5 linear-attention layer replaces the attention part with Gated
+// DeltaNet (linear_attention below); its full-attention layers add the
+// output gate and partial rotary; its norms are zero-centred ((1 + w),
+// folded into the float32 weights at load).
 #include <algorithm>
 #include <cmath>
 
 #include "yun/base/thread_pool.h"
 #include "yun/compute/cpu/attention.h"
+#include "yun/compute/cpu/causal_conv.h"
 #include "yun/compute/cpu/convert.h"
+#include "yun/compute/cpu/gated_delta.h"
 #include "yun/compute/cpu/kv_cache.h"
 #include "yun/compute/cpu/matmul.h"
 #include "yun/compute/cpu/mlp.h"
 #include "yun/compute/cpu/rms_norm.h"
 #include "yun/compute/cpu/rope.h"
+#include "yun/compute/cpu/state_table.h"
 #include "yun/compute/model_runner.h"
+#include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -51,7 +61,13 @@ struct LayerF32 {
   SwigluWeights mlp;
   MoeWeights moe;
   bool is_moe = false;
+  // Gated DeltaNet (linear-attention layers).
+  std::vector<float> conv_w, a_log, dt_bias, linear_norm;  // [C*K], [Hv], [Hv], [Dv]
 };
+
+void add_one(std::vector<float>& w) {
+  for (float& v : w) v += 1.0f;
+}
 
 class CpuRunner final : public ModelRunner {
  public:
@@ -59,9 +75,12 @@ class CpuRunner final : public ModelRunner {
       : config_(std::move(config)),
         w_(std::move(weights)),
         pool_(options.num_threads),
-        precision_(options.bf16_activations ? MatmulPrecision::kBF16 : MatmulPrecision::kFloat32) {
+        precision_(options.bf16_activations ? MatmulPrecision::kBF16 : MatmulPrecision::kFloat32),
+        spec_(build_decoder_spec(config_)) {
     rope_ = compute_rope_freqs(config_);
     final_norm_ = tensor_to_f32(w_.final_norm);
+    const bool centred = spec_.norm == NormKind::kZeroCentred;
+    if (centred) add_one(final_norm_);
     layers_.resize(w_.layers.size());
     for (size_t i = 0; i < layers_.size(); ++i) {
       const LayerWeights& lw = w_.layers[i];
@@ -77,6 +96,16 @@ class CpuRunner final : public ModelRunner {
       l.gate_bias = tensor_to_f32(lw.gate_bias);
       l.up_bias = tensor_to_f32(lw.up_bias);
       l.down_bias = tensor_to_f32(lw.down_bias);
+      if (centred) {
+        add_one(l.input_norm);
+        add_one(l.post_norm);
+        add_one(l.q_norm);
+        add_one(l.k_norm);
+      }
+      l.conv_w = tensor_to_f32(lw.conv1d);
+      l.a_log = tensor_to_f32(lw.a_log);
+      l.dt_bias = tensor_to_f32(lw.dt_bias);
+      l.linear_norm = tensor_to_f32(lw.linear_norm);
       l.is_moe = !lw.router.empty();
       if (l.is_moe) {
         // The router stays float32 in bf16 mode: rounding flips near-tied
@@ -90,6 +119,12 @@ class CpuRunner final : public ModelRunner {
           sw.up = mat(lw.expert_up[e]);
           sw.down = mat(lw.expert_down[e]);
           l.moe.experts.push_back(sw);
+        }
+        if (!lw.shared_expert_gate.empty()) {
+          l.moe.shared.gate = mat(lw.shared_gate);
+          l.moe.shared.up = mat(lw.shared_up);
+          l.moe.shared.down = mat(lw.shared_down);
+          l.moe.shared_gate = matrix(lw.shared_expert_gate, MatmulPrecision::kFloat32);
         }
       } else {
         l.mlp.gate = mat(lw.gate_proj);
@@ -105,19 +140,36 @@ class CpuRunner final : public ModelRunner {
   const ModelConfig& config() const override { return config_; }
   std::string device_name() const override { return "cpu"; }
 
+  // Only full-attention layers have KV (kv_layers: at least 1 for the cache).
+  int64_t kv_layers() const { return std::max<int64_t>(1, spec_.num_full_attention_layers()); }
   size_t kv_bytes_per_token() const override {
-    return size_t(2 * config_.num_hidden_layers * config_.kv_size()) * sizeof(float);
+    return size_t(2 * spec_.num_full_attention_layers() * config_.kv_size()) * sizeof(float);
   }
 
   Status allocate_kv_cache(const KvCacheSpec& spec) override {
-    spec_ = KvCacheSpec{};
-    YUN_RETURN_IF_ERROR(cache_.allocate(config_.num_hidden_layers, spec.num_blocks, spec.block_size,
+    kv_spec_ = KvCacheSpec{};
+    YUN_RETURN_IF_ERROR(cache_.allocate(kv_layers(), spec.num_blocks, spec.block_size,
                                         config_.num_key_value_heads, config_.head_dim));
-    spec_ = spec;
+    kv_spec_ = spec;
     return Status::ok();
   }
 
-  KvCacheSpec kv_cache_spec() const override { return spec_; }
+  KvCacheSpec kv_cache_spec() const override { return kv_spec_; }
+
+  size_t state_bytes_per_slot() const override { return spec_.state_bytes_per_sequence(); }
+  Status allocate_state_slots(int32_t num_slots) override {
+    if (num_slots < 0) return invalid_argument("negative number of state slots");
+    if (!spec_.has_recurrent_state()) return Status::ok();
+    state_.configure(num_slots, spec_.num_linear_attention_layers(),
+                     spec_.linear.conv_state_floats(), spec_.linear.recurrent_state_floats());
+    return Status::ok();
+  }
+  Status reset_state_slot(int32_t slot) override {
+    return spec_.has_recurrent_state() ? state_.reset(slot) : Status::ok();
+  }
+  Status copy_state_slot(int32_t src, int32_t dst) override {
+    return spec_.has_recurrent_state() ? state_.copy(src, dst) : Status::ok();
+  }
 
   using ModelRunner::forward;  // (batch, sampling, results): the host default
   Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
@@ -133,6 +185,10 @@ class CpuRunner final : public ModelRunner {
   Status validate(const ForwardBatch& batch);
   void prepare_rope(const ForwardBatch& batch);
   void run_layer(const ForwardBatch& batch, size_t layer);
+  // The mixers: read h_ (the normed input), write o_ (before the residual).
+  void full_attention(const ForwardBatch& batch, size_t layer);
+  void linear_attention(const ForwardBatch& batch, size_t layer);
+  Status validate_state(const ForwardBatch& batch);
 
   WeightMatrix mat(const TensorView& t) const { return matrix(t, precision_); }
 
@@ -140,15 +196,20 @@ class CpuRunner final : public ModelRunner {
   ModelWeights w_;
   ThreadPool pool_;
   MatmulPrecision precision_;
+  DecoderSpec spec_;
   RopeFreqs rope_;
   std::vector<float> final_norm_;
   std::vector<LayerF32> layers_;
   CpuKvCache cache_;
-  KvCacheSpec spec_;
+  KvCacheSpec kv_spec_;
+  CpuStateTable state_;
 
   // Scratch, grown on demand.
   std::vector<float> x_, h_, q_, k_, v_, attn_, o_, cos_, sin_, last_;
+  std::vector<float> qg_, gate_;             // gated attention: q_proj output, gates
+  std::vector<float> u_, y_, z_, beta_, g_;  // Gated DeltaNet
   std::vector<int32_t> row_seq_, row_pos_;
+  std::vector<char> slot_seen_;
   MlpScratch mlp_;
   std::vector<float> hidden_;  // the last batch's hidden_rows (hidden_states())
 };
@@ -202,11 +263,37 @@ Status CpuRunner::validate(const ForwardBatch& b) {
     if (r < 0 || r >= T) return invalid_argument("forward: logit row out of range");
   for (int32_t r : b.hidden_rows)
     if (r < 0 || r >= T) return invalid_argument("forward: hidden row out of range");
+  return validate_state(b);
+}
+
+Status CpuRunner::validate_state(const ForwardBatch& b) {
+  if (!spec_.has_recurrent_state()) return Status::ok();
+  if (state_.num_slots() == 0)
+    return invalid_argument(
+        "forward: this model keeps recurrent state: allocate_state_slots first");
+  slot_seen_.assign(size_t(state_.num_slots()), 0);
+  for (size_t s = 0; s < b.seqs.size(); ++s) {
+    const SeqSlice& q = b.seqs[s];
+    const std::string where = "forward: sequence " + std::to_string(s) + ": ";
+    if (q.state_slot < 0 || q.state_slot >= state_.num_slots())
+      return invalid_argument(where + "state slot " + std::to_string(q.state_slot) +
+                              " out of range (" + std::to_string(state_.num_slots()) + " slots)");
+    if (slot_seen_[size_t(q.state_slot)]++)
+      return invalid_argument(where + "state slot " + std::to_string(q.state_slot) +
+                              " used twice in one batch");
+    const int64_t first = q.context_len - q.num_tokens;
+    if (first != 0 && state_.position(q.state_slot) != first)
+      return invalid_argument(where + "state slot " + std::to_string(q.state_slot) + " holds " +
+                              std::to_string(state_.position(q.state_slot)) +
+                              " tokens but the batch continues from position " +
+                              std::to_string(first) +
+                              " (a recurrent state cannot skip or rewind tokens)");
+  }
   return Status::ok();
 }
 
 void CpuRunner::prepare_rope(const ForwardBatch& b) {
-  const int64_t T = b.total_tokens(), half = config_.head_dim / 2;
+  const int64_t T = b.total_tokens(), half = config_.rotary_dim() / 2;
   grow(cos_, T * half);
   grow(sin_, T * half);
   const bool dynamic = config_.rope_scaling.type == RopeScaling::Type::kDynamic;
@@ -225,46 +312,17 @@ void CpuRunner::prepare_rope(const ForwardBatch& b) {
 }
 
 void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
-  const LayerWeights& lw = w_.layers[li];
   const LayerF32& l = layers_[li];
   const int64_t T = b.total_tokens(), H = config_.hidden_size;
-  const int64_t D = config_.head_dim, Hq = config_.num_attention_heads;
-  const int64_t Hkv = config_.num_key_value_heads, Q = Hq * D, KV = Hkv * D;
   const float eps = float(config_.rms_norm_eps);
   float* x = x_.data();
   float* h = h_.data();
   rms_norm(x, T, H, l.input_norm.data(), eps, h);
-  const MatmulJob qkv[3] = {{mat(lw.q_proj), q_.data(), ptr_or_null(l.q_bias)},
-                            {mat(lw.k_proj), k_.data(), ptr_or_null(l.k_bias)},
-                            {mat(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
-  matmul_multi(h, T, qkv, 3, pool_);
-  const int64_t half = D / 2;
-  float* kc = cache_.k_layer(int64_t(li));
-  float* vc = cache_.v_layer(int64_t(li));
-  const int64_t bs = cache_.block_size(), ts = cache_.token_stride();
-  pool_.parallel_for(
-      T,
-      [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          float* qr = q_.data() + r * Q;
-          float* kr = k_.data() + r * KV;
-          if (!l.q_norm.empty()) {
-            rms_norm(qr, Hq, D, l.q_norm.data(), eps, qr);
-            rms_norm(kr, Hkv, D, l.k_norm.data(), eps, kr);
-          }
-          apply_rope(qr, Hq, D, cos_.data() + r * half, sin_.data() + r * half);
-          apply_rope(kr, Hkv, D, cos_.data() + r * half, sin_.data() + r * half);
-          const SeqSlice& s = b.seqs[size_t(row_seq_[size_t(r)])];
-          const int64_t pos = row_pos_[size_t(r)];
-          const int64_t slot = int64_t(s.block_table[size_t(pos / bs)]) * bs + pos % bs;
-          std::copy(kr, kr + KV, kc + slot * ts);
-          std::copy(v_.data() + r * KV, v_.data() + (r + 1) * KV, vc + slot * ts);
-        }
-      },
-      4);
-  AttentionShape shape{Hq, Hkv, D, bs, ts};
-  paged_attention(b, shape, q_.data(), kc, vc, attn_.data(), pool_);
-  matmul(attn_.data(), T, mat(lw.o_proj), o_.data(), pool_, ptr_or_null(l.o_bias));
+  if (spec_.layers[li].mixer == MixerKind::kLinearAttention) {
+    linear_attention(b, li);
+  } else {
+    full_attention(b, li);
+  }
   for (int64_t i = 0; i < T * H; ++i) x[i] += o_[size_t(i)];
   rms_norm(x, T, H, l.post_norm.data(), eps, h);
   if (l.is_moe) {
@@ -275,6 +333,155 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
   for (int64_t i = 0; i < T * H; ++i) x[i] += o_[size_t(i)];
 }
 
+void CpuRunner::full_attention(const ForwardBatch& b, size_t li) {
+  const LayerWeights& lw = w_.layers[li];
+  const LayerF32& l = layers_[li];
+  const int64_t T = b.total_tokens();
+  const int64_t D = config_.head_dim, Hq = config_.num_attention_heads;
+  const int64_t Hkv = config_.num_key_value_heads, Q = Hq * D, KV = Hkv * D;
+  const float eps = float(config_.rms_norm_eps);
+  const bool gated = spec_.attention.output_gate;
+  const int64_t rd = spec_.attention.rotary_dim;
+  const float* h = h_.data();
+  // The gated q_proj yields per head [query (D), gate (D)]: split below.
+  const MatmulJob qkv[3] = {{mat(lw.q_proj), gated ? qg_.data() : q_.data(), ptr_or_null(l.q_bias)},
+                            {mat(lw.k_proj), k_.data(), ptr_or_null(l.k_bias)},
+                            {mat(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
+  matmul_multi(h, T, qkv, 3, pool_);
+  const int64_t half = rd / 2;
+  const int64_t kv_layer = spec_.layers[li].mixer_index;
+  float* kc = cache_.k_layer(kv_layer);
+  float* vc = cache_.v_layer(kv_layer);
+  const int64_t bs = cache_.block_size(), ts = cache_.token_stride();
+  pool_.parallel_for(
+      T,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          float* qr = q_.data() + r * Q;
+          float* kr = k_.data() + r * KV;
+          if (gated) {
+            const float* src = qg_.data() + r * 2 * Q;
+            float* gr = gate_.data() + r * Q;
+            for (int64_t hd = 0; hd < Hq; ++hd) {
+              std::copy(src + hd * 2 * D, src + hd * 2 * D + D, qr + hd * D);
+              std::copy(src + hd * 2 * D + D, src + (hd + 1) * 2 * D, gr + hd * D);
+            }
+          }
+          if (!l.q_norm.empty()) {
+            rms_norm(qr, Hq, D, l.q_norm.data(), eps, qr);
+            rms_norm(kr, Hkv, D, l.k_norm.data(), eps, kr);
+          }
+          apply_rope_partial(qr, Hq, D, rd, cos_.data() + r * half, sin_.data() + r * half);
+          apply_rope_partial(kr, Hkv, D, rd, cos_.data() + r * half, sin_.data() + r * half);
+          const SeqSlice& s = b.seqs[size_t(row_seq_[size_t(r)])];
+          const int64_t pos = row_pos_[size_t(r)];
+          const int64_t slot = int64_t(s.block_table[size_t(pos / bs)]) * bs + pos % bs;
+          std::copy(kr, kr + KV, kc + slot * ts);
+          std::copy(v_.data() + r * KV, v_.data() + (r + 1) * KV, vc + slot * ts);
+        }
+      },
+      4);
+  AttentionShape shape{Hq, Hkv, D, bs, ts};
+  paged_attention(b, shape, q_.data(), kc, vc, attn_.data(), pool_);
+  if (gated) {
+    float* a = attn_.data();
+    const float* g = gate_.data();
+    for (int64_t i = 0; i < T * Q; ++i) a[i] *= 1.0f / (1.0f + std::exp(-g[i]));
+  }
+  matmul(attn_.data(), T, mat(lw.o_proj), o_.data(), pool_, ptr_or_null(l.o_bias));
+}
+
+// Gated DeltaNet: projections, the state-carrying causal conv + SiLU, l2-normed
+// q/k, the gated delta rule (chunked for a prefill piece, recurrent for one
+// token), the gated RMSNorm, out_proj. Each sequence reads and advances its
+// state slot (validate_state checked the slots; forward reset new ones).
+void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
+  const LayerWeights& lw = w_.layers[li];
+  const LayerF32& l = layers_[li];
+  const LinearAttentionShape& ls = spec_.linear;
+  const int64_t T = b.total_tokens();
+  const int64_t Hk = ls.num_key_heads, Dk = ls.key_head_dim;
+  const int64_t Hv = ls.num_value_heads, Dv = ls.value_head_dim;
+  const int64_t C = ls.conv_channels(), Vs = ls.value_size(), K = ls.conv_kernel;
+  const int64_t sl = spec_.layers[li].mixer_index;
+  const float eps = float(config_.rms_norm_eps);
+  float* u = u_.data();
+  float* y = y_.data();
+  float* z = z_.data();
+  float* beta = beta_.data();
+  float* g = g_.data();
+  float* o = attn_.data();
+  const MatmulJob proj[4] = {{mat(lw.in_proj_qkv), u, nullptr},
+                             {mat(lw.in_proj_z), z, nullptr},
+                             {mat(lw.in_proj_b), beta, nullptr},
+                             {mat(lw.in_proj_a), g, nullptr}};
+  matmul_multi(h_.data(), T, proj, 4, pool_);
+  const int64_t S = int64_t(b.seqs.size());
+  pool_.parallel_for(S, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const SeqSlice& q = b.seqs[size_t(s)];
+      const int64_t r = q.token_start;
+      causal_conv1d_silu(u + r * C, C, q.num_tokens, C, l.conv_w.data(), K,
+                         state_.conv(q.state_slot, sl), y + r * C, C);
+    }
+  });
+  const float q_scale = float(1.0 / std::sqrt(double(Dk)));
+  pool_.parallel_for(
+      T,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          float* yr = y + r * C;
+          for (int64_t hd = 0; hd < Hk; ++hd) {
+            l2_normalize(yr + hd * Dk, Dk, 1e-6f, q_scale);
+            l2_normalize(yr + (Hk + hd) * Dk, Dk, 1e-6f, 1.0f);
+          }
+          for (int64_t hd = 0; hd < Hv; ++hd) {
+            beta[r * Hv + hd] = delta_beta(beta[r * Hv + hd]);
+            g[r * Hv + hd] =
+                delta_log_decay(g[r * Hv + hd], l.a_log[size_t(hd)], l.dt_bias[size_t(hd)]);
+          }
+        }
+      },
+      8);
+  const int64_t group = Hv / Hk;  // value heads per key head
+  pool_.parallel_for(S * Hv, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const SeqSlice& q = b.seqs[size_t(i / Hv)];
+      const int64_t hd = i % Hv, kh = hd / group, r = q.token_start;
+      DeltaHeadArgs a;
+      a.n = q.num_tokens;
+      a.Dk = Dk;
+      a.Dv = Dv;
+      a.q = y + r * C + kh * Dk;
+      a.k = y + r * C + (Hk + kh) * Dk;
+      a.qk_stride = C;
+      a.v = y + r * C + 2 * Hk * Dk + hd * Dv;
+      a.v_stride = C;
+      a.o = o + r * Vs + hd * Dv;
+      a.o_stride = Vs;
+      a.g = g + r * Hv + hd;
+      a.beta = beta + r * Hv + hd;
+      a.gb_stride = Hv;
+      a.state = state_.recurrent(q.state_slot, sl) + hd * Dk * Dv;
+      if (a.n == 1) {
+        gated_delta_recurrent(a);
+      } else {
+        gated_delta_chunked(a, kDeltaChunk);
+      }
+    }
+  });
+  pool_.parallel_for(
+      T,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t hd = 0; hd < Hv; ++hd)
+            gated_rms_norm(o + r * Vs + hd * Dv, z + r * Vs + hd * Dv, l.linear_norm.data(), Dv,
+                           eps);
+      },
+      8);
+  matmul(o, T, mat(lw.out_proj), o_.data(), pool_);
+}
+
 Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
   hidden_.clear();
   YUN_RETURN_IF_ERROR(validate(b));
@@ -283,9 +490,24 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
   grow(h_, T * H);
   grow(o_, T * H);
   grow(q_, T * config_.q_size());
-  grow(attn_, T * config_.q_size());
+  grow(attn_, T * std::max(config_.q_size(), spec_.linear.value_size()));
   grow(k_, T * config_.kv_size());
   grow(v_, T * config_.kv_size());
+  if (spec_.attention.output_gate) {
+    grow(qg_, T * 2 * config_.q_size());
+    grow(gate_, T * config_.q_size());
+  }
+  if (spec_.has_recurrent_state()) {
+    const int64_t C = spec_.linear.conv_channels(), Hv = spec_.linear.num_value_heads;
+    grow(u_, T * C);
+    grow(y_, T * C);
+    grow(z_, T * spec_.linear.value_size());
+    grow(beta_, T * Hv);
+    grow(g_, T * Hv);
+    // A sequence that starts at position 0 starts from a zero state.
+    for (const SeqSlice& q : b.seqs)
+      if (q.context_len == q.num_tokens) YUN_RETURN_IF_ERROR(state_.reset(q.state_slot));
+  }
   const TensorView& emb = w_.embed_tokens;
   const size_t esz = dtype_size(emb.dtype);
   pool_.parallel_for(
@@ -300,6 +522,8 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       16);
   prepare_rope(b);
   for (size_t li = 0; li < layers_.size(); ++li) run_layer(b, li);
+  if (spec_.has_recurrent_state())
+    for (const SeqSlice& q : b.seqs) state_.set_position(q.state_slot, q.context_len);
   // The final norm over the logit rows, then the hidden rows after them.
   const int64_t L = int64_t(b.logit_rows.size()), N = int64_t(b.hidden_rows.size());
   logits.resize(size_t(L * V));

@@ -7,6 +7,12 @@
 // earlier chunk, earlier decode steps, or a prefix-cache hit). Position p of a
 // sequence lives in KV block block_table[p / block_size], slot p % block_size.
 // The same shape covers prefill, chunked prefill, decode and prefix hits.
+//
+// Hybrid models (Qwen3.5: linear-attention layers) also keep a recurrent
+// state per sequence, in the runner's state slot `state_slot` (see
+// ModelRunner::allocate_state_slots): it holds the state after the first
+// context_len - num_tokens tokens, and a slice starting at position 0 starts
+// from a zero state. Models without such layers ignore state_slot.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +25,7 @@ struct SeqSlice {
   int32_t num_tokens = 0;    // query rows this step (>= 1)
   int32_t context_len = 0;   // tokens in the KV cache after this step
   std::vector<int32_t> block_table;  // KV block ids, covers context_len
+  int32_t state_slot = -1;           // recurrent-state slot (hybrid models only)
 };
 
 struct ForwardBatch {

@@ -44,6 +44,31 @@ class ModelRunner {
   // The cache as allocated (num_blocks 0 before allocate_kv_cache).
   virtual KvCacheSpec kv_cache_spec() const = 0;
 
+  // Per-sequence recurrent state (hybrid models: the conv state and the
+  // delta-rule state of every linear-attention layer, float32), in slots
+  // numbered 0..num_slots-1 that the engine hands to its running sequences
+  // (SeqSlice::state_slot). A model without linear-attention layers has none:
+  // 0 bytes, and the calls below succeed and do nothing.
+  //
+  // Contract of a slot: it holds the state after the tokens the runner has
+  // run for it; a slice that starts at position 0 resets it first (a new or
+  // preempted sequence: recompute from scratch); a slice that starts at
+  // position p > 0 must find the slot at exactly p, else forward() fails
+  // with kInvalidArgument (so a prefix-cache hit without a state snapshot can
+  // never give wrong output).
+  virtual size_t state_bytes_per_slot() const { return 0; }
+  // (Re)sizes the table to `num_slots` (the engine: max_num_seqs); drops all
+  // state. Memory is taken per slot on first use. Errors: kInvalidArgument
+  // for num_slots < 0.
+  virtual Status allocate_state_slots(int32_t num_slots) {
+    return num_slots < 0 ? invalid_argument("negative number of state slots") : Status::ok();
+  }
+  // Zeroes slot `slot` (position 0). Copies slot src into dst (n > 1 forks
+  // that continue from the same state). Errors: kInvalidArgument for a slot
+  // out of range (on a model with state).
+  virtual Status reset_state_slot(int32_t /*slot*/) { return Status::ok(); }
+  virtual Status copy_state_slot(int32_t /*src*/, int32_t /*dst*/) { return Status::ok(); }
+
   // Runs the batch: writes each sequence's new K/V into its blocks, and returns
   // float32 logits, one row of vocab_size per entry of batch.logit_rows, in
   // `logits` (resized to logit_rows.size() * vocab_size). With

@@ -69,7 +69,7 @@ void apply_llama3(const RopeScaling& r, RopeFreqs& f) {
 }  // namespace
 
 RopeFreqs compute_rope_freqs(const ModelConfig& c, int64_t seq_len) {
-  const int64_t dim = c.head_dim;
+  const int64_t dim = c.rotary_dim();  // head_dim unless partial rotary (Qwen3.5)
   const int64_t half = dim / 2;
   RopeFreqs f;
   f.inv_freq.resize(size_t(half));

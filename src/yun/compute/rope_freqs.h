@@ -13,7 +13,8 @@
 namespace yun {
 
 struct RopeFreqs {
-  std::vector<float> inv_freq;  // [head_dim / 2]
+  std::vector<float>
+      inv_freq;  // [rotary_dim / 2] (ModelConfig::rotary_dim(): head_dim unless partial)
   float attention_scale = 1.0f;
 };
 

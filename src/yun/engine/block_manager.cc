@@ -37,7 +37,10 @@ int32_t BlockManager::blocks_needed(const Sequence& seq, int32_t num_new) const 
 bool BlockManager::allocate_slots(Sequence& seq, int32_t num_new) {
   int32_t extra = blocks_needed(seq, num_new);
   if (extra > pool_.num_free()) return false;
+  const bool needs_slot = slots_ && seq.state_slot < 0;
+  if (needs_slot && slots_->num_free() == 0) return false;
   for (int32_t i = 0; i < extra; ++i) seq.block_table.push_back(pool_.allocate());
+  if (needs_slot) seq.state_slot = slots_->acquire();
   return true;
 }
 
@@ -60,6 +63,10 @@ void BlockManager::commit_full_blocks(Sequence& seq) {
 
 int32_t BlockManager::share_prompt_blocks(const Sequence& parent, Sequence& child) {
   assert(child.block_table.empty());
+  if (slots_) {  // no recurrent state is kept at the shared boundary
+    child.num_computed = 0;
+    return 0;
+  }
   const int32_t bs = block_size();
   int32_t n = std::min(parent.num_computed, child.num_tokens() - 1) / bs;
   n = std::min(n, static_cast<int32_t>(parent.block_table.size()));
@@ -77,6 +84,8 @@ void BlockManager::free(Sequence& seq) {
   }
   seq.block_table.clear();
   seq.num_computed = 0;
+  if (slots_ && seq.state_slot >= 0) slots_->release(seq.state_slot);
+  seq.state_slot = -1;
 }
 
 }  // namespace yun

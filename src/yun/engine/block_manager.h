@@ -10,12 +10,17 @@
 
 #include "yun/engine/block_pool.h"
 #include "yun/engine/sequence.h"
+#include "yun/engine/state_slots.h"
 
 namespace yun {
 
 class BlockManager {
  public:
-  explicit BlockManager(BlockPool& pool) : pool_(pool) {}
+  // `slots`: the recurrent-state slots of a hybrid model (null or disabled:
+  // none). With slots, a sequence takes one with its first blocks and gives
+  // it back in free().
+  explicit BlockManager(BlockPool& pool, StateSlots* slots = nullptr)
+      : pool_(pool), slots_(slots && slots->enabled() ? slots : nullptr) {}
 
   BlockPool& pool() { return pool_; }
   int32_t block_size() const { return pool_.block_size(); }
@@ -30,8 +35,9 @@ class BlockManager {
   // REQUIRES: seq holds no blocks.
   int32_t match_prefix(Sequence& seq);
 
-  // Grows seq's block table to cover num_computed + num_new tokens. Returns
-  // false (changing nothing) when the pool has too few free blocks.
+  // Grows seq's block table to cover num_computed + num_new tokens (and
+  // takes a state slot if seq needs one). Returns false (changing nothing)
+  // when the pool has too few free blocks (or no slot is free).
   bool allocate_slots(Sequence& seq, int32_t num_new);
   // Free blocks allocate_slots(seq, num_new) would need.
   int32_t blocks_needed(const Sequence& seq, int32_t num_new) const;
@@ -42,14 +48,17 @@ class BlockManager {
   // Gives `child` (no blocks, same prompt) the parent's full computed prompt
   // blocks, but never the block holding the last prompt token (the child
   // recomputes from there to get its own logits). Returns the shared tokens.
+  // With state slots, shares nothing (0): the state after the shared blocks
+  // is not kept, so the child recomputes its prompt from a zero state.
   int32_t share_prompt_blocks(const Sequence& parent, Sequence& child);
 
-  // Releases all of seq's blocks (tail first, so the tail is evicted first);
-  // num_computed becomes 0.
+  // Releases all of seq's blocks (tail first, so the tail is evicted first)
+  // and its state slot; num_computed becomes 0.
   void free(Sequence& seq);
 
  private:
   BlockPool& pool_;
+  StateSlots* slots_;  // null: the model keeps no recurrent state
 };
 
 }  // namespace yun

@@ -36,6 +36,7 @@
 #include "yun/engine/block_pool.h"
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
+#include "yun/engine/state_slots.h"
 #include "yun/engine/stop_checker.h"
 #include "yun/grammar/matcher.h"
 
@@ -90,12 +91,16 @@ class EngineImpl final : public Engine {
         runner_(std::move(runner)),
         tokenizer_(std::move(tokenizer)),
         max_model_len_(max_model_len),
-        pool_(num_blocks, config.block_size, config.enable_prefix_cache),
-        blocks_(pool_),
+        // Hybrid models (recurrent state): no prefix cache yet, since a hit
+        // would need the state at the hit's boundary (issue 18 part 4).
+        pool_(num_blocks, config.block_size,
+              config.enable_prefix_cache && runner_->state_bytes_per_slot() == 0),
+        slots_(runner_->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0),
+        blocks_(pool_, &slots_),
         sched_({config.max_num_seqs, config.max_num_batched_tokens}, blocks_) {
     stats_.num_kv_blocks = num_blocks;
     stats_.block_size = config.block_size;
-    stats_.prefix_cache_enabled = config.enable_prefix_cache;
+    stats_.prefix_cache_enabled = pool_.prefix_cache_enabled();
     pool_.set_record_events(static_cast<bool>(config.kv_event_sink));
     thread_ = std::thread([this] {
       set_current_thread_name("yun-engine");
@@ -177,6 +182,7 @@ class EngineImpl final : public Engine {
 
   // Engine thread state.
   BlockPool pool_;
+  StateSlots slots_;  // recurrent-state slots (hybrid models; else 0)
   BlockManager blocks_;
   Scheduler sched_;
   std::unordered_map<uint64_t, std::unique_ptr<RequestState>> requests_;
@@ -618,6 +624,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   budget.max_num_seqs = config.max_num_seqs;
   YUN_ASSIGN_OR_RETURN(KvCacheSpec spec, runner->plan_kv_cache(budget));
   YUN_RETURN_IF_ERROR(runner->allocate_kv_cache(spec));
+  // One recurrent-state slot per running sequence (none without such layers).
+  YUN_RETURN_IF_ERROR(
+      runner->allocate_state_slots(runner->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0));
   const KvCacheSpec got = runner->kv_cache_spec();
   if (got.block_size != config.block_size || got.num_blocks < 1) {
     return internal_error("runner allocated a KV cache of " + std::to_string(got.num_blocks) +

@@ -336,6 +336,7 @@ ForwardBatch Scheduler::build_batch(const SchedulerOutput& out) const {
     }
     int32_t nb = blocks_.blocks_for(slice.context_len);
     slice.block_table.assign(s.block_table.begin(), s.block_table.begin() + nb);
+    slice.state_slot = s.state_slot;
     if (ss.sample) b.logit_rows.push_back(slice.token_start + ss.num_tokens - 1);
     if (ss.pool) b.hidden_rows.push_back(slice.token_start + ss.num_tokens - 1);
     b.seqs.push_back(std::move(slice));

@@ -43,6 +43,9 @@ struct Sequence {
   int32_t num_prompt_tokens = 0;
   int32_t num_computed = 0;  // leading tokens whose KV is in the cache
   std::vector<int32_t> block_table;
+  // The runner's recurrent-state slot while the sequence holds blocks, on a
+  // model with recurrent layers (engine/state_slots.h); -1 otherwise.
+  int32_t state_slot = -1;
   // Hashes of the leading full blocks committed to the prefix cache (chain).
   std::vector<uint64_t> block_hashes;
   SeqStatus status = SeqStatus::kWaiting;

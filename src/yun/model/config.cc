@@ -7,11 +7,11 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "yun/base/json_limits.h"
 #include "yun/base/mapped_file.h"
+#include "yun/model/decoder_spec.h"
 
 namespace yun {
 
@@ -95,6 +95,9 @@ std::vector<int64_t> int_or_list(const json& obj, const char* key) {
 void parse_rope(const json& rs, const std::string& where, ModelConfig& c) {
   if (!rs.is_object()) fail(where, "expected an object");
   if (auto t = opt_double(rs, "rope_theta")) c.rope_theta = *t;
+  if (auto f = opt_double(rs, "partial_rotary_factor")) c.partial_rotary_factor = *f;
+  if (get(rs, "mrope_section")) c.mrope_section = int_or_list(rs, "mrope_section");
+  if (auto v = opt_bool(rs, "mrope_interleaved")) c.mrope_interleaved = *v;
   std::string type;
   const json* tv = get(rs, "rope_type");
   if (!tv) tv = get(rs, "type");
@@ -145,6 +148,43 @@ void parse_rope(const json& rs, const std::string& where, ModelConfig& c) {
   }
 }
 
+// Qwen3.5 / 3.6: layer pattern, Gated DeltaNet shapes, gated attention.
+void parse_hybrid(const json& j, ModelConfig& c) {
+  c.attn_output_gate = opt_bool(j, "attn_output_gate").value_or(true);
+  const int64_t n = c.num_hidden_layers;
+  c.full_attention_layers.assign(size_t(n), false);
+  if (const json* lt = get(j, "layer_types")) {
+    if (!lt->is_array() || int64_t(lt->size()) != n)
+      fail("layer_types", "expected a list of num_hidden_layers strings");
+    for (int64_t i = 0; i < n; ++i) {
+      const json& e = (*lt)[size_t(i)];
+      if (e == "full_attention") {
+        c.full_attention_layers[size_t(i)] = true;
+      } else if (e != "linear_attention") {
+        fail("layer_types", "expected \"full_attention\" or \"linear_attention\"");
+      }
+    }
+  } else {
+    const int64_t every = opt_int(j, "full_attention_interval").value_or(4);
+    if (every <= 0) fail("full_attention_interval", "must be positive");
+    for (int64_t i = 0; i < n; ++i) c.full_attention_layers[size_t(i)] = (i + 1) % every == 0;
+  }
+  bool any_linear = false;
+  for (bool full : c.full_attention_layers) any_linear |= !full;
+  if (!any_linear) return;
+  c.linear_num_key_heads = req_pos_int(j, "linear_num_key_heads");
+  c.linear_key_head_dim = req_pos_int(j, "linear_key_head_dim");
+  c.linear_num_value_heads = req_pos_int(j, "linear_num_value_heads");
+  c.linear_value_head_dim = req_pos_int(j, "linear_value_head_dim");
+  c.linear_conv_kernel_dim = req_pos_int(j, "linear_conv_kernel_dim");
+  if (c.linear_num_value_heads % c.linear_num_key_heads != 0)
+    fail("linear_num_value_heads", "must be a multiple of linear_num_key_heads");
+  if (c.linear_key_head_dim > 4096 || c.linear_value_head_dim > 4096 ||
+      c.linear_num_key_heads > 4096 || c.linear_num_value_heads > 4096)
+    fail("linear_num_value_heads", "too large");
+  if (c.linear_conv_kernel_dim > 64) fail("linear_conv_kernel_dim", "too large");
+}
+
 void parse_generation(const json& g, ModelConfig& c) {
   if (!g.is_object()) fail("generation_config", "expected an object");
   if (auto v = opt_int(g, "bos_token_id")) c.bos_token_id = *v;
@@ -161,27 +201,25 @@ void parse_generation(const json& g, ModelConfig& c) {
   d.do_sample = opt_bool(g, "do_sample");
 }
 
-ModelConfig parse_config_object(const json& j) {
-  if (!j.is_object()) fail("config", "expected a JSON object");
+ModelConfig parse_config_object(const json& top) {
+  if (!top.is_object()) fail("config", "expected a JSON object");
   ModelConfig c;
-  const json* archs = get(j, "architectures");
+  const json* archs = get(top, "architectures");
   if (!archs || !archs->is_array() || archs->empty() || !(*archs)[0].is_string())
     fail("architectures", "expected a non-empty list of strings");
   c.architecture_name = (*archs)[0].get<std::string>();
-  if (c.architecture_name == "Qwen2ForCausalLM") {
-    c.arch = Architecture::kQwen2;
-  } else if (c.architecture_name == "Qwen3ForCausalLM" || c.architecture_name == "Qwen3Model") {
-    c.arch = Architecture::kQwen3;
-  } else if (c.architecture_name == "Qwen3MoeForCausalLM") {
-    c.arch = Architecture::kQwen3Moe;
-  } else if (c.architecture_name == "LlamaForCausalLM") {
-    c.arch = Architecture::kLlama;
-  } else {
+  const ArchitectureInfo* info = find_architecture(c.architecture_name);
+  if (!info) {
     throw FieldError{unimplemented("unsupported architecture '" + c.architecture_name +
-                                   "' (supported: Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3Model, "
-                                   "Qwen3MoeForCausalLM, LlamaForCausalLM)")};
+                                   "' (supported: " + supported_architectures() + ")")};
   }
-  if (const json* mt = get(j, "model_type")) {
+  c.arch = info->arch;
+  // Vision-language checkpoints (Qwen3.5) nest the text model's fields under
+  // text_config; a bare text config has them at the top.
+  const json* text = info->nested_text_config ? get(top, "text_config") : nullptr;
+  if (text && !text->is_object()) fail("text_config", "expected an object");
+  const json& j = text ? *text : top;
+  if (const json* mt = get(top, "model_type")) {
     if (!mt->is_string()) fail("model_type", "expected a string");
     c.model_type = mt->get<std::string>();
   }
@@ -223,27 +261,27 @@ ModelConfig parse_config_object(const json& j) {
   c.rms_norm_eps = opt_double(j, "rms_norm_eps").value_or(1e-6);
   if (!(c.rms_norm_eps > 0)) fail("rms_norm_eps", "must be positive");
   c.rope_theta = opt_double(j, "rope_theta").value_or(10000.0);
+  // Qwen3.5 rotates a quarter of each head unless the config says otherwise.
+  c.partial_rotary_factor =
+      opt_double(j, "partial_rotary_factor").value_or(info->hybrid ? 0.25 : 1.0);
   if (const json* rp = get(j, "rope_parameters")) parse_rope(*rp, "rope_parameters", c);
   if (const json* rs = get(j, "rope_scaling")) parse_rope(*rs, "rope_scaling", c);
   if (!(c.rope_theta > 0)) fail("rope_theta", "must be positive");
-  c.tie_word_embeddings = opt_bool(j, "tie_word_embeddings").value_or(false);
+  if (!(c.partial_rotary_factor > 0 && c.partial_rotary_factor <= 1))
+    fail("partial_rotary_factor", "must be in (0, 1]");
+  if (c.rotary_dim() < 2) fail("partial_rotary_factor", "leaves fewer than 2 rotary dims");
+  c.tie_word_embeddings = opt_bool(j, "tie_word_embeddings")
+                              .value_or(opt_bool(top, "tie_word_embeddings").value_or(false));
 
-  bool moe = c.arch == Architecture::kQwen3Moe;
-  switch (c.arch) {
-    case Architecture::kQwen2:
-      c.attention_bias = true;
-      break;
-    case Architecture::kQwen3:
-    case Architecture::kQwen3Moe:
-      c.qk_norm = true;
-      c.attention_bias = opt_bool(j, "attention_bias").value_or(false);
-      break;
-    case Architecture::kLlama:
-      c.attention_bias = opt_bool(j, "attention_bias").value_or(false);
-      c.attention_out_bias = c.attention_bias;
-      c.mlp_bias = opt_bool(j, "mlp_bias").value_or(false);
-      break;
+  // The family's fixed flags come from the registry (model/decoder_spec.cc).
+  const bool moe = info->moe;
+  c.qk_norm = info->qk_norm;
+  c.attention_bias = info->always_qkv_bias || opt_bool(j, "attention_bias").value_or(false);
+  if (info->llama_biases) {
+    c.attention_out_bias = c.attention_bias;
+    c.mlp_bias = opt_bool(j, "mlp_bias").value_or(false);
   }
+  if (info->hybrid) parse_hybrid(j, c);
   auto inter = opt_int(j, "intermediate_size");
   if (inter && *inter <= 0) fail("intermediate_size", "must be positive");
   c.intermediate_size = inter.value_or(0);
@@ -254,7 +292,10 @@ ModelConfig parse_config_object(const json& j) {
       fail("num_experts_per_tok", "larger than num_experts");
     if (c.num_experts > 65536) fail("num_experts", "too large");
     c.moe_intermediate_size = req_pos_int(j, "moe_intermediate_size");
-    c.norm_topk_prob = opt_bool(j, "norm_topk_prob").value_or(false);
+    // Qwen3.5 MoE always renormalises the top-k weights (no switch).
+    c.norm_topk_prob = info->shared_expert || opt_bool(j, "norm_topk_prob").value_or(false);
+    if (info->shared_expert)
+      c.shared_expert_intermediate_size = req_pos_int(j, "shared_expert_intermediate_size");
     c.decoder_sparse_step = opt_int(j, "decoder_sparse_step").value_or(1);
     if (c.decoder_sparse_step <= 0) fail("decoder_sparse_step", "must be positive");
     if (const json* m = get(j, "mlp_only_layers")) {
@@ -273,6 +314,11 @@ ModelConfig parse_config_object(const json& j) {
   c.bos_token_id = opt_int(j, "bos_token_id");
   c.pad_token_id = opt_int(j, "pad_token_id");
   c.eos_token_ids = int_or_list(j, "eos_token_id");
+  if (text) {  // ids may sit at the top of a nested config instead
+    if (!c.bos_token_id) c.bos_token_id = opt_int(top, "bos_token_id");
+    if (!c.pad_token_id) c.pad_token_id = opt_int(top, "pad_token_id");
+    if (c.eos_token_ids.empty()) c.eos_token_ids = int_or_list(top, "eos_token_id");
+  }
   return c;
 }
 

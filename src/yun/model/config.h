@@ -11,7 +11,7 @@
 
 namespace yun {
 
-enum class Architecture { kQwen2, kQwen3, kQwen3Moe, kLlama };
+enum class Architecture { kQwen2, kQwen3, kQwen3Moe, kLlama, kQwen3_5, kQwen3_5Moe };
 
 // RoPE frequency scaling, from `rope_scaling` (classic key) or
 // `rope_parameters` (transformers 5). kNone for plain RoPE.
@@ -74,6 +74,25 @@ struct ModelConfig {
     std::optional<int64_t> top_k, max_new_tokens;
     std::optional<bool> do_sample;
   } generation;
+
+  // Qwen3.5 / 3.6 hybrids (Gated DeltaNet + gated full attention; see
+  // tests/data/golden/QWEN3_5.md). layer_types: one per layer, true = full
+  // attention (from `layer_types`, else `full_attention_interval`); empty
+  // for the other architectures (every layer full attention).
+  std::vector<bool> full_attention_layers;
+  bool attn_output_gate = false;       // q_proj yields a gate per head
+  double partial_rotary_factor = 1.0;  // rope on the first head_dim * this dims
+  std::vector<int64_t> mrope_section;  // text-only: three equal streams = plain rope
+  bool mrope_interleaved = false;
+  int64_t linear_num_key_heads = 0, linear_key_head_dim = 0;
+  int64_t linear_num_value_heads = 0, linear_value_head_dim = 0;
+  int64_t linear_conv_kernel_dim = 0;
+  int64_t shared_expert_intermediate_size = 0;  // 0: no shared expert
+  bool is_full_attention_layer(int64_t layer) const {
+    return full_attention_layers.empty() || full_attention_layers[size_t(layer)];
+  }
+  // Dimensions of each head that rope rotates (head_dim * partial_rotary_factor).
+  int64_t rotary_dim() const { return int64_t(double(head_dim) * partial_rotary_factor) / 2 * 2; }
 
   int64_t q_size() const { return num_attention_heads * head_dim; }
   int64_t kv_size() const { return num_key_value_heads * head_dim; }

@@ -1,6 +1,7 @@
 // Maps Hugging Face tensor names to ModelWeights and checks shapes/dtypes.
 #include "yun/model/weights.h"
 
+#include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 
 namespace yun {
@@ -40,9 +41,49 @@ class Loader {
     return Status::ok();
   }
 
+  // Cuts `name` [E, rows, cols] into E views of rows [row0, row0 + n) each
+  // (no copy). Absent: out stays empty.
+  Status experts(const std::string& name, int64_t E, int64_t rows, int64_t cols, int64_t row0,
+                 int64_t n, std::vector<TensorView>& out) {
+    TensorView whole;
+    YUN_RETURN_IF_ERROR(get(name, {E, rows, cols}, &whole));
+    const size_t esz = dtype_size(whole.dtype);
+    out.resize(size_t(E));
+    for (int64_t e = 0; e < E; ++e) {
+      TensorView& v = out[size_t(e)];
+      v.dtype = whole.dtype;
+      v.shape = {n, cols};
+      v.nbytes = size_t(n * cols) * esz;
+      v.data = static_cast<const uint8_t*>(whole.data) + size_t((e * rows + row0) * cols) * esz;
+    }
+    return Status::ok();
+  }
+
+  bool has(const std::string& name) const { return store_.find(name) != nullptr; }
+
  private:
   const WeightStore& store_;
 };
+
+// Gated DeltaNet tensors of a linear-attention layer (prefix p = "...layers.i.").
+Status load_linear_attention(Loader& L, const ModelConfig& c, const std::string& p,
+                             LayerWeights& l) {
+  const DecoderSpec spec = build_decoder_spec(c);
+  const LinearAttentionShape& s = spec.linear;
+  const int64_t H = c.hidden_size, C = s.conv_channels(), Vs = s.value_size();
+  const int64_t Hv = s.num_value_heads;
+  const std::string a = p + "linear_attn.";
+  YUN_RETURN_IF_ERROR(L.get(a + "in_proj_qkv.weight", {C, H}, &l.in_proj_qkv));
+  YUN_RETURN_IF_ERROR(L.get(a + "in_proj_z.weight", {Vs, H}, &l.in_proj_z));
+  YUN_RETURN_IF_ERROR(L.get(a + "in_proj_b.weight", {Hv, H}, &l.in_proj_b));
+  YUN_RETURN_IF_ERROR(L.get(a + "in_proj_a.weight", {Hv, H}, &l.in_proj_a));
+  YUN_RETURN_IF_ERROR(L.get(a + "conv1d.weight", {C, 1, s.conv_kernel}, &l.conv1d));
+  YUN_RETURN_IF_ERROR(L.get(a + "A_log", {Hv}, &l.a_log));
+  YUN_RETURN_IF_ERROR(L.get(a + "dt_bias", {Hv}, &l.dt_bias));
+  YUN_RETURN_IF_ERROR(L.get(a + "norm.weight", {s.value_head_dim}, &l.linear_norm));
+  YUN_RETURN_IF_ERROR(L.get(a + "out_proj.weight", {H, Vs}, &l.out_proj));
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -50,9 +91,13 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<We
   if (!store) return invalid_argument("load_model_weights: no weight store");
   Loader L(*store);
   ModelWeights w;
-  const int64_t H = c.hidden_size, Q = c.q_size(), KV = c.kv_size(), D = c.head_dim;
-  YUN_RETURN_IF_ERROR(L.get("model.embed_tokens.weight", {c.vocab_size, H}, &w.embed_tokens));
-  YUN_RETURN_IF_ERROR(L.get("model.norm.weight", {H}, &w.final_norm));
+  const int64_t H = c.hidden_size, KV = c.kv_size(), D = c.head_dim;
+  // The gated attention's q_proj yields a query and a gate per head.
+  const int64_t Q = c.q_size(), Qproj = c.attn_output_gate ? 2 * Q : Q;
+  const std::string root =
+      L.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
+  YUN_RETURN_IF_ERROR(L.get(root + "embed_tokens.weight", {c.vocab_size, H}, &w.embed_tokens));
+  YUN_RETURN_IF_ERROR(L.get(root + "norm.weight", {H}, &w.final_norm));
   if (c.tie_word_embeddings) {
     // Some tied checkpoints still store lm_head; prefer it when present.
     YUN_RETURN_IF_ERROR(L.get("lm_head.weight", {c.vocab_size, H}, &w.lm_head, true));
@@ -63,28 +108,48 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<We
   w.layers.resize(size_t(c.num_hidden_layers));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     LayerWeights& l = w.layers[size_t(i)];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
+    const std::string p = root + "layers." + std::to_string(i) + ".";
     YUN_RETURN_IF_ERROR(L.get(p + "input_layernorm.weight", {H}, &l.input_norm));
     YUN_RETURN_IF_ERROR(L.get(p + "post_attention_layernorm.weight", {H}, &l.post_attention_norm));
     const std::string a = p + "self_attn.";
-    YUN_RETURN_IF_ERROR(L.get(a + "q_proj.weight", {Q, H}, &l.q_proj));
-    YUN_RETURN_IF_ERROR(L.get(a + "k_proj.weight", {KV, H}, &l.k_proj));
-    YUN_RETURN_IF_ERROR(L.get(a + "v_proj.weight", {KV, H}, &l.v_proj));
-    YUN_RETURN_IF_ERROR(L.get(a + "o_proj.weight", {H, Q}, &l.o_proj));
-    if (c.attention_bias) {
-      YUN_RETURN_IF_ERROR(L.get(a + "q_proj.bias", {Q}, &l.q_bias));
-      YUN_RETURN_IF_ERROR(L.get(a + "k_proj.bias", {KV}, &l.k_bias));
-      YUN_RETURN_IF_ERROR(L.get(a + "v_proj.bias", {KV}, &l.v_bias));
-    }
-    if (c.attention_out_bias) YUN_RETURN_IF_ERROR(L.get(a + "o_proj.bias", {H}, &l.o_bias));
-    if (c.qk_norm) {
-      YUN_RETURN_IF_ERROR(L.get(a + "q_norm.weight", {D}, &l.q_norm));
-      YUN_RETURN_IF_ERROR(L.get(a + "k_norm.weight", {D}, &l.k_norm));
+    if (!c.is_full_attention_layer(i)) {
+      YUN_RETURN_IF_ERROR(load_linear_attention(L, c, p, l));
+    } else {
+      YUN_RETURN_IF_ERROR(L.get(a + "q_proj.weight", {Qproj, H}, &l.q_proj));
+      YUN_RETURN_IF_ERROR(L.get(a + "k_proj.weight", {KV, H}, &l.k_proj));
+      YUN_RETURN_IF_ERROR(L.get(a + "v_proj.weight", {KV, H}, &l.v_proj));
+      YUN_RETURN_IF_ERROR(L.get(a + "o_proj.weight", {H, Q}, &l.o_proj));
+      if (c.attention_bias) {
+        YUN_RETURN_IF_ERROR(L.get(a + "q_proj.bias", {Q}, &l.q_bias));
+        YUN_RETURN_IF_ERROR(L.get(a + "k_proj.bias", {KV}, &l.k_bias));
+        YUN_RETURN_IF_ERROR(L.get(a + "v_proj.bias", {KV}, &l.v_bias));
+      }
+      if (c.attention_out_bias) YUN_RETURN_IF_ERROR(L.get(a + "o_proj.bias", {H}, &l.o_bias));
+      if (c.qk_norm) {
+        YUN_RETURN_IF_ERROR(L.get(a + "q_norm.weight", {D}, &l.q_norm));
+        YUN_RETURN_IF_ERROR(L.get(a + "k_norm.weight", {D}, &l.k_norm));
+      }
     }
     const std::string m = p + "mlp.";
     if (c.is_moe_layer(i)) {
       const int64_t E = c.num_experts, I = c.moe_intermediate_size;
       YUN_RETURN_IF_ERROR(L.get(m + "gate.weight", {E, H}, &l.router));
+      if (c.shared_expert_intermediate_size > 0) {
+        const int64_t S = c.shared_expert_intermediate_size;
+        const std::string x = m + "shared_expert.";
+        YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {S, H}, &l.shared_gate));
+        YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {S, H}, &l.shared_up));
+        YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, S}, &l.shared_down));
+        YUN_RETURN_IF_ERROR(L.get(m + "shared_expert_gate.weight", {1, H}, &l.shared_expert_gate));
+      }
+      if (L.has(m + "experts.gate_up_proj")) {
+        // Fused layout: gate rows 0..I-1 then up rows I..2I-1 per expert.
+        YUN_RETURN_IF_ERROR(
+            L.experts(m + "experts.gate_up_proj", E, 2 * I, H, 0, I, l.expert_gate));
+        YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, I, I, l.expert_up));
+        YUN_RETURN_IF_ERROR(L.experts(m + "experts.down_proj", E, H, I, 0, H, l.expert_down));
+        continue;
+      }
       l.expert_gate.resize(size_t(E));
       l.expert_up.resize(size_t(E));
       l.expert_down.resize(size_t(E));

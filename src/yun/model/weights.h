@@ -32,6 +32,20 @@ struct LayerWeights {
   TensorView router;                     // [num_experts, hidden]
   std::vector<TensorView> expert_gate, expert_up;  // each [moe_intermediate, hidden]
   std::vector<TensorView> expert_down;             // each [hidden, moe_intermediate]
+  // Qwen3.5 shared expert (MoE layers with one; empty otherwise). Fused 3-D
+  // expert tensors are cut into the per-expert views above (no copy).
+  TensorView shared_gate, shared_up;  // [shared_intermediate, hidden]
+  TensorView shared_down;             // [hidden, shared_intermediate]
+  TensorView shared_expert_gate;      // [1, hidden]
+  // Qwen3.5 Gated DeltaNet (linear-attention layers; the self_attn views
+  // above are empty there). C = 2*Hk*Dk + Hv*Dv.
+  TensorView in_proj_qkv;           // [C, hidden]
+  TensorView in_proj_z;             // [Hv*Dv, hidden]
+  TensorView in_proj_b, in_proj_a;  // [Hv, hidden]
+  TensorView conv1d;                // [C, 1, kernel]
+  TensorView a_log, dt_bias;        // [Hv]
+  TensorView linear_norm;           // [Dv] (plain weight)
+  TensorView out_proj;              // [hidden, Hv*Dv]
 };
 
 struct ModelWeights {
@@ -44,7 +58,10 @@ struct ModelWeights {
 
 // Finds and checks every tensor the config needs. Errors name the tensor:
 // kNotFound (missing), kInvalidArgument (wrong shape or unsupported dtype).
-// Float tensors may be F32, F16 or BF16.
+// Float tensors may be F32, F16 or BF16. Text tensors are looked up under
+// `model.` or, for the vision-language layout (Qwen3.5), under
+// `model.language_model.`; the vision tower (`model.visual.*`) and the MTP
+// head (`mtp.*`) are not read.
 Result<ModelWeights> load_model_weights(const ModelConfig& config, std::shared_ptr<WeightStore> store);
 
 }  // namespace yun

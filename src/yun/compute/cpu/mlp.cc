@@ -104,6 +104,18 @@ void moe_mlp(const float* x, int64_t rows, int64_t H, const MoeWeights& w, float
       for (int64_t h = 0; h < H; ++h) yr[h] += ws[i] * er[h];
     }
   }
+  if (w.shared_gate.data) {
+    grow(s.shared_y, rows * H);
+    grow(s.shared_g, rows);
+    swiglu_mlp(x, rows, w.shared, s.shared_y.data(), s, pool);
+    matmul(x, rows, w.shared_gate, s.shared_g.data(), pool);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float gate = 1.0f / (1.0f + std::exp(-s.shared_g[size_t(r)]));
+      float* yr = y + r * H;
+      const float* sr = s.shared_y.data() + r * H;
+      for (int64_t h = 0; h < H; ++h) yr[h] += gate * sr[h];
+    }
+  }
 }
 
 }  // namespace yun

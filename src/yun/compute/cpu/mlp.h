@@ -30,6 +30,7 @@ struct MlpScratch {
   std::vector<int32_t> expert_fill;      // [E] insertion cursors
   std::vector<int32_t> topk_id;          // [rows * k]
   std::vector<float> topk_w;             // [rows * k]
+  std::vector<float> shared_y, shared_g;  // shared expert output [rows, H], gate [rows]
 };
 
 // y[rows, H] = SwiGLU(x[rows, H]).
@@ -41,9 +42,14 @@ struct MoeWeights {
   std::vector<SwigluWeights> experts;
   int64_t top_k = 0;
   bool norm_topk_prob = false;
+  // Qwen3.5: a shared expert every token runs, scaled by
+  // sigmoid(shared_gate · x) (shared_gate [1, H]); unused when shared_gate.data is null.
+  SwigluWeights shared;
+  WeightMatrix shared_gate{DType::kF32, nullptr, 0, 0};
 };
 
-// y[rows, H] = sum over the top-k experts of routing weight * expert(x).
+// y[rows, H] = sum over the top-k experts of routing weight * expert(x)
+// (+ the gated shared expert when there is one).
 void moe_mlp(const float* x, int64_t rows, int64_t hidden, const MoeWeights& w, float* y,
              MlpScratch& scratch, ThreadPool& pool);
 

@@ -16,7 +16,12 @@ void rope_cos_sin(const RopeFreqs& f, int64_t pos, float* cos_out, float* sin_ou
 
 void apply_rope(float* x, int64_t num_heads, int64_t head_dim, const float* cos_v,
                 const float* sin_v) {
-  const int64_t half = head_dim / 2;
+  apply_rope_partial(x, num_heads, head_dim, head_dim, cos_v, sin_v);
+}
+
+void apply_rope_partial(float* x, int64_t num_heads, int64_t head_dim, int64_t rotary_dim,
+                        const float* cos_v, const float* sin_v) {
+  const int64_t half = rotary_dim / 2;
   for (int64_t h = 0; h < num_heads; ++h) {
     float* v = x + h * head_dim;
     for (int64_t i = 0; i < half; ++i) {

@@ -19,4 +19,10 @@ void rope_cos_sin(const RopeFreqs& f, int64_t pos, float* cos_out, float* sin_ou
 void apply_rope(float* x, int64_t num_heads, int64_t head_dim, const float* cos_v,
                 const float* sin_v);
 
+// Partial rotary (Qwen3.5): rotates only the first `rotary_dim` floats of
+// each head (pairs i, i + rotary_dim/2); the rest pass through. cos/sin hold
+// rotary_dim/2 floats. apply_rope is the case rotary_dim == head_dim.
+void apply_rope_partial(float* x, int64_t num_heads, int64_t head_dim, int64_t rotary_dim,
+                        const float* cos_v, const float* sin_v);
+
 }  // namespace yun

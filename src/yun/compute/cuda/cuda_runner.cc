@@ -36,6 +36,7 @@
 #include "yun/compute/cuda/sampling.cuh"
 #include "yun/compute/cuda/silu_mul.cuh"
 #include "yun/compute/rope_freqs.h"
+#include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -159,6 +160,21 @@ Status CudaRunner::init(const std::string& model_dir, const CudaRunnerOptions& o
   YUN_RETURN_IF_ERROR(mm_.init());
 
   YUN_ASSIGN_OR_RETURN(cfg_, load_model_config(model_dir));
+  {
+    // The decoder description says what this backend cannot run yet.
+    const DecoderSpec spec = build_decoder_spec(cfg_);
+    if (spec.has_recurrent_state())
+      return unimplemented("cuda: " + cfg_.architecture_name +
+                           " has linear-attention (Gated DeltaNet) layers, not supported on "
+                           "CUDA yet; use --device cpu");
+    bool shared_expert = false;
+    for (const LayerSpec& l : spec.layers) shared_expert |= l.mlp == MlpKind::kMoeShared;
+    if (spec.norm != NormKind::kPlain || spec.attention.output_gate ||
+        spec.attention.rotary_dim != cfg_.head_dim || shared_expert)
+      return unimplemented("cuda: " + cfg_.architecture_name +
+                           " (zero-centred norms, gated attention, partial rotary or a shared "
+                           "expert) is not supported on CUDA yet; use --device cpu");
+  }
   if (cfg_.head_dim > 256 || cfg_.head_dim % 2 != 0)
     return unimplemented("cuda: head_dim " + std::to_string(cfg_.head_dim) + " (even, <= 256 supported)");
   YUN_ASSIGN_OR_RETURN(auto store, WeightStore::open_dir(model_dir));
