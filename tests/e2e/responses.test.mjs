@@ -220,7 +220,7 @@ describe('/v1/responses', { skip }, () => {
       [{ model, input: 'x', previous_response_id: 'resp_123' }, 'previous_response_id'],
       [{ model }, 'input'],
       [{ model, input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
-      [{ model, input: 'x', text: { format: { type: 'bogus' } } }, 'text.format'],
+      [{ model, input: 'x', text: { format: { type: 'bogus' } } }, 'text.format.type'],
       [{ model, input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
       [{ model, input: [{ type: 'item_reference', id: 'fc_1' }] }, 'input[0]'],
       [{ model, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
