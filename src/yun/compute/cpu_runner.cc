@@ -275,13 +275,13 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
   grow(k_, T * config_.kv_size());
   grow(v_, T * config_.kv_size());
   const TensorView& emb = w_.embed_tokens;
-  const size_t esz = dtype_size(emb.dtype);
+  const size_t row_bytes = emb.nbytes / size_t(config_.vocab_size);  // checked at load
   pool_.parallel_for(
       T,
       [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
           const auto* src = static_cast<const uint8_t*>(emb.data) +
-                            size_t(b.token_ids[size_t(r)]) * size_t(H) * esz;
+                            size_t(b.token_ids[size_t(r)]) * row_bytes;
           to_f32(emb.dtype, src, H, x_.data() + r * H);
         }
       },
