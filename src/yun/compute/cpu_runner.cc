@@ -17,6 +17,7 @@
 #include "yun/compute/cpu/rms_norm.h"
 #include "yun/compute/cpu/rope.h"
 #include "yun/compute/model_runner.h"
+#include "yun/model/gguf_model.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -304,10 +305,20 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
 
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options) {
-  YUN_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
   const FileLoad load = options.read_weights ? FileLoad::kReadHugePages : FileLoad::kMap;
-  YUN_ASSIGN_OR_RETURN(std::shared_ptr<WeightStore> store, WeightStore::open_dir(model_dir, load));
-  YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(store)));
+  ModelConfig config;
+  std::shared_ptr<WeightSource> source;
+  if (is_gguf_file(model_dir)) {
+    YUN_ASSIGN_OR_RETURN(GgufModel m, open_gguf_model(model_dir, load));
+    config = std::move(m.config);
+    source = std::move(m.weights);
+  } else {
+    YUN_ASSIGN_OR_RETURN(config, load_model_config(model_dir));
+    YUN_ASSIGN_OR_RETURN(source, WeightStore::open_dir(model_dir, load));
+  }
+  YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(source)));
+  if (options.quantize != DType::kF32)
+    YUN_RETURN_IF_ERROR(quantize_model_weights(weights, options.quantize));
   return std::unique_ptr<ModelRunner>(
       new CpuRunner(std::move(config), std::move(weights), options));
 }

@@ -119,7 +119,7 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c,
 
 Status quantize_model_weights(ModelWeights& w, DType format) {
   const WeightFormat* f = weight_format(format);
-  if (!f || !f->row_from_float || f->block_elems == 1)
+  if (!f || !f->row_from_float)
     return invalid_argument(std::string("cannot quantize to ") + dtype_name(format));
   std::vector<TensorView*> todo = {&w.embed_tokens};
   const bool tied = w.lm_head.data == w.embed_tokens.data;
@@ -132,11 +132,12 @@ Status quantize_model_weights(ModelWeights& w, DType format) {
       for (TensorView& t : *v) todo.push_back(&t);
   }
   for (TensorView* t : todo) {
-    if (t->empty() || is_block_format(t->dtype)) continue;
+    if (t->empty() || t->dtype == format || t->dim(1) % f->block_elems != 0) continue;
+    if (is_block_format(t->dtype) && f->block_elems > 1) continue;  // no double quantization
     const int64_t rows = t->dim(0), cols = t->dim(1);
     YUN_ASSIGN_OR_RETURN(size_t row_bytes, format_bytes(format, cols));
     const WeightFormat* src = weight_format(t->dtype);
-    const size_t src_row = size_t(cols) * dtype_size(t->dtype);
+    YUN_ASSIGN_OR_RETURN(const size_t src_row, format_bytes(t->dtype, cols));
     std::vector<uint8_t> out(row_bytes * size_t(rows));
     std::vector<float> tmp(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {

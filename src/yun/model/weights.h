@@ -53,10 +53,11 @@ Result<ModelWeights> load_model_weights(const ModelConfig& config,
                                         std::shared_ptr<WeightSource> store);
 
 // Re-encodes every matrix (embedding, projections, experts, lm_head; not the
-// router) in `format` (a block format with an encoder, e.g. Q8_0), into
-// w.owned. Matrices already in a block format stay as they are.
-// Errors: kInvalidArgument when yun cannot write `format` or a matrix's rows
-// are not whole blocks of it (naming the matrix shape).
+// router) in `format` (any format with an encoder: Q8_0, Q4_0, BF16, ...), into
+// w.owned. Matrices whose rows are not whole blocks of `format` (as
+// llama.cpp, which falls back for those too), or already in a block format
+// when `format` is one too, stay as they are; to a plain format (F32, ...)
+// block formats are decoded. Errors: kInvalidArgument when yun cannot write `format`.
 Status quantize_model_weights(ModelWeights& w, DType format);
 
 }  // namespace yun
