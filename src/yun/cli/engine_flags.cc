@@ -126,7 +126,7 @@ Result<EngineFlags> parse_engine_flags(const Args& args) {
   if (auto q = args.get("--quantize")) {
     const WeightFormat* wf = weight_format_by_name(*q);
     if (!wf || wf->block_elems == 1 || !wf->row_from_float)
-XX
+      return invalid_argument("--quantize must be q8_0 or q4_0, not '" + *q + "'");
     f.runner.cpu.quantize = wf->dtype;
   }
   YUN_ASSIGN_OR_RETURN(
