@@ -141,7 +141,7 @@ TEST(QuantMatmul, EveryKernelMatchesReferenceOneThread) {
   sweep(pool);
 }
 
-TEST(QuantMatmul, ListsIntegerKernelsForQ8_0) {
+TEST(QuantMatmul, ListsIntegerKernelsForQ8_0AndQ4_0) {
   internal::QuantKernel ks[8];
   const int n = internal::quant_kernels(DType::kQ8_0, ks, 8);
   ASSERT_GE(n, 2);  // at least the portable integer kernel and the dequantizing one
@@ -151,6 +151,10 @@ TEST(QuantMatmul, ListsIntegerKernelsForQ8_0) {
   for (int i = 0; i < n; ++i) all += std::string(ks[i].isa) + " ";
   RecordProperty("q8_0_kernels", all);
   EXPECT_EQ(internal::quant_kernels(DType::kI32, ks, 8), 0);
+  // Q4_0 has integer kernels wherever AVX2 runs (else only the dequantizing one).
+  const int n4 = internal::quant_kernels(DType::kQ4_0, ks, 8);
+  ASSERT_GE(n4, 1);
+  EXPECT_EQ(ks[0].act, n4 > 1 ? internal::ActFormat::kQ8_0 : internal::ActFormat::kF32);
 }
 
 TEST(QuantMatmul, DispatchingMatmulUsesBlockFormats) {

@@ -84,6 +84,13 @@ int quant_kernels(DType weight, QuantKernel* out, int max_out) {
     if (f.avx2 && f.fma && f.f16c) add("avx2", ActFormat::kQ8_0, q8_0_rows_avx2);
     add("scalar", ActFormat::kQ8_0, q8_0_rows_scalar);
   }
+  if (weight == DType::kQ4_0) {
+    if (f.avx512_vnni && f.avx512vl && f.avx512bw && f.avx2)
+      add("avx512vnni", ActFormat::kQ8_0, q4_0_rows_avx512vnni);
+    if (f.avx_vnni && f.avx2 && f.fma && f.f16c)
+      add("avxvnni", ActFormat::kQ8_0, q4_0_rows_avxvnni);
+    if (f.avx2 && f.fma && f.f16c) add("avx2", ActFormat::kQ8_0, q4_0_rows_avx2);
+  }
   if (weight_format(weight)) add("dequant", ActFormat::kF32, dequant_rows);
   return n;
 }

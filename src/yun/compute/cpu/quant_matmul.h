@@ -62,9 +62,12 @@ void quant_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, Th
 // scale each (max|x|/127), as kQ8_0 kernels want.
 void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d);
 
-// The per-ISA Q8_0 x Q8_0 row kernels (quant_q8_0_*.cc).
+// The per-ISA Q8_0 / Q4_0 x Q8_0 row kernels (quant_q8_0_*.cc).
 void q8_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
 void q8_0_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
 void q8_0_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_0_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_0_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
 
 }  // namespace yun::internal

@@ -1,4 +1,4 @@
-// Q8_0 x Q8_0 row kernel, AVX2 (vpmaddubsw + vpmaddwd). Compiled for
+// Q8_0 and Q4_0 x Q8_0 row kernels, AVX2 (vpmaddubsw + vpmaddwd). Compiled for
 // those features only (isa_begin.inc); chosen at run time (quant_kernels).
 #include <immintrin.h>
 
@@ -21,7 +21,12 @@ inline __m256i block_dot(__m256i aw, __m256i sx) {
 
 }  // namespace
 
-void q8_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1) { q8_0_rows_body(a, n0, n1); }
+void q8_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1) {
+  q8_rows_body<WFmt::kQ8_0>(a, n0, n1);
+}
+void q4_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1) {
+  q8_rows_body<WFmt::kQ4_0>(a, n0, n1);
+}
 
 }  // namespace yun::internal
 
