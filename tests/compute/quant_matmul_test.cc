@@ -160,8 +160,9 @@ TEST(QuantMatmul, ListsIntegerKernelsForQ8_0AndQ4_0) {
 TEST(QuantMatmul, DispatchingMatmulUsesBlockFormats) {
   ThreadPool pool(2);
   std::mt19937 rng(3);
-  for (DType t : kBlockFormats) {
-    const int64_t K = weight_format(t)->block_elems * 2, N = 5, M = 3;
+  for (DType t : kBlockFormats)
+  for (int64_t M : {3, 40}) {  // integer kernels; M >= 16: W decoded to float32 in chunks
+    const int64_t K = weight_format(t)->block_elems * 2, N = 300;
     std::vector<uint8_t> wd = random_blocks(t, N, K, rng);
     WeightMatrix W{t, wd.data(), N, K};
     std::vector<float> x(size_t(M * K), 0.5f), want(size_t(M * N)), got(size_t(M * N));

@@ -2,6 +2,7 @@
 // (see quant_matmul.h).
 #include "yun/compute/cpu/quant_matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -121,8 +122,49 @@ void quant_matmul_with(const QuantKernel& k, const float* x, int64_t M, const We
       W.rows, [&](int64_t n0, int64_t n1) { k.rows(a, n0, n1); }, 16);
 }
 
+namespace {
+
+// Large M (prefill): compute bound, so decode kChunkRows rows of W at a time
+// to float32 (in parallel) and run the tiled float32 matmul on them.
+constexpr int64_t kDequantMinM = 16;
+constexpr int64_t kChunkRows = 256;
+
+void dequant_then_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y,
+                         ThreadPool& pool, const float* bias) {
+  const WeightFormat* f = weight_format(W.dtype);
+  const int64_t K = W.cols, N = W.rows;
+  const size_t rb = *format_bytes(W.dtype, K);
+  thread_local std::vector<float> wbuf, ybuf;
+  const int64_t chunk = N < kChunkRows ? N : kChunkRows;
+  if (wbuf.size() < size_t(chunk * K)) wbuf.resize(size_t(chunk * K));
+  if (ybuf.size() < size_t(chunk * M)) ybuf.resize(size_t(chunk * M));
+  float* wf = wbuf.data();
+  float* yc = ybuf.data();
+  const auto* wd = static_cast<const uint8_t*>(W.data);
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t nc = N - n0 < chunk ? N - n0 : chunk;
+    pool.parallel_for(
+        nc,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) f->row_to_float(wd + size_t(n0 + r) * rb, wf + r * K, K);
+        },
+        8);
+    WeightMatrix c;
+    c.dtype = DType::kF32;
+    c.data = wf;
+    c.rows = nc;
+    c.cols = K;
+    matmul(x, M, c, yc, pool, bias ? bias + n0 : nullptr);
+    for (int64_t m = 0; m < M; ++m)
+      std::copy(yc + m * nc, yc + (m + 1) * nc, y + m * N + n0);
+  }
+}
+
+}  // namespace
+
 void quant_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
                   const float* bias) {
+  if (M >= kDequantMinM && W.dtype != DType::kF32) return dequant_then_matmul(x, M, W, y, pool, bias);
   struct Best {
     QuantKernel k[32];
     bool have[32];

@@ -11,6 +11,10 @@
 // Precision: kF32 kernels are exact up to float32 summation order; kQ8_0
 // kernels add the error of rounding x to 8 bits per block (|dx| <= max|x|/254
 // per element of a block), as llama.cpp's Q8_0 path does.
+//
+// quant_matmul at M >= 16 (prefill, compute bound) decodes W to float32, 256
+// rows at a time, and runs matmul()'s float32 path on them instead: the
+// integer kernels win only where the bytes of W set the time (decode).
 #pragma once
 
 #include <cstdint>
@@ -54,7 +58,7 @@ int quant_kernels(DType weight, QuantKernel* out, int max_out);
 void quant_matmul_with(const QuantKernel& k, const float* x, int64_t M, const WeightMatrix& W,
                        float* y, ThreadPool& pool, const float* bias);
 
-// With the best kernel for W.dtype.
+// With the best kernel for W.dtype (M < 16), else as said above.
 void quant_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPool& pool,
                   const float* bias);
 
