@@ -148,3 +148,43 @@ write("chat_template", "deep_value",
 write("tokenizer", "ascii", "Hello, world!")
 write("tokenizer", "special", "<|im_start|>user\nhi<|im_end|>")
 write("tokenizer", "unicode", "你好 é ñ \U0001F600")
+
+# --- gguf ---
+def gguf_str(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf(kvs, tensors, data=b"", align=32):
+    """kvs: [(key, type, packed value)], tensors: [(name, dims, ggml type, offset)]."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        out += gguf_str(k) + struct.pack("<I", t) + v
+    for name, dims, t, off in tensors:
+        out += gguf_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", t, off)
+    out += b"\0" * (-len(out) % align)
+    return out + data
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def strs(items):
+    return struct.pack("<IQ", 8, len(items)) + b"".join(gguf_str(s) for s in items)
+
+
+GGUF_KV = [("general.architecture", 8, gguf_str("qwen2")),
+           ("qwen2.block_count", 4, u32(1)), ("qwen2.embedding_length", 4, u32(32)),
+           ("qwen2.feed_forward_length", 4, u32(32)), ("qwen2.attention.head_count", 4, u32(2)),
+           ("qwen2.attention.head_count_kv", 4, u32(1)), ("qwen2.context_length", 4, u32(64)),
+           ("tokenizer.ggml.model", 8, gguf_str("gpt2")), ("tokenizer.ggml.pre", 8, gguf_str("qwen2")),
+           ("tokenizer.ggml.tokens", 9, strs(["a", "b", "ab", "<e>"])),
+           ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, 4) + struct.pack("<4i", 1, 1, 1, 3)),
+           ("tokenizer.ggml.merges", 9, strs(["a b"]))]
+write("gguf", "valid", gguf(GGUF_KV, [("token_embd.weight", [32, 4], 8, 0),
+                                      ("output_norm.weight", [32], 0, 160)], b"\0" * 288))
+write("gguf", "offset_past_end", gguf(GGUF_KV[:1], [("w", [32, 2], 8, 1 << 40)]))
+write("gguf", "huge_count", b"GGUF" + struct.pack("<IQQ", 3, 1 << 62, 1 << 62))
+write("gguf", "nested_arrays", gguf([("k", 9, struct.pack("<IQ", 9, 1) * 3 + struct.pack("<IQ", 4, 0))], []))

@@ -50,4 +50,26 @@ inline float f16_to_f32(uint16_t h) {
   return f;
 }
 
+// Round-to-nearest-even; overflow to inf, NaN stays NaN, subnormals kept.
+inline uint16_t f32_to_f16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint16_t sign = uint16_t((u >> 16) & 0x8000);
+  const uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00);       // NaN
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00);      // >= 65520: inf
+  if (a < 0x38800000u) {                                     // below 2^-14: subnormal
+    if (a < 0x33000000u) return sign;                        // below 2^-25: zero
+    const uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - e;                          // 14..24
+    uint32_t q = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1))) ++q;
+    return uint16_t(sign | q);
+  }
+  uint32_t r = a - 0x38000000u;  // rebias exponent 127 -> 15
+  r += 0xfffu + ((r >> 13) & 1u);
+  return uint16_t(sign | (r >> 13));
+}
+
 }  // namespace yun

@@ -16,6 +16,7 @@
 //   --no-prefix-cache           do not reuse KV blocks of shared prompt prefixes
 //   --threads N                 CPU threads (default: all)
 //   --dtype float32|bfloat16    activation precision of CPU matmuls (float32)
+//   --quantize q8_0|q4_0        re-encode the weight matrices at load (CPU)
 #pragma once
 
 #include <memory>

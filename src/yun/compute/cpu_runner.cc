@@ -28,6 +28,7 @@
 #include "yun/compute/cpu/state_table.h"
 #include "yun/compute/model_runner.h"
 #include "yun/model/decoder_spec.h"
+#include "yun/model/gguf_model.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -509,13 +510,13 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       if (q.context_len == q.num_tokens) YUN_RETURN_IF_ERROR(state_.reset(q.state_slot));
   }
   const TensorView& emb = w_.embed_tokens;
-  const size_t esz = dtype_size(emb.dtype);
+  const size_t row_bytes = emb.nbytes / size_t(config_.vocab_size);  // checked at load
   pool_.parallel_for(
       T,
       [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
           const auto* src = static_cast<const uint8_t*>(emb.data) +
-                            size_t(b.token_ids[size_t(r)]) * size_t(H) * esz;
+                            size_t(b.token_ids[size_t(r)]) * row_bytes;
           to_f32(emb.dtype, src, H, x_.data() + r * H);
         }
       },
@@ -543,10 +544,20 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
 
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options) {
-  YUN_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
   const FileLoad load = options.read_weights ? FileLoad::kReadHugePages : FileLoad::kMap;
-  YUN_ASSIGN_OR_RETURN(std::shared_ptr<WeightStore> store, WeightStore::open_dir(model_dir, load));
-  YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(store)));
+  ModelConfig config;
+  std::shared_ptr<WeightSource> source;
+  if (is_gguf_file(model_dir)) {
+    YUN_ASSIGN_OR_RETURN(GgufModel m, open_gguf_model(model_dir, load));
+    config = std::move(m.config);
+    source = std::move(m.weights);
+  } else {
+    YUN_ASSIGN_OR_RETURN(config, load_model_config(model_dir));
+    YUN_ASSIGN_OR_RETURN(source, WeightStore::open_dir(model_dir, load));
+  }
+  YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(source)));
+  if (options.quantize != DType::kF32)
+    YUN_RETURN_IF_ERROR(quantize_model_weights(weights, options.quantize));
   return std::unique_ptr<ModelRunner>(
       new CpuRunner(std::move(config), std::move(weights), options));
 }

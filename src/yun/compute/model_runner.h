@@ -19,6 +19,7 @@
 #include "yun/compute/kv_cache_plan.h"
 #include "yun/compute/sampling.h"
 #include "yun/model/config.h"
+#include "yun/model/dtype.h"
 
 namespace yun {
 
@@ -123,10 +124,14 @@ struct CpuRunnerOptions {
   // Read the weights into memory backed by transparent huge pages instead of
   // mapping the files (FileLoad::kReadHugePages): faster decode, slower start.
   bool read_weights = false;
+  // Re-encode the matrices at load (--quantize q8_0): a block format of
+  // model/weight_format.h with an encoder, or kF32 for none. Matrices whose
+  // rows are not whole blocks keep their format.
+  DType quantize = DType::kF32;
 };
 
-// Loads DIR (config + safetensors, memory-mapped unless read_weights) for the
-// CPU. The KV cache is not allocated yet: call allocate_kv_cache. Errors as
+// Loads DIR (config + safetensors, memory-mapped unless read_weights), or a
+// GGUF file (model/gguf_model.h), for the CPU. The KV cache is not allocated yet: call allocate_kv_cache. Errors as
 // load_model_config / WeightStore::open_dir / load_model_weights.
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options);

@@ -12,6 +12,7 @@
 #include "yun/base/json_limits.h"
 #include "yun/base/mapped_file.h"
 #include "yun/model/decoder_spec.h"
+#include "yun/model/gguf_model.h"
 
 namespace yun {
 
@@ -346,6 +347,10 @@ Result<ModelConfig> parse_model_config(const std::string& config_json,
 
 Result<ModelConfig> load_model_config(const std::string& model_dir) {
   std::error_code ec;
+  if (std::filesystem::is_regular_file(model_dir, ec) && is_gguf_file(model_dir)) {
+    YUN_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> f, GgufFile::open(model_dir));
+    return gguf_model_config(*f);
+  }
   if (!std::filesystem::is_directory(model_dir, ec))
     return not_found("model directory not found: " + model_dir);
   auto cfg = read_file(model_dir + "/config.json");

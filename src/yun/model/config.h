@@ -105,7 +105,8 @@ struct ModelConfig {
 Result<ModelConfig> parse_model_config(const std::string& config_json,
                                        const std::string& generation_config_json);
 
-// Reads DIR/config.json and DIR/generation_config.json (optional).
+// Reads DIR/config.json and DIR/generation_config.json (optional); or, when
+// the path is a GGUF file, its metadata (gguf_model_config, gguf_model.h).
 Result<ModelConfig> load_model_config(const std::string& model_dir);
 
 }  // namespace yun

@@ -1,5 +1,7 @@
 #include "yun/model/model_store.h"
 
+#include "yun/model/gguf.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -235,6 +237,7 @@ std::string model_weight_format(const std::string& model_dir) {
 Result<std::string> resolve_model_path(const std::string& model, const ModelStore& store) {
   std::error_code ec;
   if (fs::is_directory(model, ec)) return model;
+  if (fs::is_regular_file(model, ec) && is_gguf_file(model)) return model;  // a GGUF file
   auto ref = parse_repo_ref(model);
   if (!ref.is_ok()) {
     return not_found("model '" + model + "' is neither a directory nor a Hugging Face repo id");

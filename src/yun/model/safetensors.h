@@ -10,6 +10,7 @@
 #include "yun/base/mapped_file.h"
 #include "yun/base/status.h"
 #include "yun/model/tensor.h"
+#include "yun/model/weight_source.h"
 
 namespace yun {
 
@@ -36,20 +37,18 @@ class SafetensorsFile {
 };
 
 // All tensors of a model directory.
-class WeightStore {
+class WeightStore final : public WeightSource {
  public:
   // DIR/model.safetensors, or the shards named in DIR/model.safetensors.index.json.
   // Errors: kNotFound when neither exists; file errors as SafetensorsFile::open.
   static Result<std::shared_ptr<WeightStore>> open_dir(const std::string& model_dir,
                                                        FileLoad load = FileLoad::kMap);
 
-  // The tensor named `name`, or nullptr.
-  const TensorView* find(const std::string& name) const;
-  std::vector<std::string> names() const;
-  // Total bytes of all tensor data.
-  size_t total_bytes() const;
-  // Asks the kernel to read all files ahead (weights in page cache sooner).
-  void prefetch() const;
+  // WeightSource: safetensors files use the Hugging Face names themselves.
+  const TensorView* find(const std::string& name) const override;
+  std::vector<std::string> names() const override;
+  size_t total_bytes() const override;
+  void prefetch() const override;
 
   std::vector<std::unique_ptr<SafetensorsFile>> files;
   std::map<std::string, const TensorView*> index;

@@ -3,6 +3,8 @@
 
 #include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
+#include "yun/model/weight_format.h"
+#include "yun/model/weight_source.h"
 
 namespace yun {
 
@@ -18,7 +20,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
 
 class Loader {
  public:
-  explicit Loader(const WeightStore& store) : store_(store) {}
+  explicit Loader(const WeightSource& store) : store_(store) {}
 
   // Finds `name` and checks it; fills `out`. Optional tensors may be absent.
   // "model.X" may be stored as "X": a bare decoder's checkpoint (the
@@ -31,12 +33,20 @@ class Loader {
       if (optional) return Status::ok();
       return not_found("missing tensor '" + name + "' (expected " + shape_str(shape) + ")");
     }
-    if (!is_float(t->dtype))
+    const bool matrix = shape.size() == 2;
+    if (!(matrix ? weight_format(t->dtype) != nullptr : is_float(t->dtype)))
       return invalid_argument("tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
-                              " (expected F32, F16 or BF16)");
+                              (matrix ? " (not a weight format)" : " (expected F32, F16 or BF16)"));
     if (t->shape != shape)
       return invalid_argument("tensor '" + name + "' has shape " + shape_str(t->shape) +
                               ", expected " + shape_str(shape));
+    if (matrix) {
+      auto row = format_bytes(t->dtype, shape[1]);
+      if (!row.is_ok()) return invalid_argument("tensor '" + name + "': " + row.status().message());
+      if (*row * size_t(shape[0]) != t->nbytes)
+        return invalid_argument("tensor '" + name + "' holds " + std::to_string(t->nbytes) +
+                                " bytes, its shape needs " + std::to_string(*row * size_t(shape[0])));
+    }
     *out = *t;
     return Status::ok();
   }
@@ -62,7 +72,7 @@ class Loader {
   bool has(const std::string& name) const { return store_.find(name) != nullptr; }
 
  private:
-  const WeightStore& store_;
+  const WeightSource& store_;
 };
 
 // Gated DeltaNet tensors of a linear-attention layer (prefix p = "...layers.i.").
@@ -87,7 +97,8 @@ Status load_linear_attention(Loader& L, const ModelConfig& c, const std::string&
 
 }  // namespace
 
-Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<WeightStore> store) {
+Result<ModelWeights> load_model_weights(const ModelConfig& c,
+                                        std::shared_ptr<WeightSource> store) {
   if (!store) return invalid_argument("load_model_weights: no weight store");
   Loader L(*store);
   ModelWeights w;
@@ -173,6 +184,43 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<We
   }
   w.store = std::move(store);
   return w;
+}
+
+Status quantize_model_weights(ModelWeights& w, DType format) {
+  const WeightFormat* f = weight_format(format);
+  if (!f || !f->row_from_float)
+    return invalid_argument(std::string("cannot quantize to ") + dtype_name(format));
+  std::vector<TensorView*> todo = {&w.embed_tokens};
+  const bool tied = w.lm_head.data == w.embed_tokens.data;
+  if (!tied) todo.push_back(&w.lm_head);
+  for (LayerWeights& l : w.layers) {
+    for (TensorView* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                          &l.down_proj})
+      todo.push_back(t);
+    for (auto* v : {&l.expert_gate, &l.expert_up, &l.expert_down})
+      for (TensorView& t : *v) todo.push_back(&t);
+  }
+  for (TensorView* t : todo) {
+    if (t->empty() || t->dtype == format || t->dim(1) % f->block_elems != 0) continue;
+    if (is_block_format(t->dtype) && f->block_elems > 1) continue;  // no double quantization
+    const int64_t rows = t->dim(0), cols = t->dim(1);
+    YUN_ASSIGN_OR_RETURN(size_t row_bytes, format_bytes(format, cols));
+    const WeightFormat* src = weight_format(t->dtype);
+    YUN_ASSIGN_OR_RETURN(const size_t src_row, format_bytes(t->dtype, cols));
+    std::vector<uint8_t> out(row_bytes * size_t(rows));
+    std::vector<float> tmp(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      src->row_to_float(static_cast<const uint8_t*>(t->data) + size_t(r) * src_row, tmp.data(),
+                        cols);
+      f->row_from_float(tmp.data(), out.data() + size_t(r) * row_bytes, cols);
+    }
+    t->dtype = format;
+    t->data = out.data();
+    t->nbytes = out.size();
+    w.owned.push_back(std::move(out));
+  }
+  if (tied) w.lm_head = w.embed_tokens;
+  return Status::ok();
 }
 
 }  // namespace yun

@@ -3,6 +3,7 @@
 // nothing is copied here.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@
 
 namespace yun {
 
-class WeightStore;  // safetensors.h
+class WeightSource;  // weight_source.h
 
 struct LayerWeights {
   TensorView input_norm;                 // [hidden]
@@ -53,15 +54,27 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   TensorView final_norm;    // [hidden]
   TensorView lm_head;       // [vocab, hidden]; == embed_tokens when tied
-  std::shared_ptr<WeightStore> store;  // keeps the mappings alive
+  std::shared_ptr<WeightSource> store;  // keeps the mappings alive
+  // Tensors made at load (quantize_model_weights) that views above point into.
+  std::vector<std::vector<uint8_t>> owned;
 };
 
 // Finds and checks every tensor the config needs. Errors name the tensor:
 // kNotFound (missing), kInvalidArgument (wrong shape or unsupported dtype).
-// Float tensors may be F32, F16 or BF16. Text tensors are looked up under
-// `model.` or, for the vision-language layout (Qwen3.5), under
-// `model.language_model.`; the vision tower (`model.visual.*`) and the MTP
-// head (`mtp.*`) are not read.
-Result<ModelWeights> load_model_weights(const ModelConfig& config, std::shared_ptr<WeightStore> store);
+// Vectors (norms, biases) must be F32, F16 or BF16; matrices may be any
+// weight format (model/weight_format.h) whose blocks tile their rows. Text
+// tensors are looked up under `model.` or, for the vision-language layout
+// (Qwen3.5), under `model.language_model.`; the vision tower
+// (`model.visual.*`) and the MTP head (`mtp.*`) are not read.
+Result<ModelWeights> load_model_weights(const ModelConfig& config,
+                                        std::shared_ptr<WeightSource> store);
+
+// Re-encodes every matrix (embedding, projections, experts, lm_head; not the
+// router) in `format` (any format with an encoder: Q8_0, Q4_0, BF16, ...), into
+// w.owned. Matrices whose rows are not whole blocks of `format` (as
+// llama.cpp, which falls back for those too), or already in a block format
+// when `format` is one too, stay as they are; to a plain format (F32, ...)
+// block formats are decoded. Errors: kInvalidArgument when yun cannot write `format`.
+Status quantize_model_weights(ModelWeights& w, DType format);
 
 }  // namespace yun

@@ -1,11 +1,47 @@
 #include "yun/text/model_text.h"
 
 #include "yun/base/mapped_file.h"
+#include "yun/text/gguf_tokenizer.h"
 #include "yun/text/tokenizer_config.h"
 
 namespace yun {
 
+namespace {
+
+// A GGUF file carries its tokenizer and chat template in its metadata.
+Result<ModelText> load_gguf_text(const std::string& path, const ModelTextOptions& o) {
+  YUN_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> f, GgufFile::open(path));
+  ModelText mt;
+  auto tok = tokenizer_from_gguf(*f);
+  if (tok) {
+    mt.tokenizer = *tok;
+    mt.bos_token = mt.tokenizer->bos_token();
+    mt.eos_token = mt.tokenizer->eos_token();
+  } else if (tok.status().code() != StatusCode::kNotFound || o.require_tokenizer) {
+    return tok.status();
+  }
+  if (!o.template_override.empty()) {
+    auto text = read_file(o.template_override);
+    if (!text) return not_found("cannot read chat template file " + o.template_override);
+    mt.template_source = std::move(*text);
+    mt.template_origin = o.template_override;
+  } else if (auto t = f->get_string("tokenizer.chat_template")) {
+    mt.template_source = *t;
+    mt.template_origin = path + " (tokenizer.chat_template)";
+  }
+  if (!mt.template_source.empty()) {
+    auto t = ChatTemplate::parse(mt.template_source);
+    if (!t) return t.status().with_context("chat template " + mt.template_origin);
+    mt.chat_template = *t;
+  }
+  return mt;
+}
+
+}  // namespace
+
 Result<ModelText> load_model_text(const std::string& model_dir, const ModelTextOptions& o) {
+  if (o.tokenizer_dir.empty() && !model_dir.empty() && is_gguf_file(model_dir))
+    return load_gguf_text(model_dir, o);
   const std::string dir = o.tokenizer_dir.empty() ? model_dir : o.tokenizer_dir;
   ModelText mt;
   if (dir.empty()) {  // no directory: only the override file

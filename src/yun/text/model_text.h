@@ -12,6 +12,8 @@
 //      "default", as transformers picks it);
 //   otherwise none (the model has no chat template).
 // The bos/eos token strings given to the template are tokenizer_config.json's.
+// A GGUF file as the model (and no --tokenizer) brings its own tokenizer and
+// template (tokenizer.ggml.*, tokenizer.chat_template: text/gguf_tokenizer.h).
 #pragma once
 
 #include <memory>

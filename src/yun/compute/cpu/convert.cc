@@ -2,28 +2,17 @@
 
 #include <cstring>
 
-#include "yun/base/half.h"
+#include "yun/model/weight_format.h"
 
 namespace yun {
 
 void to_f32(DType dtype, const void* src, int64_t n, float* dst) {
-  switch (dtype) {
-    case DType::kF32:
-      std::memcpy(dst, src, size_t(n) * sizeof(float));
-      break;
-    case DType::kBF16: {
-      auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
-      break;
-    }
-    case DType::kF16: {
-      auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
-      break;
-    }
-    default:
-      for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
+  const WeightFormat* f = weight_format(dtype);
+  if (f && n % f->block_elems == 0) {
+    f->row_to_float(src, dst, n);
+    return;
   }
+  for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
 }
 
 std::vector<float> tensor_to_f32(const TensorView& t) {

@@ -1,4 +1,5 @@
-// Element conversion of checkpoint data (F32/F16/BF16) to float32.
+// Element conversion of checkpoint data (any weight format, model/weight_format.h)
+// to float32.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,8 @@
 
 namespace yun {
 
-// n elements of `dtype` at `src` -> dst. REQUIRES: dtype is F32, F16 or BF16.
+// n elements of `dtype` at `src` -> dst. REQUIRES: dtype is a weight format and
+// n a whole number of its blocks (else dst is zeroed).
 void to_f32(DType dtype, const void* src, int64_t n, float* dst);
 
 // A whole (small) tensor as floats; empty for an empty view.

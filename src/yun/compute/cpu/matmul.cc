@@ -8,10 +8,13 @@
 #include "yun/compute/cpu/matmul.h"
 
 #include <cstring>
+#include <vector>
 
 #include "yun/base/cpu_features.h"
 #include "yun/base/half.h"
 #include "yun/compute/cpu/matmul_kernels.h"
+#include "yun/compute/cpu/quant_matmul.h"
+#include "yun/model/weight_format.h"
 
 namespace yun {
 namespace {
@@ -93,6 +96,7 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
             const float* bias) {
   static const internal::MatmulFn fn = pick().fn;
   if (M <= 0 || W.rows <= 0) return;
+  if (is_block_format(W.dtype) && W.cols > 0) return internal::quant_matmul(x, M, W, y, pool, bias);
   if (use_bf16(M, W)) return internal::matmul_avx512bf16(x, M, W, y, pool, bias);
   if (W.cols <= 0) {  // empty sum
     for (int64_t m = 0; m < M; ++m)
@@ -105,6 +109,12 @@ void matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, ThreadPo
 void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs,
                   ThreadPool& pool) {
   static const internal::MatmulMultiFn fn = pick().multi;
+  bool quant = false;
+  for (int i = 0; i < num_jobs; ++i) quant = quant || is_block_format(jobs[i].W.dtype);
+  if (quant) {  // the quantized kernels take one product at a time
+    for (int i = 0; i < num_jobs; ++i) matmul(x, M, jobs[i].W, jobs[i].y, pool, jobs[i].bias);
+    return;
+  }
   bool bf16 = num_jobs > 0;
   for (int i = 0; i < num_jobs; ++i) bf16 = bf16 && use_bf16(M, jobs[i].W);
   if (bf16) return internal::matmul_multi_avx512bf16(x, M, jobs, num_jobs, pool);
@@ -112,14 +122,20 @@ void matmul_multi(const float* x, int64_t M, const MatmulJob* jobs, int num_jobs
 }
 
 // Accumulates in double (then rounds once) so that it is a sharper yardstick
-// than any float32 path; still scalar and single-threaded.
+// than any float32 path; still scalar and single-threaded. Each W row is
+// decoded with its format's row_to_float (model/weight_format.h).
 void matmul_reference(const float* x, int64_t M, const WeightMatrix& W, float* y,
                       const float* bias) {
   const int64_t K = W.cols, N = W.rows;
-  for (int64_t m = 0; m < M; ++m) {
-    for (int64_t n = 0; n < N; ++n) {
+  const WeightFormat* f = weight_format(W.dtype);
+  if (!f) return;
+  const size_t row_bytes = *format_bytes(W.dtype, K);
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int64_t n = 0; n < N; ++n) {
+    f->row_to_float(static_cast<const uint8_t*>(W.data) + size_t(n) * row_bytes, row.data(), K);
+    for (int64_t m = 0; m < M; ++m) {
       double acc = 0.0;
-      for (int64_t k = 0; k < K; ++k) acc += double(x[m * K + k]) * double(weight_at(W, n, k));
+      for (int64_t k = 0; k < K; ++k) acc += double(x[m * K + k]) * double(row[size_t(k)]);
       if (bias) acc += bias[n];
       y[m * N + n] = float(acc);
     }

@@ -1,0 +1,33 @@
+// Q8_0 and Q4_0 x Q8_0 row kernels, AVX2 (vpmaddubsw + vpmaddwd). Compiled for
+// those features only (isa_begin.inc); chosen at run time (quant_kernels).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "yun/compute/cpu/quant_matmul.h"
+
+#define YUN_ISA_TARGET "avx2,fma,f16c"
+#include "yun/compute/cpu/isa_begin.inc"
+
+namespace yun::internal {
+namespace {
+
+inline __m256i block_dot(__m256i aw, __m256i sx) {
+  // vpmaddubsw: pairs to int16 (|w| <= 128, |x| <= 127: no saturation), then to int32.
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+}
+
+#include "yun/compute/cpu/quant_q8_0.inc"
+
+}  // namespace
+
+void q8_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1) {
+  q8_rows_body<WFmt::kQ8_0>(a, n0, n1);
+}
+void q4_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1) {
+  q8_rows_body<WFmt::kQ4_0>(a, n0, n1);
+}
+
+}  // namespace yun::internal
+
+#include "yun/compute/cpu/isa_end.inc"
