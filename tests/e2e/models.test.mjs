@@ -138,6 +138,35 @@ describe('several models in one server', { skip }, () => {
     assert.equal(dflt.json.choices[0].message.content, first.json.choices[0].message.content);
   });
 
+  test('the ollama and openai clients on the same server, interleaved across models', async () => {
+    const { Ollama } = await import('ollama');
+    const { default: OpenAI } = await import('openai');
+    const ollama = new Ollama({ host: srv.url });
+    const openai = new OpenAI({ baseURL: srv.baseURL, apiKey: 'none' });
+    const messages = [{ role: 'user', content: 'Hello' }];
+    // /api/chat streaming on one model while the openai client asks another.
+    const [pieces, viaOpenAi] = await Promise.all([
+      (async () => {
+        const out = [];
+        const stream = await ollama.chat({ model: 'second', messages, stream: true,
+          options: { temperature: 0, num_predict: 8 } });
+        for await (const part of stream) out.push(part);
+        return out;
+      })(),
+      openai.chat.completions.create({ model: 'qwen3-e2e', messages, temperature: 0, max_tokens: 8 }),
+    ]);
+    const last = pieces.at(-1);
+    assert.equal(last.done, true);
+    assert.equal(last.eval_count, viaOpenAi.usage.completion_tokens);
+    // Same weights under two names: the same greedy text through both APIs.
+    assert.equal(pieces.map((p) => p.message.content).join(''),
+      viaOpenAi.choices[0].message.content);
+    const tags = await ollama.list();
+    assert.deepEqual(tags.models.map((m) => m.name).sort(), ['qwen3-e2e', 'second', 'tiny']);
+    const ps = await ollama.ps();
+    assert.ok(ps.models.some((m) => m.name === 'second'), JSON.stringify(ps));
+  });
+
   test('tokenize names its model and loads it', async () => {
     await postJson(`${srv.url}/v1/completions`, { model: 'tiny', prompt: [1], max_tokens: 1, keep_alive: 0 });
     await waitStatus(srv.url, 'tiny', 'unloaded');
