@@ -21,7 +21,7 @@ const char* type_name(const Json& v) {
 }
 
 ApiError type_error(const std::string& field, const char* want, const Json& v) {
-  return bad_request("'" + field + "' must be " + want + ", got " + type_name(v), field);
+  return json_type_error(field, want, v);
 }
 
 // Field readers: return nullopt-error on success; absent or null leaves `out`.
@@ -647,6 +647,10 @@ std::optional<ApiError> check_token_ids(const std::vector<int32_t>& ids, int64_t
     }
   }
   return std::nullopt;
+}
+
+ApiError json_type_error(const std::string& field, const char* want, const Json& v) {
+  return bad_request("'" + field + "' must be " + want + ", got " + type_name(v), field);
 }
 
 }  // namespace yun::serve

@@ -121,6 +121,12 @@ std::optional<ApiError> resolve_sampling_params(const OpenAiRequest& req,
 std::optional<ApiError> check_token_ids(const std::vector<int32_t>& ids, int64_t vocab_size,
                                         const std::string& param);
 
+// The 400 for a field of the wrong JSON type: "'FIELD' must be WANT, got
+// TYPE" (null, boolean, number, string, array, object), param FIELD. Every
+// body parser in serve words it so.
+ApiError json_type_error(const std::string& field, const char* want,
+                         const nlohmann::ordered_json& v);
+
 // Parses a JSON body into an object, checking UTF-8 first.
 std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::ordered_json& out);
 

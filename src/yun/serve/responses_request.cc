@@ -11,17 +11,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const char* type_name(const Json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "boolean";
-  if (v.is_number()) return "number";
-  if (v.is_string()) return "string";
-  if (v.is_array()) return "array";
-  return "object";
-}
-
 ApiError type_error(const std::string& field, const char* want, const Json& v) {
-  return bad_request("'" + field + "' must be " + want + ", got " + type_name(v), field);
+  return json_type_error(field, want, v);  // request_parse.h: one wording for every parser
 }
 
 bool present(const Json& o, const char* field) {
