@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "yun/compute/cpu/argmax.h"
+#include "yun/compute/cpu/masked_argmax.h"
 
 namespace yun {
 
@@ -58,20 +59,10 @@ SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling
       row.banned.empty() && p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
       p.presence_penalty == 0.0) {
     // Greedy under a mask alone: the argmax over the allowed ids (lowest id
-    // on ties, as below), reading only the words that allow something.
-    const std::span<const uint32_t> m = row.allowed;
-    const size_t words = std::min(m.size(), (size_t(V) + 31) / 32);
-    int32_t best = -1;
-    float best_v = kNegInf;
-    for (size_t w = 0; w < words; ++w) {
-      for (uint32_t bits = m[w]; bits; bits &= bits - 1) {
-        const int32_t t = int32_t(w * 32) + __builtin_ctz(bits);
-        if (t >= V) break;
-        if (best < 0 || logits[size_t(t)] > best_v) best = t, best_v = logits[size_t(t)];
-      }
-    }
+    // on ties, as below), one SIMD read of the row and the mask, no copy.
+    const int64_t best = masked_argmax_f32(logits.data(), V, row.allowed.data(), row.allowed.size());
     if (best >= 0) {
-      r.token = best;
+      r.token = static_cast<int32_t>(best);
       return r;
     }
   }
