@@ -15,6 +15,8 @@
 #   greedy, where an unconstrained row is a bare argmax and a constrained one
 #   pays the mask, the copy and the masking; at 1 a mask also shrinks the
 #   softmax over 151,936 candidates, so constrained can come out faster).
+#   AA=1: the noise floor: both rounds of each pair unconstrained (none vs
+#   none), the same alternation and median (a ratio far from 1 is noise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -45,6 +47,7 @@ for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && 
 FORMAT=${FORMAT:-'{"type":"json_schema","json_schema":{"name":"note","strict":true,"schema":{"type":"object","properties":{"text":{"type":"string","pattern":"^[a-z ]{400,}$"}},"required":["text"],"additionalProperties":false}}}'}
 SCHEMA='{"response_format":'"$FORMAT"',"temperature":'"$TEMPERATURE"'}'
 PLAIN='{"temperature":'"$TEMPERATURE"'}'
+[ "${AA:-0}" = 1 ] && SCHEMA=$PLAIN
 load() {
   node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$REQUESTS" --concurrency 32 \
     --max-tokens "$MAX_TOKENS" --sampling "$1" --json
@@ -56,10 +59,12 @@ for i in $(seq "$ROUNDS"); do
   RESULTS+=("$(load "$SCHEMA")")
 done
 printf '%s\n' "${RESULTS[@]}" > "${OUT:-/tmp/yun-grammar-throughput.jsonl}"
+[ "${AA:-0}" = 1 ] && echo "AA=1: both columns unconstrained (none vs none)"
 python3 -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 ratios = []
+def rng(v): return f"{min(v):.3f}-{max(v):.3f}"
 print("| round | none tok/s | constrained tok/s | ratio | tokens none/constrained |")
 print("|---|---|---|---|---|")
 for k in range(0, len(rows), 2):
@@ -71,5 +76,5 @@ for k in range(0, len(rows), 2):
     na, nb = a["output_tokens"], b["output_tokens"]
     print(f"| {k // 2 + 1} | {ta} | {tb} | {r:.3f} | {na}/{nb} |")
 m = statistics.median(ratios)
-print(f"median ratio constrained/none: {m:.3f} (throughput loss {100 * (1 - m):.1f}%) at concurrency 32")
+print(f"median ratio constrained/none: {m:.3f} (throughput loss {100 * (1 - m):.1f}%; ratios {rng(ratios)}) at concurrency 32")
 ' < "${OUT:-/tmp/yun-grammar-throughput.jsonl}"
