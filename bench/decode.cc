@@ -122,6 +122,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kv cache: %s\n", st.to_string().c_str());
     return 1;
   }
+  // One recurrent-state slot (hybrid models; a no-op for the others).
+  if (auto st = runner->allocate_state_slots(1); !st.is_ok()) {
+    std::fprintf(stderr, "state slots: %s\n", st.to_string().c_str());
+    return 1;
+  }
   std::vector<int32_t> blocks(spec.num_blocks);
   for (int i = 0; i < spec.num_blocks; ++i) blocks[i] = i;
 
@@ -140,7 +145,7 @@ int main(int argc, char** argv) {
     pre.token_ids.push_back(tok(rng));
     pre.positions.push_back(i);
   }
-  pre.seqs.push_back({0, prompt_len, prompt_len, blocks});
+  pre.seqs.push_back({0, prompt_len, prompt_len, blocks, 0});
   pre.logit_rows = {prompt_len - 1};
   const auto t_pre0 = Clock::now();
   if (auto st = runner->forward(pre, logits); !st.is_ok()) {
@@ -157,7 +162,7 @@ int main(int argc, char** argv) {
     yun::ForwardBatch b;
     b.token_ids = {next};
     b.positions = {prompt_len + t};
-    b.seqs.push_back({0, 1, prompt_len + t + 1, blocks});
+    b.seqs.push_back({0, 1, prompt_len + t + 1, blocks, 0});
     b.logit_rows = {0};
     auto s0 = Clock::now();
     if (auto st = runner->forward(b, logits); !st.is_ok()) {
