@@ -111,8 +111,8 @@ std::vector<float> run_pieces(const DeltaKernels& kk, Head& h,
   return o;
 }
 
-const std::vector<std::pair<int64_t, int64_t>> kHeadDims = {
-    {16, 20}, {7, 3}, {128, 128}, {33, 70}, {48, 17}, {1, 1}, {64, 24}};
+const std::vector<std::pair<int64_t, int64_t>> kHeadDims = {{16, 20}, {7, 3}, {128, 128}, {33, 70},
+                                                            {48, 17}, {1, 1}, {64, 24}};
 
 TEST(Qwen35SimdTest, RecurrentMatchesTheReference) {
   uint64_t seed = 0;
@@ -145,8 +145,7 @@ TEST(Qwen35SimdTest, ChunkedMatchesTheReference) {
             const auto o_got = run_pieces(*p.fn, got, {{n, false}}, chunk);
             const std::string what = std::string(p.name) + " Dk " + std::to_string(Dk) + " Dv " +
                                      std::to_string(Dv) + " n " + std::to_string(n) + " chunk " +
-                                     std::to_string(chunk) + " state " +
-                                     std::to_string(with_state);
+                                     std::to_string(chunk) + " state " + std::to_string(with_state);
             EXPECT_LT(max_rel(o_got.data(), o_ref.data(), int64_t(o_ref.size())), 1e-4) << what;
             EXPECT_LT(max_rel(got.state.data(), ref.state.data(), Dk * Dv), 1e-4) << what;
           }

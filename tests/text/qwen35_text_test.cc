@@ -20,10 +20,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "yun/base/mapped_file.h"
@@ -52,22 +51,22 @@ struct Added {
   bool special;
 };
 const Added kAdded[] = {
-    {248044, "<|endoftext|>", true},     {248045, "<|im_start|>", true},
-    {248046, "<|im_end|>", true},        {248047, "<|object_ref_start|>", true},
+    {248044, "<|endoftext|>", true},      {248045, "<|im_start|>", true},
+    {248046, "<|im_end|>", true},         {248047, "<|object_ref_start|>", true},
     {248048, "<|object_ref_end|>", true}, {248049, "<|box_start|>", true},
-    {248050, "<|box_end|>", true},       {248051, "<|quad_start|>", true},
-    {248052, "<|quad_end|>", true},      {248053, "<|vision_start|>", true},
-    {248054, "<|vision_end|>", true},    {248055, "<|vision_pad|>", true},
-    {248056, "<|image_pad|>", true},     {248057, "<|video_pad|>", true},
-    {248058, "<tool_call>", false},      {248059, "</tool_call>", false},
-    {248060, "<|fim_prefix|>", false},   {248061, "<|fim_middle|>", false},
-    {248062, "<|fim_suffix|>", false},   {248063, "<|fim_pad|>", false},
-    {248064, "<|repo_name|>", false},    {248065, "<|file_sep|>", false},
-    {248066, "<tool_response>", false},  {248067, "</tool_response>", false},
-    {248068, "<think>", false},          {248069, "</think>", false},
-    {248070, "<|audio_start|>", true},   {248071, "<|audio_end|>", true},
-    {248072, "<tts_pad>", true},         {248073, "<tts_text_bos>", true},
-    {248074, "<tts_text_eod>", true},    {248075, "<tts_text_bos_single>", true},
+    {248050, "<|box_end|>", true},        {248051, "<|quad_start|>", true},
+    {248052, "<|quad_end|>", true},       {248053, "<|vision_start|>", true},
+    {248054, "<|vision_end|>", true},     {248055, "<|vision_pad|>", true},
+    {248056, "<|image_pad|>", true},      {248057, "<|video_pad|>", true},
+    {248058, "<tool_call>", false},       {248059, "</tool_call>", false},
+    {248060, "<|fim_prefix|>", false},    {248061, "<|fim_middle|>", false},
+    {248062, "<|fim_suffix|>", false},    {248063, "<|fim_pad|>", false},
+    {248064, "<|repo_name|>", false},     {248065, "<|file_sep|>", false},
+    {248066, "<tool_response>", false},   {248067, "</tool_response>", false},
+    {248068, "<think>", false},           {248069, "</think>", false},
+    {248070, "<|audio_start|>", true},    {248071, "<|audio_end|>", true},
+    {248072, "<tts_pad>", true},          {248073, "<tts_text_bos>", true},
+    {248074, "<tts_text_eod>", true},     {248075, "<tts_text_bos_single>", true},
     {248076, "<|audio_pad|>", true},
 };
 
@@ -144,8 +143,12 @@ std::string tokenizer_json(const char* split) {
   vocab += '}';
   Json added = Json::array();
   for (const Added& a : kAdded)
-    added.push_back({{"id", a.id},         {"content", a.content}, {"single_word", false},
-                     {"lstrip", false},    {"rstrip", false},      {"normalized", false},
+    added.push_back({{"id", a.id},
+                     {"content", a.content},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
                      {"special", a.special}});
   const Json byte_level = {{"type", "ByteLevel"},
                            {"add_prefix_space", false},
@@ -189,14 +192,10 @@ std::string tokenizer_config() {
     dec[std::to_string(a.id)] = {{"content", a.content}, {"lstrip", false},
                                  {"normalized", false},  {"rstrip", false},
                                  {"single_word", false}, {"special", a.special}};
-  return Json{{"add_prefix_space", false},
-              {"added_tokens_decoder", dec},
-              {"bos_token", nullptr},
-              {"eos_token", "<|im_end|>"},
-              {"pad_token", "<|endoftext|>"},
-              {"model_max_length", 262144},
-              {"split_special_tokens", false},
-              {"tokenizer_class", "TokenizersBackend"},
+  return Json{{"add_prefix_space", false},     {"added_tokens_decoder", dec},
+              {"bos_token", nullptr},          {"eos_token", "<|im_end|>"},
+              {"pad_token", "<|endoftext|>"},  {"model_max_length", 262144},
+              {"split_special_tokens", false}, {"tokenizer_class", "TokenizersBackend"},
               {"unk_token", nullptr}}
       .dump();
 }
@@ -259,9 +258,12 @@ TEST(Qwen35TextTest, AddedTokensInTextAndDecode) {
   ASSERT_TRUE(tok);
   const std::string text = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n";
   const int32_t nl = int32_t(uint8_t('\n'));
-  const std::vector<int32_t> want = {248045, id_of(*tok, "user"),      nl,     id_of(*tok, "hi"),
-                                     248046, nl,     248045, id_of(*tok, "assistant"),
-                                     nl,     248068, nl};
+  const std::vector<int32_t> want = {248045, id_of(*tok, "user"),
+                                     nl,     id_of(*tok, "hi"),
+                                     248046, nl,
+                                     248045, id_of(*tok, "assistant"),
+                                     nl,     248068,
+                                     nl};
   EXPECT_EQ(tok->encode(text), want);
   EXPECT_EQ(tok->decode(want, false), text);
   // <think> is an added token but not special: skip_special_tokens keeps it.
@@ -342,7 +344,8 @@ TEST(Qwen35TextTest, ModelDirectoryWithChatTemplateJinja) {
   EXPECT_NE(std::search(img.begin(), img.end(), vision.begin(), vision.end()), img.end());
 
   // The template's own errors come back as messages.
-  in.messages = Json::parse(R"([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}])");
+  in.messages =
+      Json::parse(R"([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}])");
   out = mt->chat_template->render(in);
   ASSERT_FALSE(out.is_ok());
   EXPECT_EQ(out.status().message(), "System message must be at the beginning.");

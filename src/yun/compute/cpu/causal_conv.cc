@@ -47,8 +47,7 @@ void causal_conv_update_state(const float* u, int64_t u_stride, int64_t n, int64
 
 void causal_conv1d_silu(const float* u, int64_t u_stride, int64_t n, int64_t C, const float* w,
                         int64_t K, float* state, float* y, int64_t y_stride) {
-  static const internal::DeltaKernels* k = internal::best_isa_path(internal::available_delta_paths);
-  k->conv(u, u_stride, n, C, w, K, state, y, y_stride);
+  internal::best_delta_kernels().conv(u, u_stride, n, C, w, K, state, y, y_stride);
 }
 
 }  // namespace yun

@@ -155,22 +155,22 @@ int available_delta_paths(DeltaPath* out, int max_out) {
                                         &kDeltaKernelsScalar);
 }
 
-}  // namespace internal
-
-namespace {
-
-const internal::DeltaKernels& kernels() {
-  static const internal::DeltaKernels* k = internal::best_isa_path(internal::available_delta_paths);
+const DeltaKernels& best_delta_kernels() {
+  static const DeltaKernels* k = best_isa_path(available_delta_paths);
   return *k;
 }
 
-}  // namespace
+}  // namespace internal
 
-void gated_delta_recurrent(const DeltaHeadArgs& a) { kernels().recurrent(a); }
-void gated_delta_chunked(const DeltaHeadArgs& a, int64_t chunk) { kernels().chunked(a, chunk); }
-void l2_normalize(float* x, int64_t n, float eps, float scale) { kernels().l2_norm(x, n, eps, scale); }
+void gated_delta_recurrent(const DeltaHeadArgs& a) { internal::best_delta_kernels().recurrent(a); }
+void gated_delta_chunked(const DeltaHeadArgs& a, int64_t chunk) {
+  internal::best_delta_kernels().chunked(a, chunk);
+}
+void l2_normalize(float* x, int64_t n, float eps, float scale) {
+  internal::best_delta_kernels().l2_norm(x, n, eps, scale);
+}
 void gated_rms_norm(float* o, const float* z, const float* w, int64_t n, float eps) {
-  kernels().gated_norm(o, z, w, n, eps);
+  internal::best_delta_kernels().gated_norm(o, z, w, n, eps);
 }
 
 float delta_beta(float b) { return 1.0f / (1.0f + std::exp(-b)); }

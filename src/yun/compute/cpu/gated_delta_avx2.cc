@@ -15,8 +15,10 @@
 namespace yun::internal {
 namespace {
 
+// clang-format off (the vector operations first, then the body that uses them)
 #include "yun/compute/cpu/simd_avx2.inc"
 #include "yun/compute/cpu/gated_delta_impl.inc"
+// clang-format on
 
 }  // namespace
 

@@ -18,13 +18,15 @@
 namespace yun::internal {
 namespace {
 
+// clang-format off (the vector operations first, then the body that uses them)
 #include "yun/compute/cpu/simd_avx512.inc"
 #include "yun/compute/cpu/gated_delta_impl.inc"
+// clang-format on
 
 }  // namespace
 
 const DeltaKernels kDeltaKernelsAvx512 = {gated_delta_recurrent_impl, gated_delta_chunked_impl,
-                                        causal_conv_impl, l2_normalize_impl, gated_rms_norm_impl};
+                                          causal_conv_impl, l2_normalize_impl, gated_rms_norm_impl};
 
 }  // namespace yun::internal
 

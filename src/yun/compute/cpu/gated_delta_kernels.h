@@ -31,11 +31,12 @@ extern const DeltaKernels kDeltaKernelsAvx512;  // REQUIRES avx512f
 using DeltaPath = IsaPath<const DeltaKernels*>;
 // Tables this CPU can run, best first (honours YUN_CPU_LIMIT).
 int available_delta_paths(DeltaPath* out, int max_out);
+// The first of them (picked once): what the public functions run.
+const DeltaKernels& best_delta_kernels();
 
 // The plain reference conv (causal_conv.cc; kDeltaKernelsScalar.conv).
 void causal_conv1d_silu_scalar(const float* u, int64_t u_stride, int64_t n, int64_t C,
-                               const float* w, int64_t K, float* state, float* y,
-                               int64_t y_stride);
+                               const float* w, int64_t K, float* state, float* y, int64_t y_stride);
 
 // The conv state after a call over n inputs (shared by every path): the last
 // K-1 inputs of (old state ++ u), oldest first.
