@@ -7,10 +7,12 @@
 // the same run (bench/membw.h) to report the fraction of the bandwidth bound:
 //
 //   bytes/token = all linear weights + one embedding row + lm_head (bf16: 2 B)
+//                 (+ for a Qwen3.5 hybrid: the float32 recurrent states, 4 B)
 //   bound tok/s = membw / bytes/token; frac = measured tok/s / bound tok/s
 //
 // e.g. Qwen2.5-0.5B: 24 layers * 14.9M + 136M (lm_head) params ~ 0.99 GB/token,
-// so ~20 tok/s per 20 GB/s. Also reports the time from main's entry to the
+// so ~20 tok/s per 20 GB/s. Qwen3.5-0.8B (18 linear + 6 full layers, tied
+// 248k x 1024 head): ~1.50 GB of weights + 18.9 MB of state per token. Also reports the time from main's entry to the
 // first generated token (load + prefill + first decode step; run twice so the
 // model files are in the page cache). --bf16: the runner's bf16-activation
 // mode (`--dtype bfloat16`; faster prefill, not exact). --no-mmap: weights read
@@ -37,19 +39,33 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Weight bytes one decode step must read (bf16 weights assumed: 2 bytes each).
-double weight_bytes_per_token(const yun::ModelConfig& c) {
+// Bytes one decode step must read: the weights (bf16: 2 bytes each) and, for
+// a Qwen3.5 hybrid, each linear-attention layer's float32 recurrent state
+// (Hv x Dk x Dv, read once; its write-back and the tiny conv state are not
+// counted, nor the KV cache, as for Qwen3).
+double bytes_per_token(const yun::ModelConfig& c) {
   const double h = double(c.hidden_size);
   const double hd = double(c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads);
   const double q = double(c.num_attention_heads) * hd, kv = double(c.num_key_value_heads) * hd;
   double mlp = 3.0 * h * double(c.intermediate_size);
   if (c.num_experts > 0)  // MoE: only the routed experts are read (router is small)
     mlp = 3.0 * h * double(c.moe_intermediate_size) * double(c.num_experts_per_tok) +
-          h * double(c.num_experts);
-  const double per_layer = h * q + 2.0 * h * kv + q * h + mlp;
-  const double params = double(c.num_hidden_layers) * per_layer + h /* embedding row */ +
-                        double(c.vocab_size) * h /* lm_head (tied or not) */;
-  return 2.0 * params;
+          h * double(c.num_experts) + (3.0 * double(c.shared_expert_intermediate_size) + 1.0) * h;
+  const double full = h * q * (c.attn_output_gate ? 2.0 : 1.0) + 2.0 * h * kv + q * h;
+  const double hk = double(c.linear_num_key_heads), dk = double(c.linear_key_head_dim);
+  const double hv = double(c.linear_num_value_heads), dv = double(c.linear_value_head_dim);
+  const double conv_c = 2.0 * hk * dk + hv * dv;
+  // in_proj_qkv, in_proj_z, in_proj_b + in_proj_a, out_proj, the conv taps.
+  const double linear = h * conv_c + h * hv * dv + 2.0 * h * hv + hv * dv * h +
+                        conv_c * double(c.linear_conv_kernel_dim);
+  double params = h /* embedding row */ + double(c.vocab_size) * h /* lm_head (tied or not) */;
+  double state_bytes = 0;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const bool is_full = c.full_attention_layers.empty() || c.is_full_attention_layer(i);
+    params += mlp + (is_full ? full : linear);
+    if (!is_full) state_bytes += 4.0 * hv * dk * dv;
+  }
+  return 2.0 * params + state_bytes;
 }
 
 }  // namespace
@@ -106,6 +122,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kv cache: %s\n", st.to_string().c_str());
     return 1;
   }
+  // One recurrent-state slot (hybrid models; a no-op for the others).
+  if (auto st = runner->allocate_state_slots(1); !st.is_ok()) {
+    std::fprintf(stderr, "state slots: %s\n", st.to_string().c_str());
+    return 1;
+  }
   std::vector<int32_t> blocks(spec.num_blocks);
   for (int i = 0; i < spec.num_blocks; ++i) blocks[i] = i;
 
@@ -124,7 +145,7 @@ int main(int argc, char** argv) {
     pre.token_ids.push_back(tok(rng));
     pre.positions.push_back(i);
   }
-  pre.seqs.push_back({0, prompt_len, prompt_len, blocks});
+  pre.seqs.push_back({0, prompt_len, prompt_len, blocks, 0});
   pre.logit_rows = {prompt_len - 1};
   const auto t_pre0 = Clock::now();
   if (auto st = runner->forward(pre, logits); !st.is_ok()) {
@@ -141,7 +162,7 @@ int main(int argc, char** argv) {
     yun::ForwardBatch b;
     b.token_ids = {next};
     b.positions = {prompt_len + t};
-    b.seqs.push_back({0, 1, prompt_len + t + 1, blocks});
+    b.seqs.push_back({0, 1, prompt_len + t + 1, blocks, 0});
     b.logit_rows = {0};
     auto s0 = Clock::now();
     if (auto st = runner->forward(b, logits); !st.is_ok()) {
@@ -162,7 +183,7 @@ int main(int argc, char** argv) {
   // Bandwidth with the same number of threads as the runner.
   yun::ThreadPool pool(threads);
   auto bw = yun::bench::measure_read_bandwidth(pool, size_t(1) << 30, 5);
-  const double bytes_tok = weight_bytes_per_token(cfg);
+  const double bytes_tok = bytes_per_token(cfg);
   const double bound_tps = bw.median_gbs * 1e9 / bytes_tok;
   const double decode_tps = tokens / decode_total;
   std::printf(

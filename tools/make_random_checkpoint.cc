@@ -2,12 +2,14 @@
 // bf16 weights (deterministic for a seed) in the real published shapes, for
 // benchmarks and tests that need a model of realistic size.
 //
-//   make_random_checkpoint --preset qwen2.5-0.5b|qwen3-1.7b|qwen2.5-7b|qwen3-30b-a3b|tiny
+//   make_random_checkpoint --preset qwen2.5-0.5b|qwen3-1.7b|qwen2.5-7b|qwen3-30b-a3b|tiny|
+//                                   qwen3.5-0.8b
 //                          --out DIR [--seed S] [--layers N]
 //   make_random_checkpoint --config config.json --out DIR [--seed S] [--layers N]
 //
 // Writes DIR/config.json, DIR/generation_config.json, DIR/model.safetensors.
-// Weights ~ N(0, 0.02²) (Irwin-Hall approximation), norm weights ~ 1 + N(0, 0.02²),
+// Weights ~ N(0, 0.02²) (Irwin-Hall approximation), norm weights ~ 1 + N(0, 0.02²)
+// (Qwen3.5's zero-centred norms ~ N(0, 0.02²), which is the same multiplier),
 // streamed to disk in chunks (never the whole file in memory).
 #include <chrono>
 #include <cmath>
@@ -68,6 +70,35 @@ bool preset_config(const std::string& name, json* out) {
                   {"decoder_sparse_step", 1}, {"mlp_only_layers", json::array()},
                   {"attention_bias", false}, {"max_position_embeddings", 40960},
                   {"tie_word_embeddings", false}});
+  } else if (name == "qwen3.5-0.8b") {
+    // Qwen/Qwen3.5-0.8B's published text_config (tests/data/golden/QWEN3_5.md);
+    // no vision_config (the text model does not read it).
+    json types = json::array();
+    for (int i = 0; i < 24; ++i) types.push_back((i + 1) % 4 == 0 ? "full_attention" : "linear_attention");
+    json text = c;
+    text.erase("rope_theta");
+    text.erase("use_sliding_window");
+    text.update(json{{"model_type", "qwen3_5_text"}, {"vocab_size", 248320},
+                     {"hidden_size", 1024}, {"intermediate_size", 3584},
+                     {"num_hidden_layers", 24}, {"layer_types", types},
+                     {"full_attention_interval", 4}, {"num_attention_heads", 8},
+                     {"num_key_value_heads", 2}, {"head_dim", 256}, {"attention_bias", false},
+                     {"attn_output_gate", true}, {"linear_conv_kernel_dim", 4},
+                     {"linear_key_head_dim", 128}, {"linear_value_head_dim", 128},
+                     {"linear_num_key_heads", 16}, {"linear_num_value_heads", 16},
+                     {"mamba_ssm_dtype", "float32"}, {"max_position_embeddings", 262144},
+                     {"mlp_only_layers", json::array()}, {"mtp_num_hidden_layers", 1},
+                     {"mtp_use_dedicated_embeddings", false}, {"tie_word_embeddings", true},
+                     {"bos_token_id", 248044}, {"eos_token_id", 248044},
+                     {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 10000000},
+                                          {"partial_rotary_factor", 0.25},
+                                          {"mrope_interleaved", true},
+                                          {"mrope_section", {11, 11, 10}}}}});
+    *out = json{{"architectures", {"Qwen3_5ForConditionalGeneration"}}, {"model_type", "qwen3_5"},
+                {"tie_word_embeddings", true}, {"image_token_id", 248056},
+                {"video_token_id", 248057}, {"vision_start_token_id", 248053},
+                {"vision_end_token_id", 248054}, {"text_config", text}};
+    return true;
   } else if (name == "tiny") {
     c.update(json{{"architectures", {"Qwen3ForCausalLM"}}, {"model_type", "qwen3"},
                   {"vocab_size", 151936}, {"hidden_size", 64}, {"intermediate_size", 128},
@@ -78,6 +109,53 @@ bool preset_config(const std::string& name, json* out) {
     return false;
   }
   *out = c;
+  return true;
+}
+
+// The text tensors of a Qwen3.5 hybrid (dense MLP), in the published names
+// (tests/data/golden/QWEN3_5.md). `norm[i]` marks weights centred on 1 (the
+// linear-attention output norm; the zero-centred norms are centred on 0).
+bool hybrid_tensor_list(const yun::ModelConfig& c, std::vector<TensorSpec>* t,
+                        std::vector<bool>* norm) {
+  if (c.num_experts > 0) return false;  // MoE hybrids: not written by this tool
+  auto add = [&](std::string n, std::vector<int64_t> s, bool is_norm = false) {
+    t->push_back({"model.language_model." + std::move(n), DType::kBF16, std::move(s)});
+    norm->push_back(is_norm);
+  };
+  const int64_t H = c.hidden_size, Q = c.q_size(), KV = c.kv_size(), I = c.intermediate_size;
+  const int64_t Hk = c.linear_num_key_heads, Dk = c.linear_key_head_dim;
+  const int64_t Hv = c.linear_num_value_heads, Dv = c.linear_value_head_dim;
+  const int64_t C = 2 * Hk * Dk + Hv * Dv, Vs = Hv * Dv;
+  add("embed_tokens.weight", {c.vocab_size, H});
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "layers." + std::to_string(i) + ".";
+    add(p + "input_layernorm.weight", {H});
+    if (c.is_full_attention_layer(i)) {
+      add(p + "self_attn.q_proj.weight", {c.attn_output_gate ? 2 * Q : Q, H});
+      add(p + "self_attn.k_proj.weight", {KV, H});
+      add(p + "self_attn.v_proj.weight", {KV, H});
+      add(p + "self_attn.o_proj.weight", {H, Q});
+      add(p + "self_attn.q_norm.weight", {c.head_dim});
+      add(p + "self_attn.k_norm.weight", {c.head_dim});
+    } else {
+      add(p + "linear_attn.in_proj_qkv.weight", {C, H});
+      add(p + "linear_attn.in_proj_z.weight", {Vs, H});
+      add(p + "linear_attn.in_proj_b.weight", {Hv, H});
+      add(p + "linear_attn.in_proj_a.weight", {Hv, H});
+      add(p + "linear_attn.conv1d.weight", {C, 1, c.linear_conv_kernel_dim});
+      add(p + "linear_attn.A_log", {Hv});
+      add(p + "linear_attn.dt_bias", {Hv});
+      add(p + "linear_attn.norm.weight", {Dv}, true);
+      add(p + "linear_attn.out_proj.weight", {H, Vs});
+    }
+    add(p + "post_attention_layernorm.weight", {H});
+    add(p + "mlp.gate_proj.weight", {I, H});
+    add(p + "mlp.up_proj.weight", {I, H});
+    add(p + "mlp.down_proj.weight", {H, I});
+  }
+  add("norm.weight", {H});
+  if (!c.tie_word_embeddings) t->push_back({"lm_head.weight", DType::kBF16, {c.vocab_size, H}});
+  if (!c.tie_word_embeddings) norm->push_back(false);
   return true;
 }
 
@@ -155,7 +233,8 @@ struct Stream {
 int usage() {
   std::fprintf(stderr,
                "usage: make_random_checkpoint (--preset qwen2.5-0.5b|qwen3-1.7b|qwen2.5-7b|"
-               "qwen3-30b-a3b|tiny | --config config.json) --out DIR [--seed S] [--layers N]\n");
+               "qwen3-30b-a3b|tiny|qwen3.5-0.8b | --config config.json) --out DIR [--seed S] "
+               "[--layers N]\n");
   return 2;
 }
 
@@ -203,7 +282,16 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (layers > 0) cfg["num_hidden_layers"] = layers;
+  if (layers > 0) {
+    json& text = cfg.contains("text_config") ? cfg["text_config"] : cfg;
+    text["num_hidden_layers"] = layers;
+    if (text.contains("layer_types") && text["layer_types"].is_array()) {
+      json t = json::array();
+      for (long i = 0; i < layers; ++i)
+        t.push_back(text["layer_types"][size_t(i) % text["layer_types"].size()]);
+      text["layer_types"] = t;
+    }
+  }
   json gen = {{"bos_token_id", cfg.value("bos_token_id", 151643)},
               {"eos_token_id", {151645, 151643}},
               {"do_sample", true},
@@ -222,7 +310,13 @@ int main(int argc, char** argv) {
   std::ofstream(out + "/generation_config.json") << gen.dump(2) << "\n";
 
   std::vector<bool> is_norm;
-  std::vector<TensorSpec> specs = tensor_list(*parsed, &is_norm);
+  std::vector<TensorSpec> specs;
+  if (parsed->full_attention_layers.empty()) {
+    specs = tensor_list(*parsed, &is_norm);
+  } else if (!hybrid_tensor_list(*parsed, &specs, &is_norm)) {
+    std::fprintf(stderr, "a mixture-of-experts hybrid is not supported by this tool\n");
+    return 1;
+  }
   std::vector<Stream> streams(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     uint64_t s = seed * 0x100000001b3ull + i;

@@ -95,6 +95,7 @@ TEST(ChatTemplateDiff, RealTemplatesMatchPythonJinja2) {
   if (std::system("python3 -c 'import jinja2' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3 jinja2";
   std::vector<Named> templates = {
       {"qwen3", "", "", "<|im_end|>"},
+      {"qwen3_5", "", "", "<|im_end|>"},
       {"llama3_1", "", "<|begin_of_text|>", "<|eot_id|>"},
       {"deepseek_v3", "", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"},
       {"gemma3", "", "<bos>", "<end_of_turn>"},

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "yun/compute/cpu/gated_delta_kernels.h"
+
 namespace yun {
 
-void causal_conv1d_silu(const float* u, int64_t u_stride, int64_t n, int64_t C, const float* w,
-                        int64_t K, float* state, float* y, int64_t y_stride) {
+namespace internal {
+
+void causal_conv1d_silu_scalar(const float* u, int64_t u_stride, int64_t n, int64_t C,
+                               const float* w, int64_t K, float* state, float* y,
+                               int64_t y_stride) {
   const int64_t S = K - 1;  // state rows
   for (int64_t t = 0; t < n; ++t) {
     float* yr = y + t * y_stride;
@@ -20,7 +25,13 @@ void causal_conv1d_silu(const float* u, int64_t u_stride, int64_t n, int64_t C, 
       yr[c] = acc / (1.0f + std::exp(-acc));
     }
   }
-  if (S == 0 || n == 0) return;
+  causal_conv_update_state(u, u_stride, n, C, K, state);
+}
+
+void causal_conv_update_state(const float* u, int64_t u_stride, int64_t n, int64_t C, int64_t K,
+                              float* state) {
+  const int64_t S = K - 1;
+  if (S <= 0 || n == 0) return;
   // New state: the last S inputs of (old state ++ u).
   if (n >= S) {
     for (int64_t r = 0; r < S; ++r)
@@ -30,6 +41,13 @@ void causal_conv1d_silu(const float* u, int64_t u_stride, int64_t n, int64_t C, 
     for (int64_t r = 0; r < n; ++r)
       std::copy(u + r * u_stride, u + r * u_stride + C, state + (S - n + r) * C);
   }
+}
+
+}  // namespace internal
+
+void causal_conv1d_silu(const float* u, int64_t u_stride, int64_t n, int64_t C, const float* w,
+                        int64_t K, float* state, float* y, int64_t y_stride) {
+  internal::best_delta_kernels().conv(u, u_stride, n, C, w, K, state, y, y_stride);
 }
 
 }  // namespace yun

@@ -1,6 +1,7 @@
 // The state-carrying causal depthwise conv1d of Gated DeltaNet, followed by
-// SiLU, in float32 (plain reference loops; K is tiny, 4 in every published
-// Qwen3.5).
+// SiLU, in float32 (K is tiny, 4 in every published Qwen3.5). Runs the best
+// SIMD path of gated_delta_kernels.h; the plain reference loops are
+// internal::kDeltaKernelsScalar.conv.
 //
 //   y_t[c] = silu(sum_{j<K} w[c, j] * u_{t-K+1+j}[c])
 //

@@ -4,7 +4,11 @@
 #include <cmath>
 #include <vector>
 
+#include "yun/compute/cpu/gated_delta_kernels.h"
+
 namespace yun {
+
+namespace internal {
 
 namespace {
 
@@ -14,9 +18,7 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-}  // namespace
-
-void gated_delta_recurrent(const DeltaHeadArgs& a) {
+void gated_delta_recurrent_scalar(const DeltaHeadArgs& a) {
   const int64_t Dk = a.Dk, Dv = a.Dv;
   float* S = a.state;
   std::vector<double> mem(static_cast<size_t>(Dv)), acc(static_cast<size_t>(Dv));
@@ -47,7 +49,7 @@ void gated_delta_recurrent(const DeltaHeadArgs& a) {
   }
 }
 
-void gated_delta_chunked(const DeltaHeadArgs& a, int64_t chunk) {
+void gated_delta_chunked_scalar(const DeltaHeadArgs& a, int64_t chunk) {
   const int64_t Dk = a.Dk, Dv = a.Dv;
   float* S = a.state;
   std::vector<double> G(static_cast<size_t>(chunk)), A(static_cast<size_t>(chunk * chunk));
@@ -127,19 +129,48 @@ void gated_delta_chunked(const DeltaHeadArgs& a, int64_t chunk) {
   }
 }
 
-void l2_normalize(float* x, int64_t n, float eps, float scale) {
+void l2_normalize_scalar(float* x, int64_t n, float eps, float scale) {
   const double ss = dot(x, x, n);
   const float inv = float(1.0 / std::sqrt(ss + double(eps))) * scale;
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void gated_rms_norm(float* o, const float* z, const float* w, int64_t n, float eps) {
+void gated_rms_norm_scalar(float* o, const float* z, const float* w, int64_t n, float eps) {
   const double ss = dot(o, o, n);
   const float inv = float(1.0 / std::sqrt(ss / double(n) + double(eps)));
   for (int64_t i = 0; i < n; ++i) {
     const float zi = z[i];
     o[i] = w[i] * (o[i] * inv) * (zi / (1.0f + std::exp(-zi)));
   }
+}
+
+}  // namespace
+
+const DeltaKernels kDeltaKernelsScalar = {gated_delta_recurrent_scalar, gated_delta_chunked_scalar,
+                                          causal_conv1d_silu_scalar, l2_normalize_scalar,
+                                          gated_rms_norm_scalar};
+
+int available_delta_paths(DeltaPath* out, int max_out) {
+  return isa_paths<const DeltaKernels*>(out, max_out, &kDeltaKernelsAvx512, &kDeltaKernelsAvx2,
+                                        &kDeltaKernelsScalar);
+}
+
+const DeltaKernels& best_delta_kernels() {
+  static const DeltaKernels* k = best_isa_path(available_delta_paths);
+  return *k;
+}
+
+}  // namespace internal
+
+void gated_delta_recurrent(const DeltaHeadArgs& a) { internal::best_delta_kernels().recurrent(a); }
+void gated_delta_chunked(const DeltaHeadArgs& a, int64_t chunk) {
+  internal::best_delta_kernels().chunked(a, chunk);
+}
+void l2_normalize(float* x, int64_t n, float eps, float scale) {
+  internal::best_delta_kernels().l2_norm(x, n, eps, scale);
+}
+void gated_rms_norm(float* o, const float* z, const float* w, int64_t n, float eps) {
+  internal::best_delta_kernels().gated_norm(o, z, w, n, eps);
 }
 
 float delta_beta(float b) { return 1.0f / (1.0f + std::exp(-b)); }

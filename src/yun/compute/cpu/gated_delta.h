@@ -1,6 +1,5 @@
 // The gated delta rule of Gated DeltaNet (Qwen3.5 linear attention), per
-// value head, in float32 with double accumulation of the dot products (plain
-// reference loops). With the Dk x Dv state S (zero at the start of a
+// value head, in float32. With the Dk x Dv state S (zero at the start of a
 // sequence), per token t:
 //
 //   S <- exp(g_t) S;  S <- S + k_t (beta_t (v_t - S^T k_t))^T;  o_t = S^T q_t
@@ -13,6 +12,10 @@
 //
 // Also here: the small per-head helpers of the layer (l2 norm, the gated
 // RMSNorm of the output, the decay and beta of each token).
+//
+// The delta rule, the l2 norm and the gated norm run the best SIMD path of
+// gated_delta_kernels.h (float32 accumulation); the plain references
+// (double accumulation of the dot products) are internal::kDeltaKernelsScalar.
 #pragma once
 
 #include <cstdint>
