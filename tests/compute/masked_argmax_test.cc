@@ -14,7 +14,6 @@
 #include <random>
 #include <vector>
 
-#include "yun/base/cpu_features.h"
 #include "yun/compute/cpu/argmax.h"
 
 namespace yun {
@@ -23,11 +22,12 @@ namespace {
 using Fn = int64_t (*)(const float*, int64_t, const uint32_t*, size_t);
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// Every path this CPU runs (scalar included), and the dispatcher.
 std::vector<std::pair<const char*, Fn>> paths() {
-  std::vector<std::pair<const char*, Fn>> v = {{"scalar", internal::masked_argmax_scalar},
-                                               {"dispatch", masked_argmax_f32}};
-  if (cpu_features().avx2) v.push_back({"avx2", internal::masked_argmax_avx2});
-  if (cpu_features().avx512f) v.push_back({"avx512", internal::masked_argmax_avx512});
+  internal::MaskedArgmaxPath p[3];
+  const int n = internal::available_masked_argmax_paths(p, 3);
+  std::vector<std::pair<const char*, Fn>> v = {{"dispatch", masked_argmax_f32}};
+  for (int i = 0; i < n; ++i) v.push_back({p[i].name, p[i].fn});
   return v;
 }
 

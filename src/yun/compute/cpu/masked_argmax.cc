@@ -7,8 +7,6 @@
 
 #include <algorithm>
 
-#include "yun/base/cpu_features.h"
-
 namespace yun {
 namespace internal {
 
@@ -35,6 +33,12 @@ void scalar_word(const float* x, int64_t n, uint32_t bits, size_t w, int64_t* be
   }
 }
 
+// Words [from, words) below n, in scalar, into (best, bv).
+void scalar_words(const float* x, int64_t n, const uint32_t* mask, size_t from, size_t words,
+                  int64_t* best, float* bv) {
+  for (size_t w = from; w < words && int64_t(w) * 32 < n; ++w) scalar_word(x, n, mask[w], w, best, bv);
+}
+
 // Lane results (val, idx; idx -1: never set) plus the scalar part -> answer.
 int64_t finish(const float* val, const int32_t* idx, int lanes, int64_t best, float bv,
                int64_t n, const uint32_t* mask, size_t words) {
@@ -50,7 +54,7 @@ int64_t finish(const float* val, const int32_t* idx, int lanes, int64_t best, fl
 int64_t masked_argmax_scalar(const float* x, int64_t n, const uint32_t* mask, size_t words) {
   int64_t best = -1;
   float bv = kNegInf;
-  for (size_t w = 0; w < words && int64_t(w) * 32 < n; ++w) scalar_word(x, n, mask[w], w, &best, &bv);
+  scalar_words(x, n, mask, 0, words, &best, &bv);
   return best >= 0 ? best : first_allowed(n, mask, words);
 }
 
@@ -79,7 +83,7 @@ __attribute__((target("avx2"))) int64_t masked_argmax_avx2(const float* x, int64
   }
   int64_t sbest = -1;
   float sbv = kNegInf;
-  for (size_t w = full; w < words && int64_t(w) * 32 < n; ++w) scalar_word(x, n, mask[w], w, &sbest, &sbv);
+  scalar_words(x, n, mask, full, words, &sbest, &sbv);
   alignas(32) float val[8];
   alignas(32) int32_t idx[8];
   _mm256_store_ps(val, best);
@@ -110,7 +114,7 @@ __attribute__((target("avx512f"))) int64_t masked_argmax_avx512(const float* x, 
   }
   int64_t sbest = -1;
   float sbv = kNegInf;
-  for (size_t w = full; w < words && int64_t(w) * 32 < n; ++w) scalar_word(x, n, mask[w], w, &sbest, &sbv);
+  scalar_words(x, n, mask, full, words, &sbest, &sbv);
   alignas(64) float val[16];
   alignas(64) int32_t idx[16];
   _mm512_store_ps(val, best);
@@ -118,16 +122,16 @@ __attribute__((target("avx512f"))) int64_t masked_argmax_avx512(const float* x, 
   return finish(val, idx, 16, sbest, sbv, n, mask, words);
 }
 
+int available_masked_argmax_paths(MaskedArgmaxPath* out, int max_out) {
+  return isa_paths<MaskedArgmaxFn>(out, max_out, masked_argmax_avx512, masked_argmax_avx2,
+                                   masked_argmax_scalar);
+}
+
 }  // namespace internal
 
 int64_t masked_argmax_f32(const float* x, int64_t n, const uint32_t* mask, size_t words) {
-  using Fn = int64_t (*)(const float*, int64_t, const uint32_t*, size_t);
-  static const Fn fn = [] {
-    const CpuFeatures& f = cpu_features();
-    if (f.avx512f) return Fn(internal::masked_argmax_avx512);
-    if (f.avx2) return Fn(internal::masked_argmax_avx2);
-    return Fn(internal::masked_argmax_scalar);
-  }();
+  static const internal::MaskedArgmaxFn fn =
+      internal::best_isa_path(internal::available_masked_argmax_paths);
   return n <= 0 ? -1 : fn(x, n, mask, words);
 }
 

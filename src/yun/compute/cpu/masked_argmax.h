@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "yun/compute/cpu/isa_paths.h"
+
 namespace yun {
 
 // The first id t in [0, n) with bit t % 32 of mask[t / 32] set (ids at or
@@ -20,9 +22,14 @@ namespace yun {
 int64_t masked_argmax_f32(const float* x, int64_t n, const uint32_t* mask, size_t words);
 
 namespace internal {
+using MaskedArgmaxFn = int64_t (*)(const float*, int64_t, const uint32_t*, size_t);
 int64_t masked_argmax_scalar(const float* x, int64_t n, const uint32_t* mask, size_t words);
 int64_t masked_argmax_avx2(const float* x, int64_t n, const uint32_t* mask, size_t words);    // REQUIRES avx2
 int64_t masked_argmax_avx512(const float* x, int64_t n, const uint32_t* mask, size_t words);  // REQUIRES avx512f
+
+using MaskedArgmaxPath = IsaPath<MaskedArgmaxFn>;
+// Paths this CPU can run, best first (honours YUN_CPU_LIMIT).
+int available_masked_argmax_paths(MaskedArgmaxPath* out, int max_out);
 }  // namespace internal
 
 }  // namespace yun
