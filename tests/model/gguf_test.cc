@@ -3,6 +3,8 @@
 // type and of the tiny golden models, and every kind of bad file (each
 // prefix of a good file, lying counts, offsets, sizes, types, names).
 // Run: build/tests/yun_model_tests --gtest_filter='Gguf*'
+#include "yun/model/gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "test_util.h"
-#include "yun/model/gguf.h"
 #include "yun/model/gguf_export.h"
 #include "yun/model/gguf_model.h"
 #include "yun/model/gguf_writer.h"
@@ -40,7 +41,10 @@ struct Bytes {
     return *this;
   }
   Bytes& header(uint64_t tensors, uint64_t kvs, uint32_t version = 3) {
-    return put<uint32_t>(0x46554747).put<uint32_t>(version).put<uint64_t>(tensors).put<uint64_t>(kvs);
+    return put<uint32_t>(0x46554747)
+        .put<uint32_t>(version)
+        .put<uint64_t>(tensors)
+        .put<uint64_t>(kvs);
   }
   Bytes& pad(size_t align = 32) {
     b.resize((b.size() + align - 1) / align * align, 0);
@@ -150,12 +154,19 @@ TEST(Gguf, RejectsLyingFiles) {
   }
   {  // array count past the end
     Bytes x;
-    x.header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(5).put<uint64_t>(1000000).put<uint32_t>(0);
+    x.header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(5).put<uint64_t>(1000000).put<uint32_t>(
+        0);
     expect_bad(x, "past end");
   }
   {  // duplicate key
     Bytes x;
-    x.header(0, 2).str("k").put<uint32_t>(4).put<uint32_t>(1).str("k").put<uint32_t>(4).put<uint32_t>(2);
+    x.header(0, 2)
+        .str("k")
+        .put<uint32_t>(4)
+        .put<uint32_t>(1)
+        .str("k")
+        .put<uint32_t>(4)
+        .put<uint32_t>(2);
     expect_bad(x, "twice");
   }
   {  // bool other than 0/1
@@ -175,8 +186,8 @@ TEST(Gguf, RejectsLyingFiles) {
     x.put<uint32_t>(4).put<uint64_t>(0);
     expect_bad(x, "nested");
   }
-  expect_bad(one_tensor(0, 3), "unsupported type");      // Q4_1: not read
-  expect_bad(one_tensor(0, 8, 33), "not whole");         // rows of 33 in blocks of 32
+  expect_bad(one_tensor(0, 3), "unsupported type");  // Q4_1: not read
+  expect_bad(one_tensor(0, 8, 33), "not whole");     // rows of 33 in blocks of 32
   expect_bad(one_tensor(16), "not aligned");
   {
     Bytes x = one_tensor(0);
@@ -285,8 +296,8 @@ class TempFile {
 // same tensors (bit for bit: the export keeps bf16 matrices; vectors become
 // F32 exactly).
 TEST(GgufModel, GoldenModelsRoundTrip) {
-  for (const char* name : {"qwen2-tiny", "qwen3-tiny", "llama-tiny", "qwen3moe-tiny",
-                           "qwen2-yarn-tiny"}) {
+  for (const char* name :
+       {"qwen2-tiny", "qwen3-tiny", "llama-tiny", "qwen3moe-tiny", "qwen2-yarn-tiny"}) {
     SCOPED_TRACE(name);
     const std::string dir = test::golden_model(name);
     auto c = load_model_config(dir);
@@ -337,6 +348,23 @@ TEST(GgufModel, GoldenModelsRoundTrip) {
       ASSERT_EQ(fa, fb) << n;  // llama Q/K: un-permuted back to the HF order
     }
   }
+}
+
+// Qwen3.5 has no GGUF mapping for its linear-attention layers: export is an
+// error naming the architecture, not a file without those tensors.
+TEST(GgufModel, ExportOfQwen3_5IsAnError) {
+  const std::string dir = test::golden_model("qwen3_5-tiny");
+  auto c = load_model_config(dir);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  auto store = WeightStore::open_dir(dir);
+  ASSERT_TRUE(store.is_ok());
+  auto w = load_model_weights(*c, *store);
+  ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+  TempFile out("qwen3_5-tiny.gguf");
+  Status s = write_model_gguf(*c, *w, {}, out.str());
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(s.message().find("not supported"), std::string::npos) << s.to_string();
+  EXPECT_FALSE(std::filesystem::exists(out.str()));
 }
 
 TEST(GgufModel, UnknownArchitectureAndMissingKeys) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
 #include "yun/model/gguf_export.h"
@@ -65,9 +66,10 @@ int run_quantize(const std::vector<std::string>& argv) {
   GgufVocab vocab;
   GgufExportOptions opts;
   opts.name = args.get_string("--name", "");
-  auto v = gguf_vocab_from_tokenizer_dir(
-      tok_dir, config->vocab_size, config->bos_token_id,
-      config->eos_token_ids.empty() ? std::nullopt : std::optional<int64_t>(config->eos_token_ids[0]));
+  auto v = gguf_vocab_from_tokenizer_dir(tok_dir, config->vocab_size, config->bos_token_id,
+                                         config->eos_token_ids.empty()
+                                             ? std::nullopt
+                                             : std::optional<int64_t>(config->eos_token_ids[0]));
   if (v.is_ok()) {
     vocab = std::move(*v);
     opts.vocab = &vocab;
@@ -79,9 +81,8 @@ int run_quantize(const std::vector<std::string>& argv) {
   }
   const std::string out = args.positional()[1];
   if (Status s = write_model_gguf(*config, *weights, opts, out); !s.is_ok())
-    return fail(1, "quantize: " + s.to_string());
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return fail(exit_code_for(s), "quantize: " + s.to_string());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "yun: wrote %s (%s) in %.1f s\n", out.c_str(), wf->name, secs);
   return 0;
 }

@@ -13,14 +13,22 @@ namespace {
 // llama.cpp's general.file_type for the format of most matrices.
 uint32_t file_type(DType t) {
   switch (t) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    case DType::kQ4_K: return 15;  // MOSTLY_Q4_K_M
-    case DType::kQ5_K: return 17;
-    case DType::kQ6_K: return 18;
-    default: return 32;  // BF16
+    case DType::kF32:
+      return 0;
+    case DType::kF16:
+      return 1;
+    case DType::kQ4_0:
+      return 2;
+    case DType::kQ8_0:
+      return 7;
+    case DType::kQ4_K:
+      return 15;  // MOSTLY_Q4_K_M
+    case DType::kQ5_K:
+      return 17;
+    case DType::kQ6_K:
+      return 18;
+    default:
+      return 32;  // BF16
   }
 }
 
@@ -67,7 +75,8 @@ class Exporter {
       std::memcpy(buf.data() + e * ex[0].nbytes, ex[e].data, ex[0].nbytes);
     count(ex[0].dtype);
     return w_.add_tensor(gguf_experts_name(layer, which), ex[0].dtype,
-                         {int64_t(ex.size()), ex[0].shape[0], ex[0].shape[1]}, buf.data(), buf.size());
+                         {int64_t(ex.size()), ex[0].shape[0], ex[0].shape[1]}, buf.data(),
+                         buf.size());
   }
 
   // The format most matrices have.
@@ -75,7 +84,10 @@ class Exporter {
     DType best = DType::kBF16;
     int64_t n = -1;
     for (auto& [t, k] : counts_)
-      if (k > n) { best = t; n = k; }
+      if (k > n) {
+        best = t;
+        n = k;
+      }
     return best;
   }
 
@@ -101,7 +113,8 @@ class Exporter {
     std::vector<uint8_t> src = buf;
     const auto order = llama_qk_row_order(rows, heads(name), true);
     for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(buf.data() + size_t(r) * elem, src.data() + size_t(order[size_t(r)]) * elem, elem);
+      std::memcpy(buf.data() + size_t(r) * elem, src.data() + size_t(order[size_t(r)]) * elem,
+                  elem);
     return Status::ok();
   }
   std::vector<uint8_t>& keep(size_t n) {
@@ -110,7 +123,10 @@ class Exporter {
   }
   void count(DType t) {
     for (auto& [k, n] : counts_)
-      if (k == t) { ++n; return; }
+      if (k == t) {
+        ++n;
+        return;
+      }
     counts_.push_back({t, 1});
   }
 
@@ -137,6 +153,9 @@ void add_vocab_metadata(GgufWriter& g, const GgufVocab& v) {
 
 Status write_model_gguf(const ModelConfig& c, const ModelWeights& w, const GgufExportOptions& o,
                         const std::string& path) {
+  if (*gguf_arch_name(c) == '\0')
+    return unimplemented("GGUF export of " + c.architecture_name +
+                         " is not supported (no GGUF tensor mapping for its layers)");
   GgufWriter g;
   const std::string a = std::string(gguf_arch_name(c)) + ".";
   Exporter ex(c, g);
@@ -150,14 +169,22 @@ Status write_model_gguf(const ModelConfig& c, const ModelWeights& w, const GgufE
     const std::pair<const char*, const TensorView*> named[] = {
         {"input_layernorm.weight", &l.input_norm},
         {"post_attention_layernorm.weight", &l.post_attention_norm},
-        {"self_attn.q_proj.weight", &l.q_proj}, {"self_attn.k_proj.weight", &l.k_proj},
-        {"self_attn.v_proj.weight", &l.v_proj}, {"self_attn.o_proj.weight", &l.o_proj},
-        {"self_attn.q_proj.bias", &l.q_bias},   {"self_attn.k_proj.bias", &l.k_bias},
-        {"self_attn.v_proj.bias", &l.v_bias},   {"self_attn.o_proj.bias", &l.o_bias},
-        {"self_attn.q_norm.weight", &l.q_norm}, {"self_attn.k_norm.weight", &l.k_norm},
-        {"mlp.gate_proj.weight", &l.gate_proj}, {"mlp.up_proj.weight", &l.up_proj},
-        {"mlp.down_proj.weight", &l.down_proj}, {"mlp.gate_proj.bias", &l.gate_bias},
-        {"mlp.up_proj.bias", &l.up_bias},       {"mlp.down_proj.bias", &l.down_bias},
+        {"self_attn.q_proj.weight", &l.q_proj},
+        {"self_attn.k_proj.weight", &l.k_proj},
+        {"self_attn.v_proj.weight", &l.v_proj},
+        {"self_attn.o_proj.weight", &l.o_proj},
+        {"self_attn.q_proj.bias", &l.q_bias},
+        {"self_attn.k_proj.bias", &l.k_bias},
+        {"self_attn.v_proj.bias", &l.v_bias},
+        {"self_attn.o_proj.bias", &l.o_bias},
+        {"self_attn.q_norm.weight", &l.q_norm},
+        {"self_attn.k_norm.weight", &l.k_norm},
+        {"mlp.gate_proj.weight", &l.gate_proj},
+        {"mlp.up_proj.weight", &l.up_proj},
+        {"mlp.down_proj.weight", &l.down_proj},
+        {"mlp.gate_proj.bias", &l.gate_bias},
+        {"mlp.up_proj.bias", &l.up_bias},
+        {"mlp.down_proj.bias", &l.down_bias},
         {"mlp.gate.weight", &l.router},
     };
     for (auto& [n, t] : named) YUN_RETURN_IF_ERROR(ex.add(p + n, *t));

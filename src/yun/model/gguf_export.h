@@ -40,7 +40,8 @@ class GgufWriter;
 void add_vocab_metadata(GgufWriter& w, const GgufVocab& vocab);
 
 // Errors: kInvalidArgument when the file cannot be written or a tensor has
-// no GGUF form (naming it).
+// no GGUF form (naming it); kUnimplemented for an architecture without a
+// GGUF mapping (gguf_arch_name "": Qwen3.5), before anything is written.
 Status write_model_gguf(const ModelConfig& config, const ModelWeights& weights,
                         const GgufExportOptions& options, const std::string& path);
 

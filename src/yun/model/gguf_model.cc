@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 #include "yun/model/weight_format.h"
@@ -90,10 +89,17 @@ std::string hf_name_of(const std::string& gguf) {
 
 const char* gguf_arch_name(const ModelConfig& c) {
   switch (c.arch) {
-    case Architecture::kQwen2: return "qwen2";
-    case Architecture::kQwen3: return "qwen3";
-    case Architecture::kQwen3Moe: return "qwen3moe";
-    case Architecture::kLlama: return "llama";
+    case Architecture::kQwen2:
+      return "qwen2";
+    case Architecture::kQwen3:
+      return "qwen3";
+    case Architecture::kQwen3Moe:
+      return "qwen3moe";
+    case Architecture::kLlama:
+      return "llama";
+    case Architecture::kQwen3_5:
+    case Architecture::kQwen3_5Moe:
+      return "";
   }
   return "";
 }
@@ -120,7 +126,10 @@ std::vector<int64_t> llama_qk_row_order(int64_t rows, int64_t heads, bool to_ggu
     for (int64_t i = 0; i < half; ++i) {
       for (int64_t j = 0; j < 2; ++j) {
         const int64_t g = h * D + 2 * i + j, f = h * D + j * half + i;  // GGUF row g is HF row f
-        if (to_gguf) src[size_t(g)] = f; else src[size_t(f)] = g;
+        if (to_gguf)
+          src[size_t(g)] = f;
+        else
+          src[size_t(f)] = g;
       }
     }
   }
@@ -140,7 +149,8 @@ Result<ModelConfig> gguf_model_config(const GgufFile& f) {
   j["model_type"] = arch->model_type;
   auto need_int = [&](const std::string& key, const char* field) -> Status {
     auto v = f.get_int(a + key);
-    if (!v) return invalid_argument(f.name() + ": metadata " + a + key + " missing or not an integer");
+    if (!v)
+      return invalid_argument(f.name() + ": metadata " + a + key + " missing or not an integer");
     j[field] = *v;
     return Status::ok();
   };
@@ -191,8 +201,10 @@ Result<ModelConfig> gguf_model_config(const GgufFile& f) {
     j["rope_scaling"] = rs;
   }
   json gen = json::object();
-  if (auto v = f.get_int("tokenizer.ggml.bos_token_id")) j["bos_token_id"] = gen["bos_token_id"] = *v;
-  if (auto v = f.get_int("tokenizer.ggml.eos_token_id")) j["eos_token_id"] = gen["eos_token_id"] = *v;
+  if (auto v = f.get_int("tokenizer.ggml.bos_token_id"))
+    j["bos_token_id"] = gen["bos_token_id"] = *v;
+  if (auto v = f.get_int("tokenizer.ggml.eos_token_id"))
+    j["eos_token_id"] = gen["eos_token_id"] = *v;
   if (auto v = f.get_int("tokenizer.ggml.padding_token_id")) j["pad_token_id"] = *v;
   // Values are finite doubles and integers here, so dump() cannot throw.
   auto c = parse_model_config(j.dump(), "");
@@ -211,7 +223,8 @@ Result<std::shared_ptr<GgufWeights>> GgufWeights::create(std::shared_ptr<GgufFil
         (rest == "ffn_gate_exps.weight" || rest == "ffn_up_exps.weight" ||
          rest == "ffn_down_exps.weight")) {
       if (t.view.shape.size() != 3)
-        return invalid_argument(file->name() + ": tensor '" + t.name + "' is not [experts, rows, cols]");
+        return invalid_argument(file->name() + ": tensor '" + t.name +
+                                "' is not [experts, rows, cols]");
       const int64_t E = t.view.shape[0], R = t.view.shape[1], C = t.view.shape[2];
       const size_t bytes = t.view.nbytes / size_t(E);
       const std::string which = rest.substr(4, rest.find("_exps") - 4);

@@ -44,7 +44,8 @@ namespace yun {
 // run (naming it); kInvalidArgument for missing or bad metadata (naming the key).
 Result<ModelConfig> gguf_model_config(const GgufFile& file);
 
-// The GGUF architecture name of `c` ("qwen2", ...).
+// The GGUF architecture name of `c` ("qwen2", ...), or "" for an architecture
+// yun has no GGUF mapping for (Qwen3.5: its linear-attention tensors).
 const char* gguf_arch_name(const ModelConfig& c);
 
 // The GGUF name of a Hugging Face tensor name, or "" when it has none (the
