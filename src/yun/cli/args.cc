@@ -13,7 +13,8 @@ Result<Args> Args::parse(const std::vector<std::string>& argv,
   Args a;
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& s = argv[i];
-    if (s.size() > 1 && s[0] == '-' && !(s.size() > 1 && (std::isdigit((unsigned char)s[1]) || s[1] == '.'))) {
+    if (s.size() > 1 && s[0] == '-' &&
+        !(s.size() > 1 && (std::isdigit((unsigned char)s[1]) || s[1] == '.'))) {
       std::string name = s, value;
       bool has_eq = false;
       if (auto eq = s.find('='); eq != std::string::npos && s.rfind("--", 0) == 0) {
@@ -51,26 +52,34 @@ std::vector<std::string> Args::all(const std::string& flag) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
+Result<int64_t> parse_int_flag(const std::string& flag, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  long long x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE)
+    return invalid_argument("flag " + flag + " needs an integer, got '" + text + "'");
+  return static_cast<int64_t>(x);
+}
+
+Result<double> parse_double_flag(const std::string& flag, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
+    return invalid_argument("flag " + flag + " needs a number, got '" + text + "'");
+  return x;
+}
+
 Result<int64_t> Args::get_int(const std::string& flag, int64_t def) const {
   auto v = get(flag);
   if (!v) return def;
-  errno = 0;
-  char* end = nullptr;
-  long long x = std::strtoll(v->c_str(), &end, 10);
-  if (v->empty() || *end != '\0' || errno == ERANGE)
-    return invalid_argument("flag " + flag + " needs an integer, got '" + *v + "'");
-  return static_cast<int64_t>(x);
+  return parse_int_flag(flag, *v);
 }
 
 Result<double> Args::get_double(const std::string& flag, double def) const {
   auto v = get(flag);
   if (!v) return def;
-  errno = 0;
-  char* end = nullptr;
-  double x = std::strtod(v->c_str(), &end);
-  if (v->empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
-    return invalid_argument("flag " + flag + " needs a number, got '" + *v + "'");
-  return x;
+  return parse_double_flag(flag, *v);
 }
 
 std::string Args::get_string(const std::string& flag, const std::string& def) const {

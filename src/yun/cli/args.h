@@ -37,4 +37,9 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// The typed getters' rule for one flag's text (the engine options table and
+// the models config use it too). Errors: kInvalidArgument naming the flag.
+Result<int64_t> parse_int_flag(const std::string& flag, const std::string& text);
+Result<double> parse_double_flag(const std::string& flag, const std::string& text);
+
 }  // namespace yun::cli

@@ -1,5 +1,6 @@
 #include "yun/cli/engine_flags.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -10,56 +11,192 @@
 #include "yun/model/weight_format.h"
 
 namespace yun::cli {
+namespace {
+
+using T = EngineOptionType;
+
+// An integer option's text, at least `lo` and at most INT32_MAX.
+Status int_value(const std::string& value, int64_t lo, int32_t& out) {
+  auto parsed = parse_int_flag("", value);
+  if (!parsed.is_ok()) return invalid_argument("needs an integer, got '" + value + "'");
+  const int64_t v = *parsed;
+  if (v < lo || v > std::numeric_limits<int32_t>::max()) {
+    return invalid_argument("must be >= " + std::to_string(lo));
+  }
+  out = static_cast<int32_t>(v);
+  return Status::ok();
+}
+
+bool is_true(const std::string& v) { return v == "true"; }
+
+const std::vector<EngineOption> kOptions = {
+    {"device", T::kString, "cpu|cuda[:N]",
+     "where the model runs (default: cuda:0 when this yun\n"
+     "has the CUDA backend and a GPU is present, else cpu)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       f.runner.device = v;
+       return Status::ok();
+     }},
+    {"gpu-memory-utilization", T::kNumber, "F",
+     "share of the GPU's total memory this process may use\n"
+     "for weights, activations and the KV cache, which\n"
+     "gets what is left (as vLLM; default 0.9)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       auto parsed = parse_double_flag("", v);
+       if (!parsed.is_ok()) return invalid_argument("needs a number, got '" + v + "'");
+       const double x = *parsed;
+       if (!(x > 0.0 && x <= 1.0)) return invalid_argument("must be in (0, 1]");
+       f.runner.gpu_memory_utilization = x;
+       return Status::ok();
+     }},
+    {"no-cuda-graphs", T::kBool, "", "run GPU decode steps without CUDA graphs",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       f.runner.cuda_graphs = !is_true(v);
+       return Status::ok();
+     }},
+    {"max-num-seqs", T::kInt, "N", "most sequences in one batch (default 256)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 1, f.engine.max_num_seqs);
+     }},
+    {"max-num-batched-tokens", T::kInt, "N",
+     "most tokens per step; longer prompts are split into\n"
+     "chunks (default 2048)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 1, f.engine.max_num_batched_tokens);
+     }},
+    {"max-model-len", T::kInt, "N",
+     "context length (default: the model's\n"
+     "max_position_embeddings)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 0, f.engine.max_model_len);
+     }},
+    {"block-size", T::kInt, "N", "tokens per KV cache block (default 16)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 1, f.engine.block_size);
+     }},
+    {"num-kv-blocks", T::kInt, "N", "KV cache size in blocks (overrides --kv-cache-memory)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 0, f.engine.num_kv_blocks);
+     }},
+    {"kv-cache-memory", T::kSize, "SIZE",
+     "KV cache size in bytes: 512M, 4G, ... (default: what\n"
+     "max-model-len x max-num-seqs needs, at most 1G on\n"
+     "the CPU, at most what --gpu-memory-utilization\n"
+     "leaves on a GPU)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       YUN_ASSIGN_OR_RETURN(f.engine.kv_cache_memory, parse_byte_size(v));
+       return Status::ok();
+     }},
+    {"no-prefix-cache", T::kBool, "", "never reuse the KV cache of a shared prompt prefix",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       f.engine.enable_prefix_cache = !is_true(v);
+       return Status::ok();
+     }},
+    {"threads", T::kInt, "N", "CPU threads for the model (default: all cores)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 0, f.runner.cpu.num_threads);
+     }},
+    {"no-mmap", T::kBool, "",
+     "read the weights into memory backed by transparent\n"
+     "huge pages instead of mapping the files: up to\n"
+     "~15% faster decode on a 0.5B model, but the start\n"
+     "copies every weight (0.2-0.5 s per GB) and\n"
+     "processes no longer share the page cache",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       f.runner.cpu.read_weights = is_true(v);
+       return Status::ok();
+     }},
+    {"dtype", T::kString, "float32|bfloat16",
+     "precision of activations in the CPU matrix products.\n"
+     "float32 (default): logits agree with transformers in\n"
+     "float32 to ~1e-4. bfloat16: activations rounded to\n"
+     "bf16 and multiplied with AVX512_BF16 dot products,\n"
+     "~2x faster prefill and batched decode, logits off by\n"
+     "~1e-2 (as llama.cpp and vLLM's CPU backend compute);\n"
+     "without AVX512_BF16 it runs float32, with a warning.",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       if (v == "bfloat16" || v == "bf16") {
+         f.runner.cpu.bf16_activations = true;
+       } else if (v == "float32" || v == "fp32") {
+         f.runner.cpu.bf16_activations = false;
+       } else {
+         return invalid_argument("must be float32 or bfloat16, not '" + v + "'");
+       }
+       return Status::ok();
+     }},
+    {"quantize", T::kString, "q8_0|q4_0",
+     "re-encode the weight matrices at load (CPU): 8-bit\n"
+     "blocks of 32 with one scale, ~1.9x fewer bytes per\n"
+     "token than bf16; int8 dot products (VNNI, AVX2)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       const WeightFormat* wf = weight_format_by_name(v);
+       if (!wf || wf->block_elems == 1 || !wf->row_from_float)
+         return invalid_argument("must be q8_0 or q4_0, not '" + v + "'");
+       f.runner.cpu.quantize = wf->dtype;
+       return Status::ok();
+     }},
+};
+
+std::set<std::string> flag_names(bool bools) {
+  std::set<std::string> out;
+  for (const auto& o : kOptions) {
+    if ((o.type == T::kBool) == bools) out.insert(std::string("--") + o.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<EngineOption>& engine_options() { return kOptions; }
+
+const EngineOption* find_engine_option(std::string_view name) {
+  for (const auto& o : kOptions) {
+    if (name == o.name) return &o;
+  }
+  return nullptr;
+}
+
+Status apply_engine_option(EngineFlags& flags, const EngineOption& opt, const std::string& value) {
+  Status st = opt.apply(flags, value);
+  if (st.is_ok()) return st;
+  return Status(st.code(), std::string("--") + opt.name + ": " + st.message());
+}
+
+Status resolve_engine_device(EngineFlags& flags) {
+  YUN_ASSIGN_OR_RETURN(Device device, resolve_device(flags.runner.device));
+  flags.runner.device = device.name();
+  return Status::ok();
+}
 
 const std::set<std::string>& engine_value_flags() {
-  static const std::set<std::string> f = {
-      "--max-num-seqs",  "--max-num-batched-tokens", "--max-model-len", "--block-size",
-      "--num-kv-blocks", "--kv-cache-memory",        "--threads",       "--dtype",
-      "--device",        "--gpu-memory-utilization", "--quantize"};
+  static const std::set<std::string> f = flag_names(false);
   return f;
 }
 
 const std::set<std::string>& engine_bool_flags() {
-  static const std::set<std::string> f = {"--no-prefix-cache", "--no-mmap", "--no-cuda-graphs"};
+  static const std::set<std::string> f = flag_names(true);
   return f;
 }
 
-const char* engine_flags_help() {
-  return "Engine options:\n"
-         "  --device cpu|cuda[:N]       where the model runs (default: cuda:0 when this yun\n"
-         "                              has the CUDA backend and a GPU is present, else cpu)\n"
-         "  --gpu-memory-utilization F  share of the GPU's total memory this process may use\n"
-         "                              for weights, activations and the KV cache, which\n"
-         "                              gets what is left (as vLLM; default 0.9)\n"
-         "  --no-cuda-graphs            run GPU decode steps without CUDA graphs\n"
-         "  --max-num-seqs N            most sequences in one batch (default 256)\n"
-         "  --max-num-batched-tokens N  most tokens per step; longer prompts are split into\n"
-         "                              chunks (default 2048)\n"
-         "  --max-model-len N           context length (default: the model's\n"
-         "                              max_position_embeddings)\n"
-         "  --block-size N              tokens per KV cache block (default 16)\n"
-         "  --num-kv-blocks N           KV cache size in blocks (overrides --kv-cache-memory)\n"
-         "  --kv-cache-memory SIZE      KV cache size in bytes: 512M, 4G, ... (default: what\n"
-         "                              max-model-len x max-num-seqs needs, at most 1G on\n"
-         "                              the CPU, at most what --gpu-memory-utilization\n"
-         "                              leaves on a GPU)\n"
-         "  --no-prefix-cache           never reuse the KV cache of a shared prompt prefix\n"
-         "  --threads N                 CPU threads for the model (default: all cores)\n"
-         "  --no-mmap                   read the weights into memory backed by transparent\n"
-         "                              huge pages instead of mapping the files: up to\n"
-         "                              ~15% faster decode on a 0.5B model, but the start\n"
-         "                              copies every weight (0.2-0.5 s per GB) and\n"
-         "                              processes no longer share the page cache\n"
-         "  --dtype float32|bfloat16    precision of activations in the CPU matrix products.\n"
-         "                              float32 (default): logits agree with transformers in\n"
-         "                              float32 to ~1e-4. bfloat16: activations rounded to\n"
-         "                              bf16 and multiplied with AVX512_BF16 dot products,\n"
-         "                              ~2x faster prefill and batched decode, logits off by\n"
-         "                              ~1e-2 (as llama.cpp and vLLM's CPU backend compute);\n"
-         "                              without AVX512_BF16 it runs float32, with a warning.\n"
-         "  --quantize q8_0|q4_0        re-encode the weight matrices at load (CPU): 8-bit\n"
-         "                              blocks of 32 with one scale, ~1.9x fewer bytes per\n"
-         "                              token than bf16; int8 dot products (VNNI, AVX2)\n";
+std::string engine_flags_help() {
+  constexpr size_t kColumn = 30;  // where the help text starts
+  std::string out = "Engine options:\n";
+  for (const auto& o : kOptions) {
+    std::string head = std::string("  --") + o.name;
+    if (*o.metavar) head += std::string(" ") + o.metavar;
+    head.resize(std::max(head.size() + 1, kColumn), ' ');
+    std::string_view help = o.help;
+    bool first = true;
+    while (!help.empty() || first) {
+      size_t nl = help.find('\n');
+      out += first ? head : std::string(kColumn, ' ');
+      out += help.substr(0, nl);
+      out += '\n';
+      help = nl == std::string_view::npos ? std::string_view() : help.substr(nl + 1);
+      first = false;
+    }
+  }
+  return out;
 }
 
 Result<int64_t> parse_byte_size(const std::string& s) {
@@ -92,60 +229,23 @@ Result<int64_t> parse_byte_size(const std::string& s) {
 
 Result<EngineFlags> parse_engine_flags(const Args& args) {
   EngineFlags f;
-  auto int_flag = [&](const char* name, int64_t def, int64_t lo, int32_t& out) -> Status {
-    YUN_ASSIGN_OR_RETURN(int64_t v, args.get_int(name, def));
-    if (v < lo || v > std::numeric_limits<int32_t>::max()) {
-      return invalid_argument(std::string(name) + " must be >= " + std::to_string(lo));
-    }
-    out = static_cast<int32_t>(v);
-    return Status::ok();
-  };
-  EngineConfig& e = f.engine;
-  YUN_RETURN_IF_ERROR(int_flag("--max-num-seqs", e.max_num_seqs, 1, e.max_num_seqs));
-  YUN_RETURN_IF_ERROR(
-      int_flag("--max-num-batched-tokens", e.max_num_batched_tokens, 1, e.max_num_batched_tokens));
-  YUN_RETURN_IF_ERROR(int_flag("--max-model-len", 0, 0, e.max_model_len));
-  YUN_RETURN_IF_ERROR(int_flag("--block-size", e.block_size, 1, e.block_size));
-  YUN_RETURN_IF_ERROR(int_flag("--num-kv-blocks", 0, 0, e.num_kv_blocks));
-  if (auto m = args.get("--kv-cache-memory")) {
-    auto bytes = parse_byte_size(*m);
-    if (!bytes) return bytes.status().with_context("--kv-cache-memory");
-    e.kv_cache_memory = *bytes;
+  for (const auto& o : kOptions) {
+    const std::string flag = std::string("--") + o.name;
+    if (!args.has(flag)) continue;
+    const std::string value = o.type == T::kBool ? "true" : args.get(flag).value_or("");
+    YUN_RETURN_IF_ERROR(apply_engine_option(f, o, value));
   }
-  e.enable_prefix_cache = !args.has("--no-prefix-cache");
-  int32_t threads = 0;
-  YUN_RETURN_IF_ERROR(int_flag("--threads", 0, 0, threads));
-  f.runner.cpu.num_threads = threads;
-  f.runner.cpu.read_weights = args.has("--no-mmap");
-  const std::string dtype = args.get("--dtype").value_or("float32");
-  if (dtype == "bfloat16" || dtype == "bf16") {
-    f.runner.cpu.bf16_activations = true;
-  } else if (dtype != "float32" && dtype != "fp32") {
-    return invalid_argument("--dtype must be float32 or bfloat16, not '" + dtype + "'");
-  }
-  if (auto q = args.get("--quantize")) {
-    const WeightFormat* wf = weight_format_by_name(*q);
-    if (!wf || wf->block_elems == 1 || !wf->row_from_float)
-      return invalid_argument("--quantize must be q8_0 or q4_0, not '" + *q + "'");
-    f.runner.cpu.quantize = wf->dtype;
-  }
-  YUN_ASSIGN_OR_RETURN(
-      f.runner.gpu_memory_utilization,
-      args.get_double("--gpu-memory-utilization", f.runner.gpu_memory_utilization));
-  if (!(f.runner.gpu_memory_utilization > 0.0 && f.runner.gpu_memory_utilization <= 1.0)) {
-    return invalid_argument("--gpu-memory-utilization must be in (0, 1]");
-  }
-  f.runner.cuda_graphs = !args.has("--no-cuda-graphs");
-  YUN_ASSIGN_OR_RETURN(Device device, resolve_device(args.get("--device").value_or("")));
-  f.runner.device = device.name();
+  YUN_RETURN_IF_ERROR(resolve_engine_device(f));
   return f;
 }
 
-Result<std::unique_ptr<Engine>> create_engine_for_model(
-    const std::string& model_dir, const EngineFlags& flags,
-    std::shared_ptr<const Tokenizer> tokenizer, size_t* kv_bytes_per_token) {
+Result<std::unique_ptr<Engine>> create_engine_for_model(const std::string& model_dir,
+                                                        const EngineFlags& flags,
+                                                        std::shared_ptr<const Tokenizer> tokenizer,
+                                                        size_t* kv_bytes_per_token) {
   // A directory, or a repo id resolved through the Hugging Face cache.
-  YUN_ASSIGN_OR_RETURN(const std::string dir, resolve_model_path(model_dir, ModelStore::from_env()));
+  YUN_ASSIGN_OR_RETURN(const std::string dir,
+                       resolve_model_path(model_dir, ModelStore::from_env()));
   const bool on_cpu = flags.runner.device.empty() || flags.runner.device == "cpu";
   if (on_cpu && flags.runner.cpu.bf16_activations && !matmul_bf16_supported()) {
     std::fprintf(stderr,

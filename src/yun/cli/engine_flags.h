@@ -1,27 +1,14 @@
 // Engine flags shared by `yun run`, `yun bench` and `yun serve`: the device,
-// KV cache and batching knobs plus CPU threads, and creating an Engine for a
-// model directory from them.
-//
-//   --device cpu|cuda[:N]       where the model runs (default: cuda:0 when this
-//                               binary has CUDA and a GPU is present, else cpu)
-//   --gpu-memory-utilization F  share of the GPU's memory for weights +
-//                               activations + KV cache (vLLM's meaning; 0.9)
-//   --no-cuda-graphs            decode steps without CUDA graphs
-//   --max-num-seqs N            sequences in one batch (default 256)
-//   --max-num-batched-tokens N  tokens per step; longer prompts are chunked (2048)
-//   --max-model-len N           context length (default: the model's)
-//   --block-size N              tokens per KV block (16)
-//   --num-kv-blocks N           KV blocks (default: from --kv-cache-memory)
-//   --kv-cache-memory SIZE      KV cache bytes, e.g. 512M, 4G (default: see engine)
-//   --no-prefix-cache           do not reuse KV blocks of shared prompt prefixes
-//   --threads N                 CPU threads (default: all)
-//   --dtype float32|bfloat16    activation precision of CPU matmuls (float32)
-//   --quantize q8_0|q4_0        re-encode the weight matrices at load (CPU)
+// KV cache and batching knobs plus CPU threads (the table engine_options()
+// below; `yun serve --help` prints it), and creating an Engine for a model
+// directory from them.
 #pragma once
 
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "yun/base/status.h"
 #include "yun/cli/args.h"
@@ -36,11 +23,42 @@ struct EngineFlags {
   DeviceOptions runner;  // device already resolved (runner.device is "cpu" or "cuda:N")
 };
 
+// One engine option, written once: the command-line flags, their --help
+// lines, parse_engine_flags() and the per-model "engine" object of
+// `yun serve --models-config` (cli/models_config.h) all come from
+// engine_options(). Its type says what a config file may give (a JSON
+// integer, number, string, a size as "512M" or an integer of bytes, or a
+// boolean); on the command line every option is its text (a bool: present).
+enum class EngineOptionType { kInt, kNumber, kSize, kString, kBool };
+
+struct EngineOption {
+  const char* name;  // the flag without "--": "max-num-seqs"
+  EngineOptionType type;
+  const char* metavar;  // the value in --help ("N", "SIZE", "cpu|cuda[:N]"); "" for a bool
+  const char* help;     // its --help text, lines joined by '\n'
+  // Sets the option's text (as given on the command line; "true" or "false"
+  // for a bool) on `flags`. Errors: kInvalidArgument without the name
+  // (apply_engine_option() adds it).
+  Status (*apply)(EngineFlags& flags, const std::string& value);
+};
+
+// Every engine option, in --help order.
+const std::vector<EngineOption>& engine_options();
+// The option named `name` (without "--"); nullptr when there is none.
+const EngineOption* find_engine_option(std::string_view name);
+// opt.apply, its error prefixed with "--NAME: ". Does not resolve the device
+// (resolve_engine_device()).
+Status apply_engine_option(EngineFlags& flags, const EngineOption& opt, const std::string& value);
+// Resolves flags.runner.device (as given: "", "cpu", "cuda", "cuda:N") on
+// this machine. Errors: kUnavailable for a device this binary or machine does
+// not have.
+Status resolve_engine_device(EngineFlags& flags);
+
 // Flag names for Args::parse (merge them into a command's own sets).
 const std::set<std::string>& engine_value_flags();
 const std::set<std::string>& engine_bool_flags();
 // The help lines for the flags above (for a command's --help).
-const char* engine_flags_help();
+std::string engine_flags_help();
 
 // Reads the flags (defaults when absent) and resolves --device on this
 // machine. Errors: kInvalidArgument naming the flag; kUnavailable for a
