@@ -29,6 +29,42 @@ TEST(KvCachePlanTest, ExplicitBlocksWin) {
   EXPECT_EQ(s->block_size, 16);
 }
 
+// Hybrids with the prefix cache: the snapshots are paid from the same bytes.
+TEST(KvCachePlanTest, StateSnapshotsShareTheBudget) {
+  KvCacheBudget b = budget(0, 1 << 20, 1 << 20, 256);  // 1 MiB; a block: 16 KiB of KV
+  b.state_snapshot_bytes = 32 << 10;                   // 32 KiB a snapshot
+  b.state_snapshot_interval = 4;                       // a block: 16 + 8 KiB
+  auto s = plan_kv_blocks(b, 1024, kDefaultKvCacheCap);
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->num_blocks, 42);  // 1024 / 24
+  EXPECT_EQ(s->num_state_snapshots, 11);
+  EXPECT_LE(int64_t(s->num_blocks) * (16 << 10) + int64_t(s->num_state_snapshots) * (32 << 10),
+            int64_t(1) << 20);
+  // Snapshots dwarfing the KV: they get at most half of the bytes.
+  b.state_snapshot_bytes = 200 << 10;
+  s = plan_kv_blocks(b, 1024, kDefaultKvCacheCap);
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->num_state_snapshots, 2);  // 512 KiB / 200 KiB
+  EXPECT_EQ(s->num_blocks, 39);          // (1024 - 400) / 16
+  // Not even one snapshot fits in half: none (the blocks get everything).
+  b.state_snapshot_bytes = 600 << 10;
+  s = plan_kv_blocks(b, 1024, kDefaultKvCacheCap);
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->num_state_snapshots, 0);
+  EXPECT_EQ(s->num_blocks, 64);
+  // Explicit blocks: one snapshot per interval on top. No state: none.
+  b.num_blocks = 10;
+  s = plan_kv_blocks(b, 1024, kDefaultKvCacheCap);
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->num_blocks, 10);
+  EXPECT_EQ(s->num_state_snapshots, 3);
+  b.state_snapshot_bytes = 0;
+  EXPECT_EQ(plan_kv_blocks(b, 1024, kDefaultKvCacheCap)->num_state_snapshots, 0);
+  b.state_snapshot_interval = 0;
+  EXPECT_EQ(plan_kv_blocks(b, 1024, kDefaultKvCacheCap).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(KvCachePlanTest, ByteBudget) {
   // 1 MiB / (1 KiB * 16) = 64 blocks, whatever max_model_len asks.
   auto s = plan_kv_blocks(budget(0, 1 << 20, 1 << 20, 256), 1024, kDefaultKvCacheCap);

@@ -3,7 +3,8 @@
 // tests/data/golden/QWEN3_5.md: prefill logits at every position (both sides
 // of the 64-token chunk boundaries), greedy decode continuing from the
 // recurrent state (teacher-forced, step logits compared), chunked prefill ==
-// one shot, ragged batches == alone, and the state-slot contract.
+// one shot, ragged batches == alone, the state-slot contract, and the
+// prefix-cache snapshots (captures and restores).
 // Run: build/tests/yun_compute_tests --gtest_filter='Qwen35*'
 #include <cstdio>
 
@@ -284,6 +285,93 @@ TEST_P(Qwen35GoldenTest, StateSlotContract) {
     EXPECT_EQ(g.runner->forward(b, l).code(), StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(g.runner->allocate_state_slots(-1).code(), StatusCode::kInvalidArgument);
+}
+
+// Prefix-cache snapshots (SeqSlice::captures / restore_slot): capturing the
+// state mid-slice changes no logit; a slice restored from a capture at row r
+// continues exactly like the uncut run (rows r.. and a decode step after the
+// end), and the contract's violations are errors.
+TEST_P(Qwen35GoldenTest, SnapshotCaptureAndRestore) {
+  Golden g = load(GetParam());
+  ASSERT_TRUE(g.runner && g.expected);
+  const int64_t V = g.vocab;
+  std::vector<int32_t> ids = g.ids(4);  // 130 / 140 tokens: three delta-rule chunks
+  const int32_t n = int32_t(ids.size());
+  BlockAlloc alloc(kNumBlocks);
+  Seq plain;
+  std::vector<float> ref = run(*g.runner, plain, ids, alloc, true);
+  std::vector<float> ref_next = run(*g.runner, plain, {11}, alloc, false);
+  // The same prompt with captures at rows 1, 37, 64, 100 and n (slots 3..7).
+  const std::vector<int32_t> rows = {1, 37, 64, 100, n};
+  Seq cap;
+  cap.slot = 2;
+  ForwardBatch b;
+  add(b, cap, ids, alloc, true);
+  for (size_t i = 0; i < rows.size(); ++i) b.seqs[0].captures.push_back({rows[i], 3 + int32_t(i)});
+  std::vector<float> mine;
+  ASSERT_TRUE(g.runner->forward(b, mine).is_ok());
+  ASSERT_EQ(mine.size(), ref.size());
+  for (int32_t r = 0; r < n; ++r)
+    EXPECT_LT(rel_err(mine.data() + r * V, ref.data() + r * V, V), kSelfTol) << "row " << r;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int32_t r = rows[i], snap = 3 + int32_t(i);
+    Seq s;
+    s.slot = 1;
+    s.kv.blocks = cap.kv.blocks;  // the prefix KV (rewritten with equal values)
+    s.kv.blocks.resize(size_t((r + kBlockSize - 1) / kBlockSize));
+    s.kv.context_len = r;
+    std::vector<int32_t> rest(ids.begin() + r, ids.end());
+    if (rest.empty()) rest = {11};
+    ForwardBatch rb;
+    add(rb, s, rest, alloc, true);
+    rb.seqs[0].restore_slot = snap;
+    std::vector<float> l;
+    Status st = g.runner->forward(rb, l);
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    if (r == n) {
+      EXPECT_LT(rel_err(l.data(), ref_next.data(), V), kSelfTol) << "decode after the end";
+      continue;
+    }
+    for (int32_t k = 0; k < n - r; ++k)
+      EXPECT_LT(rel_err(l.data() + k * V, ref.data() + (r + k) * V, V), kSelfTol)
+          << "restored at " << r << ", row " << r + k;
+  }
+  // Violations: a restore at the wrong position, a restore slot written in
+  // the same batch, captures out of order, a capture into the state slot.
+  std::vector<float> l;
+  {
+    Seq s;
+    s.slot = 1;
+    s.kv.blocks = cap.kv.blocks;
+    s.kv.context_len = 40;  // snapshot 4 holds 37 tokens
+    ForwardBatch rb;
+    add(rb, s, {1, 2}, alloc, false);
+    rb.seqs[0].restore_slot = 4;
+    EXPECT_EQ(g.runner->forward(rb, l).code(), StatusCode::kInvalidArgument);
+  }
+  {
+    ForwardBatch rb;
+    Seq s, t;
+    s.slot = 1;
+    s.kv.blocks = cap.kv.blocks;
+    s.kv.context_len = 37;
+    add(rb, s, {1, 2}, alloc, false);
+    rb.seqs[0].restore_slot = 4;
+    t.slot = 0;
+    add(rb, t, {1, 2, 3}, alloc, false);
+    rb.seqs[1].captures.push_back({2, 4});
+    EXPECT_EQ(g.runner->forward(rb, l).code(), StatusCode::kInvalidArgument);
+  }
+  for (std::vector<StateCapture> bad :
+       {std::vector<StateCapture>{{2, 5}, {2, 6}}, std::vector<StateCapture>{{0, 5}},
+        std::vector<StateCapture>{{4, 5}}, std::vector<StateCapture>{{1, 0}},
+        std::vector<StateCapture>{{1, kSlots}}}) {
+    ForwardBatch rb;
+    Seq s;
+    add(rb, s, {1, 2, 3}, alloc, false);
+    rb.seqs[0].captures = bad;
+    EXPECT_EQ(g.runner->forward(rb, l).code(), StatusCode::kInvalidArgument);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Qwen35GoldenTest,

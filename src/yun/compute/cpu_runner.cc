@@ -190,6 +190,7 @@ class CpuRunner final : public ModelRunner {
   void full_attention(const ForwardBatch& batch, size_t layer);
   void linear_attention(const ForwardBatch& batch, size_t layer);
   Status validate_state(const ForwardBatch& batch);
+  Status validate_snapshots(const SeqSlice& q, const std::string& where);
 
   WeightMatrix mat(const TensorView& t) const { return matrix(t, precision_); }
 
@@ -283,12 +284,52 @@ Status CpuRunner::validate_state(const ForwardBatch& b) {
       return invalid_argument(where + "state slot " + std::to_string(q.state_slot) +
                               " used twice in one batch");
     const int64_t first = q.context_len - q.num_tokens;
+    YUN_RETURN_IF_ERROR(validate_snapshots(q, where));
+    if (q.restore_slot >= 0) {
+      if (first == 0 || state_.position(q.restore_slot) != first)
+        return invalid_argument(where + "restore slot " + std::to_string(q.restore_slot) +
+                                " holds " + std::to_string(state_.position(q.restore_slot)) +
+                                " tokens but the batch continues from position " +
+                                std::to_string(first));
+      continue;
+    }
     if (first != 0 && state_.position(q.state_slot) != first)
       return invalid_argument(where + "state slot " + std::to_string(q.state_slot) + " holds " +
                               std::to_string(state_.position(q.state_slot)) +
                               " tokens but the batch continues from position " +
                               std::to_string(first) +
                               " (a recurrent state cannot skip or rewind tokens)");
+  }
+  // A restore reads a slot that nothing in this batch writes.
+  for (const SeqSlice& q : b.seqs)
+    if (q.restore_slot >= 0 && slot_seen_[size_t(q.restore_slot)])
+      return invalid_argument("forward: restore slot " + std::to_string(q.restore_slot) +
+                              " is written by this batch");
+  return Status::ok();
+}
+
+// restore_slot and captures: slots in range, none used twice in the batch
+// (slot_seen_ counts every slot of the batch), capture rows ascending in
+// [1, num_tokens].
+Status CpuRunner::validate_snapshots(const SeqSlice& q, const std::string& where) {
+  auto take = [&](int32_t slot, const char* what) {
+    if (slot < 0 || slot >= state_.num_slots() || slot == q.state_slot ||
+        slot_seen_[size_t(slot)]++)
+      return invalid_argument(where + what + " slot " + std::to_string(slot) +
+                              " out of range or used twice in one batch");
+    return Status::ok();
+  };
+  if (q.restore_slot >= 0) {
+    if (q.restore_slot >= state_.num_slots() || q.restore_slot == q.state_slot)
+      return invalid_argument(where + "restore slot " + std::to_string(q.restore_slot) +
+                              " out of range");
+  }
+  int32_t rows = 0;
+  for (const StateCapture& c : q.captures) {
+    if (c.rows <= rows || c.rows > q.num_tokens)
+      return invalid_argument(where + "capture rows must ascend within the slice");
+    rows = c.rows;
+    YUN_RETURN_IF_ERROR(take(c.slot, "capture"));
   }
   return Status::ok();
 }
@@ -422,8 +463,17 @@ void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
     for (int64_t s = s0; s < s1; ++s) {
       const SeqSlice& q = b.seqs[size_t(s)];
       const int64_t r = q.token_start;
-      causal_conv1d_silu(u + r * C, C, q.num_tokens, C, l.conv_w.data(), K,
-                         state_.conv(q.state_slot, sl), y + r * C, C);
+      float* conv = state_.conv(q.state_slot, sl);
+      int64_t t0 = 0;  // in pieces that end at the captures
+      for (const StateCapture& c : q.captures) {
+        causal_conv1d_silu(u + (r + t0) * C, C, c.rows - t0, C, l.conv_w.data(), K, conv,
+                           y + (r + t0) * C, C);
+        t0 = c.rows;
+        std::copy(conv, conv + (K - 1) * C, state_.conv(c.slot, sl));
+      }
+      if (t0 < q.num_tokens)
+        causal_conv1d_silu(u + (r + t0) * C, C, q.num_tokens - t0, C, l.conv_w.data(), K, conv,
+                           y + (r + t0) * C, C);
     }
   });
   const float q_scale = float(1.0 / std::sqrt(double(Dk)));
@@ -464,10 +514,29 @@ void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
       a.beta = beta + r * Hv + hd;
       a.gb_stride = Hv;
       a.state = state_.recurrent(q.state_slot, sl) + hd * Dk * Dv;
-      if (a.n == 1) {
-        gated_delta_recurrent(a);
-      } else {
-        gated_delta_chunked(a, kDeltaChunk);
+      int64_t t0 = 0;  // in pieces that end at the captures
+      for (size_t c = 0; c <= q.captures.size(); ++c) {
+        const int64_t t1 = c < q.captures.size() ? q.captures[c].rows : q.num_tokens;
+        if (t1 > t0) {
+          DeltaHeadArgs piece = a;
+          piece.n = t1 - t0;
+          piece.q += t0 * a.qk_stride;
+          piece.k += t0 * a.qk_stride;
+          piece.v += t0 * a.v_stride;
+          piece.o += t0 * a.o_stride;
+          piece.g += t0 * a.gb_stride;
+          piece.beta += t0 * a.gb_stride;
+          if (piece.n == 1) {
+            gated_delta_recurrent(piece);
+          } else {
+            gated_delta_chunked(piece, kDeltaChunk);
+          }
+        }
+        if (c < q.captures.size()) {
+          float* dst = state_.recurrent(q.captures[c].slot, sl) + hd * Dk * Dv;
+          std::copy(a.state, a.state + Dk * Dv, dst);
+        }
+        t0 = t1;
       }
     }
   });
@@ -508,6 +577,12 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
     // A sequence that starts at position 0 starts from a zero state.
     for (const SeqSlice& q : b.seqs)
       if (q.context_len == q.num_tokens) YUN_RETURN_IF_ERROR(state_.reset(q.state_slot));
+    // A prefix-cache hit continues from a snapshot; captures are allocated
+    // here and overwritten layer by layer in linear_attention.
+    for (const SeqSlice& q : b.seqs) {
+      if (q.restore_slot >= 0) YUN_RETURN_IF_ERROR(state_.copy(q.restore_slot, q.state_slot));
+      for (const StateCapture& c : q.captures) YUN_RETURN_IF_ERROR(state_.ensure(c.slot));
+    }
   }
   const TensorView& emb = w_.embed_tokens;
   const size_t row_bytes = emb.nbytes / size_t(config_.vocab_size);  // checked at load
@@ -524,7 +599,11 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
   prepare_rope(b);
   for (size_t li = 0; li < layers_.size(); ++li) run_layer(b, li);
   if (spec_.has_recurrent_state())
-    for (const SeqSlice& q : b.seqs) state_.set_position(q.state_slot, q.context_len);
+    for (const SeqSlice& q : b.seqs) {
+      state_.set_position(q.state_slot, q.context_len);
+      for (const StateCapture& c : q.captures)
+        state_.set_position(c.slot, q.context_len - q.num_tokens + c.rows);
+    }
   // The final norm over the logit rows, then the hidden rows after them.
   const int64_t L = int64_t(b.logit_rows.size()), N = int64_t(b.hidden_rows.size());
   logits.resize(size_t(L * V));

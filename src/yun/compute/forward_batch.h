@@ -13,6 +13,11 @@
 // ModelRunner::allocate_state_slots): it holds the state after the first
 // context_len - num_tokens tokens, and a slice starting at position 0 starts
 // from a zero state. Models without such layers ignore state_slot.
+// Prefix caching for hybrids (engine/state_snapshots.h): a slice with
+// restore_slot >= 0 first takes that slot's state and position (it must be
+// at context_len - num_tokens) as its own; each StateCapture copies the state
+// after the slice's first `rows` rows into another slot (a snapshot), with
+// that position.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +25,23 @@
 
 namespace yun {
 
+// The state after the first `rows` rows of a slice, copied into `slot`.
+struct StateCapture {
+  int32_t rows = 0;  // 1..num_tokens
+  int32_t slot = -1;
+};
+
 struct SeqSlice {
   int32_t token_start = 0;   // first row in ForwardBatch::token_ids
   int32_t num_tokens = 0;    // query rows this step (>= 1)
   int32_t context_len = 0;   // tokens in the KV cache after this step
   std::vector<int32_t> block_table;  // KV block ids, covers context_len
   int32_t state_slot = -1;           // recurrent-state slot (hybrid models only)
+  // Hybrids: the slot whose state (and position) state_slot takes before
+  // this slice runs (-1: none), and the snapshots to take during it
+  // (ascending rows; slots no other entry of the batch uses).
+  int32_t restore_slot = -1;
+  std::vector<StateCapture> captures;
 };
 
 struct ForwardBatch {

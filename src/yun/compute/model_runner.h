@@ -56,9 +56,12 @@ class ModelRunner {
   // preempted sequence: recompute from scratch); a slice that starts at
   // position p > 0 must find the slot at exactly p, else forward() fails
   // with kInvalidArgument (so a prefix-cache hit without a state snapshot can
-  // never give wrong output).
+  // never give wrong output). Prefix-cache snapshots are slots too: a slice
+  // copies its state into others as it runs (SeqSlice::captures) and may
+  // start from one (SeqSlice::restore_slot); engine/state_snapshots.h.
   virtual size_t state_bytes_per_slot() const { return 0; }
-  // (Re)sizes the table to `num_slots` (the engine: max_num_seqs); drops all
+  // (Re)sizes the table to `num_slots` (the engine: max_num_seqs, plus the
+  // planned KvCacheSpec::num_state_snapshots); drops all
   // state. Memory is taken per slot on first use. Errors: kInvalidArgument
   // for num_slots < 0.
   virtual Status allocate_state_slots(int32_t num_slots) {

@@ -34,6 +34,9 @@ class CpuStateTable {
   Status reset(int32_t s);
   // Makes dst a copy of src (state and position).
   Status copy(int32_t src, int32_t dst);
+  // Allocates slot s if needed (contents unspecified until written), so the
+  // per-layer pointers below are valid. Errors: out of range, out of memory.
+  Status ensure(int32_t s);
 
   // Layer `layer`'s conv / recurrent state of slot s. REQUIRES: reset or
   // copied at least once (allocated).
@@ -47,7 +50,6 @@ class CpuStateTable {
     std::vector<float> data;  // empty until first use
     int64_t position = 0;
   };
-  Status ensure(int32_t s);
   std::vector<Slot> slots_;
   int64_t layers_ = 0, conv_ = 0, rec_ = 0;
 };
