@@ -6,13 +6,35 @@
 
 namespace yun {
 
+BlockManager::BlockManager(BlockPool& pool, StateSlots* slots, StateSnapshots* snapshots)
+    : pool_(pool), slots_(slots && slots->enabled() ? slots : nullptr) {
+  if (slots_ && snapshots && snapshots->enabled() && pool_.prefix_cache_enabled()) {
+    snaps_ = snapshots;
+    pool_.set_evict_listener([s = snaps_](uint64_t h) { s->drop(h); });
+  }
+}
+
+uint64_t BlockManager::block_hash(Sequence& seq, int32_t i) const {
+  const int32_t bs = block_size();
+  for (int32_t j = int32_t(seq.block_hashes.size()); j <= i; ++j) {
+    const uint64_t parent =
+        j == 0 ? BlockPool::root_hash(seq.meta.cache_salt) : seq.block_hashes[size_t(j - 1)];
+    seq.block_hashes.push_back(
+        BlockPool::hash_block(parent, std::span<const int32_t>(seq.tokens.data() + j * bs, bs)));
+  }
+  return seq.block_hashes[size_t(i)];
+}
+
 int32_t BlockManager::match_prefix(Sequence& seq) {
   assert(seq.block_table.empty());
   seq.num_computed = 0;
   if (!pool_.prefix_cache_enabled()) return 0;
+  if (slots_ && !snaps_) return 0;  // a hit could not restore the recurrent state
   const int32_t bs = block_size();
   const int32_t max_blocks = (seq.num_tokens() - 1) / bs;
   uint64_t parent = BlockPool::root_hash(seq.meta.cache_salt);
+  std::vector<int32_t> found;
+  int32_t depth = 0, snapshot = -1;  // hybrids: the deepest block with a snapshot
   for (int32_t i = 0; i < max_blocks; ++i) {
     std::span<const int32_t> toks(seq.tokens.data() + i * bs, bs);
     uint64_t h = i < static_cast<int32_t>(seq.block_hashes.size())
@@ -20,13 +42,55 @@ int32_t BlockManager::match_prefix(Sequence& seq) {
                      : BlockPool::hash_block(parent, toks);
     auto block = pool_.lookup(h, parent, toks);
     if (!block) break;
-    pool_.acquire(*block);
-    seq.block_table.push_back(*block);
+    found.push_back(*block);
     if (i >= static_cast<int32_t>(seq.block_hashes.size())) seq.block_hashes.push_back(h);
     parent = h;
+    if (snaps_) {
+      if (auto s = snaps_->find(h)) {
+        depth = i + 1;
+        snapshot = *s;
+      }
+    }
+  }
+  if (!snaps_) depth = static_cast<int32_t>(found.size());
+  for (int32_t i = 0; i < depth; ++i) {
+    pool_.acquire(found[size_t(i)]);
+    seq.block_table.push_back(found[size_t(i)]);
+  }
+  if (snaps_ && depth > 0) {
+    snaps_->pin(snapshot);
+    seq.restore_slot = snapshot;
   }
   seq.num_computed = static_cast<int32_t>(seq.block_table.size()) * bs;
   return seq.num_computed;
+}
+
+void BlockManager::plan_captures(Sequence& seq, int32_t num_new, std::vector<StateCapture>& out) {
+  if (!snaps_) return;
+  const int32_t bs = block_size(), every = snaps_->interval();
+  const int32_t first = seq.num_computed, last = first + num_new;
+  // What the same prompt sent again, or a fork, continues from.
+  const int32_t prompt_end = (seq.num_prompt_tokens - 1) / bs;
+  for (int32_t nb = first / bs + 1; nb * bs <= last; ++nb) {
+    if (nb % every != 0 && nb != prompt_end) continue;
+    const uint64_t h = block_hash(seq, nb - 1);
+    if (auto s = snaps_->find(h)) {
+      snaps_->touch(*s);
+      continue;
+    }
+    const int32_t slot = snaps_->reserve(h);
+    if (slot < 0) return;  // every snapshot is pinned or pending
+    out.push_back({nb * bs - first, slot});
+  }
+}
+
+void BlockManager::commit_captures(Sequence& seq, const std::vector<StateCapture>& captures) {
+  if (!snaps_) return;
+  for (const StateCapture& c : captures) snaps_->commit(c.slot);
+  if (seq.restore_slot >= 0) {
+    snaps_->unpin(seq.restore_slot);
+    seq.restore_slot = -1;
+  }
 }
 
 int32_t BlockManager::blocks_needed(const Sequence& seq, int32_t num_new) const {
@@ -63,13 +127,18 @@ void BlockManager::commit_full_blocks(Sequence& seq) {
 
 int32_t BlockManager::share_prompt_blocks(const Sequence& parent, Sequence& child) {
   assert(child.block_table.empty());
-  if (slots_) {  // no recurrent state is kept at the shared boundary
-    child.num_computed = 0;
-    return 0;
-  }
   const int32_t bs = block_size();
   int32_t n = std::min(parent.num_computed, child.num_tokens() - 1) / bs;
   n = std::min(n, static_cast<int32_t>(parent.block_table.size()));
+  if (slots_) {  // only up to a boundary whose state was kept
+    child.num_computed = 0;
+    if (!snaps_) return 0;
+    n = std::min(n, static_cast<int32_t>(parent.block_hashes.size()));
+    while (n > 0 && !snaps_->find(parent.block_hashes[size_t(n - 1)])) --n;
+    if (n == 0) return 0;
+    child.restore_slot = *snaps_->find(parent.block_hashes[size_t(n - 1)]);
+    snaps_->pin(child.restore_slot);
+  }
   for (int32_t i = 0; i < n; ++i) {
     pool_.acquire(parent.block_table[i]);
     child.block_table.push_back(parent.block_table[i]);
@@ -86,6 +155,8 @@ void BlockManager::free(Sequence& seq) {
   seq.num_computed = 0;
   if (slots_ && seq.state_slot >= 0) slots_->release(seq.state_slot);
   seq.state_slot = -1;
+  if (snaps_ && seq.restore_slot >= 0) snaps_->unpin(seq.restore_slot);
+  seq.restore_slot = -1;
 }
 
 }  // namespace yun

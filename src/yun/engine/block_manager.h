@@ -7,10 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "yun/compute/forward_batch.h"
 #include "yun/engine/block_pool.h"
 #include "yun/engine/sequence.h"
 #include "yun/engine/state_slots.h"
+#include "yun/engine/state_snapshots.h"
 
 namespace yun {
 
@@ -18,9 +21,11 @@ class BlockManager {
  public:
   // `slots`: the recurrent-state slots of a hybrid model (null or disabled:
   // none). With slots, a sequence takes one with its first blocks and gives
-  // it back in free().
-  explicit BlockManager(BlockPool& pool, StateSlots* slots = nullptr)
-      : pool_(pool), slots_(slots && slots->enabled() ? slots : nullptr) {}
+  // it back in free(). `snapshots` (hybrids with the prefix cache; null or
+  // disabled: none): the state snapshots that make prefix hits possible
+  // there (engine/state_snapshots.h); the pool's evictions drop them.
+  explicit BlockManager(BlockPool& pool, StateSlots* slots = nullptr,
+                        StateSnapshots* snapshots = nullptr);
 
   BlockPool& pool() { return pool_; }
   int32_t block_size() const { return pool_.block_size(); }
@@ -32,6 +37,8 @@ class BlockManager {
   // Takes the longest chain of cached full blocks matching seq's tokens, but
   // never all tokens (the last token is always recomputed to get logits).
   // Sets block_table and num_computed; returns the tokens matched.
+  // With state slots the chain ends at its deepest block that has a state
+  // snapshot (none: no hit), and seq.restore_slot is that snapshot (pinned).
   // REQUIRES: seq holds no blocks.
   int32_t match_prefix(Sequence& seq);
 
@@ -45,20 +52,37 @@ class BlockManager {
   // Commits seq's newly full computed blocks to the prefix cache.
   void commit_full_blocks(Sequence& seq);
 
+  // Hybrid prefix cache: the snapshots to take while seq computes its next
+  // num_new tokens (at every interval-th block boundary and the prompt's
+  // last full-block boundary that have none yet), reserved; appended to
+  // `out`. Nothing without snapshots.
+  void plan_captures(Sequence& seq, int32_t num_new, std::vector<StateCapture>& out);
+  // After the forward pass that took them (and commit_full_blocks): the
+  // captures become findable; seq's restore_slot is consumed (unpinned).
+  void commit_captures(Sequence& seq, const std::vector<StateCapture>& captures);
+  // Frees snapshot slots reserved by a forward pass that never completed.
+  void begin_step() {
+    if (snaps_) snaps_->begin_step();
+  }
+
   // Gives `child` (no blocks, same prompt) the parent's full computed prompt
   // blocks, but never the block holding the last prompt token (the child
   // recomputes from there to get its own logits). Returns the shared tokens.
-  // With state slots, shares nothing (0): the state after the shared blocks
-  // is not kept, so the child recomputes its prompt from a zero state.
+  // With state slots, shares up to the deepest of those blocks that has a
+  // state snapshot (the child restores it: child.restore_slot, pinned), or
+  // nothing (the child recomputes its prompt from a zero state).
   int32_t share_prompt_blocks(const Sequence& parent, Sequence& child);
 
-  // Releases all of seq's blocks (tail first, so the tail is evicted first)
-  // and its state slot; num_computed becomes 0.
+  // Releases all of seq's blocks (tail first, so the tail is evicted first),
+  // its state slot and its pin on restore_slot; num_computed becomes 0.
   void free(Sequence& seq);
 
  private:
   BlockPool& pool_;
   StateSlots* slots_;  // null: the model keeps no recurrent state
+  StateSnapshots* snaps_ = nullptr;  // null: no hybrid prefix hits
+  // The hash of seq's block i (extending seq.block_hashes up to it).
+  uint64_t block_hash(Sequence& seq, int32_t i) const;
 };
 
 }  // namespace yun

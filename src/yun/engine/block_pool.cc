@@ -42,6 +42,7 @@ void BlockPool::evict(Block& b) {
   }
   b.cached = false;
   b.tokens.clear();
+  if (on_evict_) on_evict_(b.hash);
 }
 
 int32_t BlockPool::allocate() {

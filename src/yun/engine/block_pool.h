@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <span>
@@ -89,6 +90,10 @@ class BlockPool {
   void commit(int32_t block, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens,
               const uint64_t* root_salt = nullptr);
 
+  // Called with the hash of every committed block as it is evicted (the
+  // hybrid prefix cache drops the state snapshot kept for it). Empty: none.
+  void set_evict_listener(std::function<void(uint64_t hash)> fn) { on_evict_ = std::move(fn); }
+
   // KV-cache events (see the top of this file).
   void set_record_events(bool on) { record_events_ = on; }
   bool has_events() const { return !events_.empty(); }
@@ -114,6 +119,7 @@ class BlockPool {
   std::unordered_map<uint64_t, int32_t> hash_to_block_;
   bool record_events_ = false;
   std::vector<KvBlockEvent> events_;
+  std::function<void(uint64_t)> on_evict_;
 };
 
 }  // namespace yun

@@ -37,6 +37,7 @@
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
 #include "yun/engine/state_slots.h"
+#include "yun/engine/state_snapshots.h"
 #include "yun/engine/stop_checker.h"
 #include "yun/grammar/matcher.h"
 
@@ -86,17 +87,20 @@ uint64_t mix_seed(uint64_t seed, int32_t index) {
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
-             std::shared_ptr<const Tokenizer> tokenizer, int32_t num_blocks, int32_t max_model_len)
+             std::shared_ptr<const Tokenizer> tokenizer, int32_t num_blocks, int32_t max_model_len,
+             int32_t num_snapshots)
       : config_(config),
         runner_(std::move(runner)),
         tokenizer_(std::move(tokenizer)),
         max_model_len_(max_model_len),
-        // Hybrid models (recurrent state): no prefix cache yet, since a hit
-        // would need the state at the hit's boundary (issue 18 part 4).
+        // Hybrid models (recurrent state): the prefix cache only with state
+        // snapshots (a hit restores the state at its boundary).
         pool_(num_blocks, config.block_size,
-              config.enable_prefix_cache && runner_->state_bytes_per_slot() == 0),
+              config.enable_prefix_cache &&
+                  (runner_->state_bytes_per_slot() == 0 || num_snapshots > 0)),
         slots_(runner_->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0),
-        blocks_(pool_, &slots_),
+        snapshots_(config.max_num_seqs, num_snapshots, config.state_snapshot_interval),
+        blocks_(pool_, &slots_, &snapshots_),
         sched_({config.max_num_seqs, config.max_num_batched_tokens}, blocks_) {
     stats_.num_kv_blocks = num_blocks;
     stats_.block_size = config.block_size;
@@ -183,6 +187,7 @@ class EngineImpl final : public Engine {
   // Engine thread state.
   BlockPool pool_;
   StateSlots slots_;  // recurrent-state slots (hybrid models; else 0)
+  StateSnapshots snapshots_;  // their prefix-cache snapshots (after the slots)
   BlockManager blocks_;
   Scheduler sched_;
   std::unordered_map<uint64_t, std::unique_ptr<RequestState>> requests_;
@@ -587,6 +592,11 @@ void EngineImpl::publish_stats() {
   stats_.prompt_tokens_total = prompt_tokens_total_;
   stats_.generation_tokens_total = generation_tokens_total_;
   stats_.num_preemptions = sched_.num_preemptions();
+  stats_.num_state_snapshots = snapshots_.num_committed();
+  stats_.state_snapshot_capacity = snapshots_.capacity();
+  stats_.state_snapshots_taken = snapshots_.num_taken();
+  stats_.state_snapshot_restores = snapshots_.num_restored();
+  stats_.state_snapshot_evictions = snapshots_.num_evicted();
   stats_.steps = steps_;
   stats_.memory_trims = memory_trims_;
 }
@@ -622,11 +632,19 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   budget.memory_bytes = config.kv_cache_memory;
   budget.max_model_len = max_len;
   budget.max_num_seqs = config.max_num_seqs;
+  if (config.state_snapshot_interval <= 0)
+    return invalid_argument("state_snapshot_interval must be > 0");
+  if (config.enable_prefix_cache) {  // hybrids: state snapshots share the budget
+    budget.state_snapshot_bytes = static_cast<int64_t>(runner->state_bytes_per_slot());
+    budget.state_snapshot_interval = config.state_snapshot_interval;
+  }
   YUN_ASSIGN_OR_RETURN(KvCacheSpec spec, runner->plan_kv_cache(budget));
   YUN_RETURN_IF_ERROR(runner->allocate_kv_cache(spec));
-  // One recurrent-state slot per running sequence (none without such layers).
-  YUN_RETURN_IF_ERROR(
-      runner->allocate_state_slots(runner->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0));
+  // One recurrent-state slot per running sequence, then the snapshots (none
+  // without such layers).
+  const int32_t num_snapshots = runner->state_bytes_per_slot() > 0 ? spec.num_state_snapshots : 0;
+  YUN_RETURN_IF_ERROR(runner->allocate_state_slots(
+      runner->state_bytes_per_slot() > 0 ? config.max_num_seqs + num_snapshots : 0));
   const KvCacheSpec got = runner->kv_cache_spec();
   if (got.block_size != config.block_size || got.num_blocks < 1) {
     return internal_error("runner allocated a KV cache of " + std::to_string(got.num_blocks) +
@@ -636,7 +654,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   }
   const int32_t num_blocks = got.num_blocks;
   return std::unique_ptr<Engine>(new EngineImpl(config, std::move(runner), std::move(tokenizer),
-                                                num_blocks, static_cast<int32_t>(max_len)));
+                                                num_blocks, static_cast<int32_t>(max_len),
+                                                num_snapshots));
 }
 
 }  // namespace yun

@@ -88,6 +88,11 @@ struct EngineConfig {
   int32_t max_num_seqs = 256;
   int32_t max_num_batched_tokens = 2048;
   bool enable_prefix_cache = true;
+  // Hybrid models (recurrent state) with the prefix cache: a snapshot of the
+  // state every this many blocks (engine/state_snapshots.h; planned in the
+  // KV budget, compute/kv_cache_plan.h). 4 blocks of 16 = one 64-token
+  // delta-rule chunk.
+  int32_t state_snapshot_interval = 4;
   int32_t max_model_len = 0;        // 0: from the config (max_position_embeddings)
   std::vector<int32_t> eos_token_ids;  // from the model's generation config
   // KV-cache events (block_pool.h): when set, every block the prefix cache
@@ -108,6 +113,10 @@ struct EngineStats {
   int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // in tokens
   int64_t prompt_tokens_total = 0, generation_tokens_total = 0;
   int64_t num_preemptions = 0;
+  // Hybrid prefix cache (engine/state_snapshots.h): snapshots held now, and
+  // ever taken / restored (a prefix hit or a fork) / evicted for newer ones.
+  int64_t num_state_snapshots = 0, state_snapshot_capacity = 0;
+  int64_t state_snapshots_taken = 0, state_snapshot_restores = 0, state_snapshot_evictions = 0;
   int64_t steps = 0;
   int64_t memory_trims = 0;  // malloc_trim calls when idle (see engine.cc)
 };

@@ -188,6 +188,7 @@ bool Scheduler::preempt_for(const Sequence& seq, Take take, SchedulerOutput& out
 SchedulerOutput Scheduler::schedule() {
   SchedulerOutput out;
   ++step_;
+  blocks_.begin_step();
   compute_shares();
   int32_t budget = config_.max_num_batched_tokens;
   // Rule 2: the budget over-share extra sequences must leave to the starved.
@@ -245,6 +246,7 @@ SchedulerOutput Scheduler::schedule() {
   // 2. Waiting sequences (rules 3 and 4).
   admit_waiting(out, budget, /*pressed=*/!out.preempted.empty());
   for (auto& ss : out.seqs) out.total_tokens += ss.num_tokens;
+  for (auto& ss : out.seqs) blocks_.plan_captures(*ss.seq, ss.num_tokens, ss.captures);
   return out;
 }
 
@@ -316,7 +318,7 @@ void Scheduler::admit_waiting(SchedulerOutput& out, int32_t& budget, bool presse
 
 ScheduledSeq Scheduler::batch_entry(Sequence* s, int32_t num_new) {
   const bool last = s->num_computed + num_new == s->num_tokens();
-  return {s, num_new, last && !s->pooling, last && s->pooling};
+  return {s, num_new, last && !s->pooling, last && s->pooling, {}};
 }
 
 ForwardBatch Scheduler::build_batch(const SchedulerOutput& out) const {
@@ -337,6 +339,8 @@ ForwardBatch Scheduler::build_batch(const SchedulerOutput& out) const {
     int32_t nb = blocks_.blocks_for(slice.context_len);
     slice.block_table.assign(s.block_table.begin(), s.block_table.begin() + nb);
     slice.state_slot = s.state_slot;
+    slice.restore_slot = s.restore_slot;
+    slice.captures = ss.captures;
     if (ss.sample) b.logit_rows.push_back(slice.token_start + ss.num_tokens - 1);
     if (ss.pool) b.hidden_rows.push_back(slice.token_start + ss.num_tokens - 1);
     b.seqs.push_back(std::move(slice));
@@ -350,6 +354,7 @@ void Scheduler::update(const SchedulerOutput& out, std::span<const int32_t> samp
     Sequence* s = ss.seq;
     s->num_computed += ss.num_tokens;
     blocks_.commit_full_blocks(*s);
+    blocks_.commit_captures(*s, ss.captures);
     if (ss.sample) {
       assert(k < sampled.size());
       s->tokens.push_back(sampled[k++]);

@@ -165,6 +165,9 @@ struct ScheduledSeq {
   // This step reaches the end of a pooling sequence's prompt: its last row's
   // hidden state is wanted (ForwardBatch::hidden_rows), nothing is sampled.
   bool pool = false;
+  // Hybrid prefix cache: the state snapshots this step takes
+  // (BlockManager::plan_captures; SeqSlice::captures).
+  std::vector<StateCapture> captures;
 };
 
 struct SchedulerOutput {

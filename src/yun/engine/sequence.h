@@ -46,6 +46,10 @@ struct Sequence {
   // The runner's recurrent-state slot while the sequence holds blocks, on a
   // model with recurrent layers (engine/state_slots.h); -1 otherwise.
   int32_t state_slot = -1;
+  // Hybrid prefix cache: the snapshot slot (engine/state_snapshots.h, pinned)
+  // whose state the next forward pass continues from, after a prefix hit or
+  // a fork's shared prompt blocks; -1 otherwise.
+  int32_t restore_slot = -1;
   // Hashes of the leading full blocks committed to the prefix cache (chain).
   std::vector<uint64_t> block_hashes;
   SeqStatus status = SeqStatus::kWaiting;

@@ -5,7 +5,8 @@
 // blocks and gives it back whenever the sequence loses its blocks
 // (preemption, finish, failed admission). The runner resets a slot when a
 // sequence computes from position 0, so a preempted sequence that is
-// recomputed starts from a zero state. Models without recurrent layers use a
+// recomputed starts from a zero state (or, with the prefix cache, from a
+// state snapshot: engine/state_snapshots.h). Models without recurrent layers use a
 // table of 0 slots: nothing is ever taken.
 //
 // Thread: owned by the engine thread.
