@@ -116,14 +116,14 @@ TEST(StateSnapshotsTest, BlockManagerMatchesUpToTheDeepestSnapshot) {
   EXPECT_EQ(h.bm.match_prefix(c), 8);
   EXPECT_EQ(c.restore_slot, caps[0].slot);
   EXPECT_EQ(c.block_table.size(), 2u);
-  // Its step: one capture at 12 (its prompt end, (16 - 1) / 4 = 3 blocks),
-  // evicting the unpinned snapshot at 16; the one at 16 (its own block 3)
-  // finds no slot (the other two are pinned by b and c).
+  // Its step (deepest first): a capture at 16 (every 2 blocks; its own
+  // block 3) evicts a's unpinned snapshot at 16; the one at 12 (its prompt
+  // end, (16 - 1) / 4 = 3 blocks) finds no slot (b and c pin the others).
   ASSERT_TRUE(h.bm.allocate_slots(c, 8));
   std::vector<StateCapture> cc;
   h.bm.plan_captures(c, 8, cc);
   ASSERT_EQ(cc.size(), 1u);
-  EXPECT_EQ(cc[0].rows, 4);
+  EXPECT_EQ(cc[0].rows, 8);
   EXPECT_EQ(h.snaps.num_evicted(), 1);
   h.bm.commit_captures(c, {});
   EXPECT_EQ(c.restore_slot, -1);

@@ -71,7 +71,10 @@ void BlockManager::plan_captures(Sequence& seq, int32_t num_new, std::vector<Sta
   const int32_t first = seq.num_computed, last = first + num_new;
   // What the same prompt sent again, or a fork, continues from.
   const int32_t prompt_end = (seq.num_prompt_tokens - 1) / bs;
-  for (int32_t nb = first / bs + 1; nb * bs <= last; ++nb) {
+  // Deepest first: when the table cannot hold them all, the deep ones (the
+  // longest hits) are kept. The runner wants them in ascending order.
+  const size_t start = out.size();
+  for (int32_t nb = last / bs; nb * bs > first; --nb) {
     if (nb % every != 0 && nb != prompt_end) continue;
     const uint64_t h = block_hash(seq, nb - 1);
     if (auto s = snaps_->find(h)) {
@@ -79,9 +82,10 @@ void BlockManager::plan_captures(Sequence& seq, int32_t num_new, std::vector<Sta
       continue;
     }
     const int32_t slot = snaps_->reserve(h);
-    if (slot < 0) return;  // every snapshot is pinned or pending
+    if (slot < 0) break;  // every snapshot is pinned or pending
     out.push_back({nb * bs - first, slot});
   }
+  std::reverse(out.begin() + std::ptrdiff_t(start), out.end());
 }
 
 void BlockManager::commit_captures(Sequence& seq, const std::vector<StateCapture>& captures) {
