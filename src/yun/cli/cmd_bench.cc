@@ -225,6 +225,11 @@ int run_bench(const std::vector<std::string>& argv) {
   out["prefix_cache_hit_rate"] = queries > 0 ? static_cast<double>(hits) / queries : 0.0;
   out["preemptions"] = after.num_preemptions - before.num_preemptions;
   out["num_kv_blocks"] = after.num_kv_blocks;
+  if (after.state_snapshot_capacity > 0) {  // hybrids: the prefix cache's state snapshots
+    out["state_snapshot_capacity"] = after.state_snapshot_capacity;
+    out["state_snapshots_taken"] = after.state_snapshots_taken - before.state_snapshots_taken;
+    out["state_snapshot_restores"] = after.state_snapshot_restores - before.state_snapshot_restores;
+  }
   out["errors"] = errors;
   std::printf("%s\n", out.dump(2).c_str());
   return errors > 0 ? 1 : 0;

@@ -92,6 +92,13 @@ const std::vector<EngineOption> kOptions = {
        f.engine.enable_prefix_cache = !is_true(v);
        return Status::ok();
      }},
+    {"state-snapshot-interval", T::kInt, "N",
+     "hybrid models (Qwen3.5): keep the recurrent state\n"
+     "every N KV blocks for the prefix cache (default 4;\n"
+     "paid from the KV cache memory, at most half of it)",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       return int_value(v, 1, f.engine.state_snapshot_interval);
+     }},
     {"threads", T::kInt, "N", "CPU threads for the model (default: all cores)",
      [](EngineFlags& f, const std::string& v) -> Status {
        return int_value(v, 0, f.runner.cpu.num_threads);
