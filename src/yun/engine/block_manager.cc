@@ -71,19 +71,23 @@ void BlockManager::plan_captures(Sequence& seq, int32_t num_new, std::vector<Sta
   const int32_t first = seq.num_computed, last = first + num_new;
   // What the same prompt sent again, or a fork, continues from.
   const int32_t prompt_end = (seq.num_prompt_tokens - 1) / bs;
-  // Deepest first: when the table cannot hold them all, the deep ones (the
+  // The boundaries that already have a snapshot are used again (touched in
+  // order: the deepest is evicted last); the others are reserved deepest
+  // first, so that when the table cannot hold them all the deep ones (the
   // longest hits) are kept. The runner wants them in ascending order.
-  const size_t start = out.size();
-  for (int32_t nb = last / bs; nb * bs > first; --nb) {
+  std::vector<int32_t> missing;  // block counts, ascending
+  for (int32_t nb = first / bs + 1; nb * bs <= last; ++nb) {
     if (nb % every != 0 && nb != prompt_end) continue;
-    const uint64_t h = block_hash(seq, nb - 1);
-    if (auto s = snaps_->find(h)) {
+    if (auto s = snaps_->find(block_hash(seq, nb - 1)))
       snaps_->touch(*s);
-      continue;
-    }
-    const int32_t slot = snaps_->reserve(h);
+    else
+      missing.push_back(nb);
+  }
+  const size_t start = out.size();
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    const int32_t slot = snaps_->reserve(block_hash(seq, *it - 1));
     if (slot < 0) break;  // every snapshot is pinned or pending
-    out.push_back({nb * bs - first, slot});
+    out.push_back({*it * bs - first, slot});
   }
   std::reverse(out.begin() + std::ptrdiff_t(start), out.end());
 }
