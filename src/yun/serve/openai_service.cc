@@ -515,7 +515,9 @@ std::optional<ApiError> OpenAiService::prepare_parsed(const std::string& body,
     setup.parse_tools = !req.tools.is_null();
     setup.tool_reply_prefix = std::move(forced.reply_prefix);
     structured.strict_tool_call = forced.strict;
-    structured.reasoning_first = setup.reasoning && reasoning_precedes_output(req, text);
+    // A forced call's start already opens the reply: no reasoning comes first.
+    structured.reasoning_first = setup.reasoning && forced.prompt_suffix.empty() &&
+                                 reasoning_precedes_output(req, text);
   } else if (req.prompt_is_ids) {
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
