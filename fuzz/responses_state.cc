@@ -6,6 +6,8 @@
 // Response made a row, as a /v1/responses/... path and as an input_items
 // query string (parsed, then a page of the body's items). Must never
 // crash, throw or hang, whatever the bytes.
+#include "yun/serve/responses_state.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -14,7 +16,6 @@
 
 #include "yun/serve/admin_query.h"
 #include "yun/serve/responses_request.h"
-#include "yun/serve/responses_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using yun::serve::OJson;

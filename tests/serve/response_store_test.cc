@@ -13,8 +13,8 @@
 namespace yun::serve {
 namespace {
 
-tenancy::ResponseRow row(const std::string& tenant, const std::string& id, int64_t created_ms = 1000,
-                         const std::string& body = "{\"output\":[]}") {
+tenancy::ResponseRow row(const std::string& tenant, const std::string& id,
+                         int64_t created_ms = 1000, const std::string& body = "{\"output\":[]}") {
   tenancy::ResponseRow r;
   r.tenant_id = tenant;
   r.id = id;
@@ -173,8 +173,8 @@ TEST_P(TenancyResponseStoreTest, RowsPastRetentionArePurged) {
   EXPECT_TRUE(s->get("t", "new")->has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TenancyResponseStoreTest, ::testing::Values("sqlite", "postgres"),
-                         tenancy::test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, TenancyResponseStoreTest,
+                         ::testing::Values("sqlite", "postgres"), tenancy::test::backend_name);
 
 }  // namespace
 }  // namespace yun::serve

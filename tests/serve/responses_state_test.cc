@@ -52,12 +52,11 @@ TEST(ResponsesState, OwnInputItemsHaveIdsAndParts) {
   EXPECT_EQ(s[0]["id"].get<std::string>().rfind("msg_", 0), 0u);
 
   std::map<std::string, OJson> resolved = {{"fc_9", J(R"({"id":"fc_9","type":"function_call"})")}};
-  OJson items = own_input_items(
-      J(R"([{"role":"assistant","content":"ok","id":"msg_mine"},
+  OJson items = own_input_items(J(R"([{"role":"assistant","content":"ok","id":"msg_mine"},
             {"type":"item_reference","id":"fc_9"},
             {"type":"function_call_output","call_id":"c","output":"x"},
             {"type":"reasoning","summary":[]}])"),
-      resolved);
+                                resolved);
   ASSERT_EQ(items.size(), 4u);
   EXPECT_EQ(items[0]["id"], "msg_mine");  // kept
   EXPECT_EQ(items[0]["content"][0]["type"], "output_text");
@@ -118,15 +117,19 @@ TEST(ResponsesState, ListQuery) {
   ASSERT_FALSE(parse_item_list_query({}, q));
   EXPECT_FALSE(q.ascending);
   EXPECT_EQ(q.limit, 20);
-  ASSERT_FALSE(parse_item_list_query({{"order", "asc"}, {"limit", "100"}, {"after", "m"},
-                                      {"include[]", "x"}},
-                                     q));
+  ASSERT_FALSE(parse_item_list_query(
+      {{"order", "asc"}, {"limit", "100"}, {"after", "m"}, {"include[]", "x"}}, q));
   EXPECT_TRUE(q.ascending);
   EXPECT_EQ(q.limit, 100);
   EXPECT_EQ(q.after, "m");
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"order", "up"}, {"limit", "0"}, {"limit", "101"}, {"limit", "5x"}, {"limit", ""},
-           {"limit", "-1"}, {"after", ""}, {"bogus", "1"}}) {
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"order", "up"},
+                                                                      {"limit", "0"},
+                                                                      {"limit", "101"},
+                                                                      {"limit", "5x"},
+                                                                      {"limit", ""},
+                                                                      {"limit", "-1"},
+                                                                      {"after", ""},
+                                                                      {"bogus", "1"}}) {
     auto e = parse_item_list_query({{k, v}}, q);
     ASSERT_TRUE(e) << k << "=" << v;
     EXPECT_EQ(e->http_status, 400);

@@ -2,12 +2,11 @@
 // output, byte tokens): the Response object, the event stream, tool calls
 // and their round trip, reasoning items, usage, metrics and the 400s.
 // Run: build/tests/yun_serve_tests --gtest_filter='ServerResponses*'
-#include "server_fixture.h"
-
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "server_fixture.h"
 #include "yun/tenancy/tenancy.h"
 
 namespace yun::serve {
@@ -19,7 +18,7 @@ using testing::http;
 using ServerResponsesTest = testing::ServerTest;
 
 json get_json(int port, const std::string& method, const std::string& target, int want = 200,
-               const std::string& extra = "") {
+              const std::string& extra = "") {
   auto r = http(port, method, target, "", extra);
   EXPECT_EQ(r.status, want) << method << " " << target << " -> " << r.body;
   auto j = json::parse(r.body, nullptr, false);
@@ -238,8 +237,8 @@ TEST_F(ServerResponsesTest, StoreFalseKeepsNothing) {
 TEST_F(ServerResponsesTest, PreviousResponseIdContinuesTheChain) {
   start("Hello");
   json r1 = post(port_, R"({"input":"hi","instructions":"sys"})");
-  json r2 = post(port_, R"({"input":"more","previous_response_id":")" + r1["id"].get<std::string>() +
-                            "\"}");
+  json r2 = post(
+      port_, R"({"input":"more","previous_response_id":")" + r1["id"].get<std::string>() + "\"}");
   // The chain's input and output, then the new input; instructions are not carried over.
   EXPECT_EQ(prompt_seen(), "user: hi\nassistant: Hello\nuser: more\nassistant:");
   EXPECT_EQ(r2["previous_response_id"], r1["id"]);
@@ -250,7 +249,8 @@ TEST_F(ServerResponsesTest, PreviousResponseIdContinuesTheChain) {
             "system: new\nuser: hi\nassistant: Hello\nuser: more\nassistant: Hello\nuser: "
             "again\nassistant:");
   // input_items lists a response's own input only.
-  json items = get_json(port_, "GET", "/v1/responses/" + r3["id"].get<std::string>() + "/input_items");
+  json items =
+      get_json(port_, "GET", "/v1/responses/" + r3["id"].get<std::string>() + "/input_items");
   ASSERT_EQ(items["data"].size(), 1u);
   EXPECT_EQ(items["data"][0]["content"][0]["text"], "again");
   // Deleting a link breaks the chain from there (a 404), not the others.
@@ -267,16 +267,16 @@ TEST_F(ServerResponsesTest, ItemReferencesResolveToStoredItems) {
   json r1 = post(port_, R"({"input":"weather?","tools":)" + kTools + "}");
   ASSERT_EQ(r1["output"][0]["type"], "function_call") << r1;
   json call = r1["output"][0];
-  json input = json::array({{{"role", "user"}, {"content", "weather?"}},
-                            {{"type", "item_reference"}, {"id", call["id"]}},
-                            {{"type", "function_call_output"},
-                             {"call_id", call["call_id"]},
-                             {"output", "sunny"}}});
+  json input = json::array(
+      {{{"role", "user"}, {"content", "weather?"}},
+       {{"type", "item_reference"}, {"id", call["id"]}},
+       {{"type", "function_call_output"}, {"call_id", call["call_id"]}, {"output", "sunny"}}});
   post(port_, json{{"input", input}, {"tools", json::parse(kTools)}}.dump());
   // The same prompt as sending the call itself (FunctionCallRoundTrip).
   EXPECT_EQ(prompt_seen(), "user: weather?\nassistant: \ntool: sunny\ntools: 1\nassistant:");
   // Input items are found by id too.
-  json items = get_json(port_, "GET", "/v1/responses/" + r1["id"].get<std::string>() + "/input_items");
+  json items =
+      get_json(port_, "GET", "/v1/responses/" + r1["id"].get<std::string>() + "/input_items");
   json again = json::array({{{"type", "item_reference"}, {"id", items["data"][0]["id"]}}});
   post(port_, json{{"input", again}}.dump());
   EXPECT_EQ(prompt_seen(), "user: weather?\nassistant:");
@@ -284,7 +284,8 @@ TEST_F(ServerResponsesTest, ItemReferencesResolveToStoredItems) {
 
 TEST_F(ServerResponsesTest, InputItemsPagesAndBadParams) {
   start("ok");
-  json r = post(port_, R"({"input":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},
+  json r =
+      post(port_, R"({"input":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},
                                    {"role":"user","content":"c"}]})");
   const std::string base = "/v1/responses/" + r["id"].get<std::string>() + "/input_items";
   json desc = get_json(port_, "GET", base);
@@ -295,7 +296,8 @@ TEST_F(ServerResponsesTest, InputItemsPagesAndBadParams) {
   ASSERT_EQ(page["data"].size(), 2u);
   EXPECT_EQ(page["data"][0]["content"][0]["text"], "a");
   EXPECT_EQ(page["has_more"], true);
-  json rest = get_json(port_, "GET", base + "?order=asc&limit=2&after=" + page["last_id"].get<std::string>());
+  json rest = get_json(port_, "GET",
+                       base + "?order=asc&limit=2&after=" + page["last_id"].get<std::string>());
   ASSERT_EQ(rest["data"].size(), 1u);
   EXPECT_EQ(rest["data"][0]["content"][0]["text"], "c");
   EXPECT_EQ(rest["has_more"], false);
@@ -320,8 +322,9 @@ TEST_F(ServerResponsesTest, TheInMemoryStoreIsBounded) {
 
 // With tenancy the rows are in its database, and a tenant sees only its own.
 TEST_F(ServerResponsesTest, WithTenancyATenantSeesOnlyItsOwn) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("yun-responses-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("yun-responses-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::remove_all(dir);
   tenancy::TenancyOptions to;
   to.where = dir;
@@ -351,7 +354,8 @@ TEST_F(ServerResponsesTest, WithTenancyATenantSeesOnlyItsOwn) {
   auto r = http(port_, "POST", "/v1/responses",
                 R"({"input":"x","previous_response_id":")" + id + "\"}", auth[1]);
   EXPECT_EQ(r.status, 404) << r.body;
-  json refs = json{{"input", json::array({{{"type", "item_reference"}, {"id", a["output"][0]["id"]}}})}};
+  json refs =
+      json{{"input", json::array({{{"type", "item_reference"}, {"id", a["output"][0]["id"]}}})}};
   EXPECT_EQ(http(port_, "POST", "/v1/responses", refs.dump(), auth[1]).status, 404);
   post(port_, refs.dump(), auth[0]);
   EXPECT_EQ(prompt_seen(), "assistant: Hello\nassistant:");

@@ -2,6 +2,7 @@
 
 #include "yun/base/log.h"
 #include "yun/serve/admin_api.h"
+#include "yun/serve/admin_query.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/embeddings_api.h"
 #include "yun/serve/generation_job.h"
@@ -15,7 +16,6 @@
 #include "yun/serve/responses_format.h"
 #include "yun/serve/responses_request.h"
 #include "yun/serve/responses_state.h"
-#include "yun/serve/admin_query.h"
 #include "yun/serve/static_files.h"
 #include "yun/serve/structured_output.h"
 #include "yun/serve/tool_choice.h"
@@ -72,10 +72,9 @@ OpenAiService::OpenAiService(ServiceOptions options, ModelRegistry* registry)
       created_(unix_time_now()),
       cors_(options_.allowed_origins),
       waiting_gate_(options_.max_waiting),
-      responses_(options_.tenancy
-                     ? tenancy_response_store(options_.tenancy->store())
-                     : memory_response_store(options_.max_stored_responses,
-                                             options_.max_stored_response_bytes)),
+      responses_(options_.tenancy ? tenancy_response_store(options_.tenancy->store())
+                                  : memory_response_store(options_.max_stored_responses,
+                                                          options_.max_stored_response_bytes)),
       workers_(std::max(options_.request_workers, 1)) {
   if (registry_) {
     options_.served_model_names = registry_->names();
@@ -516,8 +515,8 @@ std::optional<ApiError> OpenAiService::prepare_parsed(const std::string& body,
     setup.tool_reply_prefix = std::move(forced.reply_prefix);
     structured.strict_tool_call = forced.strict;
     // A forced call's start already opens the reply: no reasoning comes first.
-    structured.reasoning_first = setup.reasoning && forced.prompt_suffix.empty() &&
-                                 reasoning_precedes_output(req, text);
+    structured.reasoning_first =
+        setup.reasoning && forced.prompt_suffix.empty() && reasoning_precedes_output(req, text);
   } else if (req.prompt_is_ids) {
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
@@ -657,8 +656,9 @@ void OpenAiService::resolve_responses(std::shared_ptr<ResponsesCall> call,
                          ? call->http.body
                          : dump_json(expanded_body(call->body, call->context, call->input_items));
   if (auto e = parse_responses_request(body, call->request)) return send_error(*w, *e);
-  call->request.echo["previous_response_id"] =
-      call->refs.previous_response_id.empty() ? OJson(nullptr) : OJson(call->refs.previous_response_id);
+  call->request.echo["previous_response_id"] = call->refs.previous_response_id.empty()
+                                                   ? OJson(nullptr)
+                                                   : OJson(call->refs.previous_response_id);
   run_responses(std::move(call), std::move(w));
 }
 
@@ -672,11 +672,10 @@ void OpenAiService::run_responses(std::shared_ptr<ResponsesCall> call,
     return send_error(*w, responses_error(*e));
   }
   if (!prepared.model) {
-    return when_loaded(prepared.request.model, call->http, call->ctx, std::move(w),
-                       [this, call](const HttpRequest&, const RequestContext&,
-                                    std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
-                         run_responses(call, std::move(w2), std::move(h));
-                       });
+    return when_loaded(
+        prepared.request.model, call->http, call->ctx, std::move(w),
+        [this, call](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w2,
+                     ModelHandle h) { run_responses(call, std::move(w2), std::move(h)); });
   }
   ResponsesInfo info{make_response_id(), unix_time_now(), prepared.setup.model_name,
                      call->request.echo};
@@ -684,8 +683,8 @@ void OpenAiService::run_responses(std::shared_ptr<ResponsesCall> call,
   if (call->refs.store) {
     // Stored before its bytes go out, so the client can use it at once.
     output->keep_final([store = responses_.get(), call](const OJson& response) {
-      Status s = store->put(response_row(call->ctx.principal.tenant, response, call->input_items,
-                                         call->context));
+      Status s = store->put(
+          response_row(call->ctx.principal.tenant, response, call->input_items, call->context));
       if (!s.is_ok()) YUN_LOG(kWarn, "responses: not stored: " + s.to_string());
     });
   }

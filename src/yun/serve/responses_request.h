@@ -28,9 +28,10 @@
 // previous_response_id and item_reference items with the stored items
 // before this translation, which ignores previous_response_id and answers
 // an item_reference it still finds with a 400; store is echoed (default
-// true); conversation and background are 400s. Other item and tool types (images, files, built-in tools)
-// are 400s naming them. Every error is an ApiError naming the Responses
-// field (e.g. "input[2].call_id"). Nothing here throws.
+// true); conversation and background are 400s. Other item and tool types
+// (images, files, built-in tools) are 400s naming them. Every error is an
+// ApiError naming the Responses field (e.g. "input[2].call_id"). Nothing
+// here throws.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -79,8 +79,9 @@ class Store {
   // replaces a row of the same id (and its items) in one transaction; an
   // item id already stored for the tenant is taken over by the new row.
   virtual Status put_response(const ResponseRow& r) = 0;
-  virtual Result<std::optional<ResponseRow>> get_response(const std::string& tenant_id,
-                                                          const std::string& id) = 0;  // items not read
+  virtual Result<std::optional<ResponseRow>> get_response(
+      const std::string& tenant_id,
+      const std::string& id) = 0;  // items not read
   // False when there was no such row.
   virtual Result<bool> delete_response(const std::string& tenant_id, const std::string& id) = 0;
   // The JSON text of the tenant's item `item_id`; nullopt when none.
