@@ -28,7 +28,7 @@ class MemoryResponseStore final : public ResponseStore {
     lru_.push_front(Entry{key, row, bytes});
     rows_[key] = lru_.begin();
     bytes_ += bytes;
-    for (const auto& [item_id, item] : row.items) items_[join(row.tenant_id, item_id)] = key;
+    for (const auto& [item_id, item] : row.items) items_.emplace(join(row.tenant_id, item_id), key);
     while (lru_.size() > max_responses_ || bytes_ > max_bytes_) erase(rows_.find(lru_.back().key));
     return Status::ok();
   }

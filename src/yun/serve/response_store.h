@@ -4,7 +4,8 @@
 // previous_response_id and item_reference (openai_service.cc). One row per
 // Response (tenancy/model.h's ResponseRow): the Response object as it was
 // answered (completed, incomplete or failed), its request's input items,
-// the chain's items before them, and every item by id.
+// the chain's items before them, and every item by id (an id stays with the
+// response that stored it first, as store.h says).
 //
 // Every call is by (tenant, id): a tenant never reads, finds or deletes
 // another tenant's responses (they are simply not found).

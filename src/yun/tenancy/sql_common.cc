@@ -268,10 +268,9 @@ const char* const kSelectResponse =
 const char* const kDeleteResponse = "DELETE FROM responses WHERE tenant_id = $1 AND id = $2";
 const char* const kDeleteResponseItems =
     "DELETE FROM response_items WHERE tenant_id = $1 AND response_id = $2";
-const char* const kUpsertResponseItem =
+const char* const kInsertResponseItem =
     "INSERT INTO response_items(tenant_id, item_id, response_id, item) VALUES($1, $2, $3, $4) "
-    "ON CONFLICT(tenant_id, item_id) DO UPDATE SET response_id = excluded.response_id, "
-    "item = excluded.item";
+    "ON CONFLICT(tenant_id, item_id) DO NOTHING";
 const char* const kSelectResponseItem =
     "SELECT item FROM response_items WHERE tenant_id = $1 AND item_id = $2";
 const char* const kPurgeResponseItems =

@@ -91,7 +91,7 @@ extern const char* const
 extern const char* const kSelectResponse;       // $1 tenant, $2 id
 extern const char* const kDeleteResponse;       // $1 tenant, $2 id
 extern const char* const kDeleteResponseItems;  // $1 tenant, $2 response id
-extern const char* const kUpsertResponseItem;   // $1 tenant, $2 item id, $3 response id, $4 item
+extern const char* const kInsertResponseItem;   // $1 tenant, $2 item id, $3 response id, $4 item
 extern const char* const kSelectResponseItem;   // $1 tenant, $2 item id
 extern const char* const kPurgeResponseItems;   // $1 before_ms
 extern const char* const kPurgeResponses;       // $1 before_ms

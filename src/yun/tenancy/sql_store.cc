@@ -153,7 +153,7 @@ Status SqlStore::put_response(const ResponseRow& r) {
                                                     r.body, r.input_items, r.context}));
     YUN_RETURN_IF_ERROR(exec(sql::kDeleteResponseItems, {r.tenant_id, r.id}));
     for (const auto& [item_id, item] : r.items) {
-      YUN_RETURN_IF_ERROR(exec(sql::kUpsertResponseItem, {r.tenant_id, item_id, r.id, item}));
+      YUN_RETURN_IF_ERROR(exec(sql::kInsertResponseItem, {r.tenant_id, item_id, r.id, item}));
     }
     return Status::ok();
   });

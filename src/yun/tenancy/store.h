@@ -77,7 +77,8 @@ class Store {
   // Stored Responses (serve/response_store.h), always by (tenant, id): a
   // tenant never reads, finds or deletes another tenant's. put_response
   // replaces a row of the same id (and its items) in one transaction; an
-  // item id already stored for the tenant is taken over by the new row.
+  // item id the tenant already has stays with the row that stored it first
+  // (an item_reference copied into a later request's input is not re-owned).
   virtual Status put_response(const ResponseRow& r) = 0;
   virtual Result<std::optional<ResponseRow>> get_response(
       const std::string& tenant_id,
