@@ -2,8 +2,9 @@
 // (real Qwen3 template and tokenizer, random weights: the checks are on the
 // shape, never the words), through the official openai client and the
 // Vercel AI SDK's default provider (`openai(model)` is the Responses API in
-// @ai-sdk/openai 2.x). See src/yun/serve/responses_request.h and
-// responses_format.h.
+// @ai-sdk/openai 2.x). See src/yun/serve/responses_request.h,
+// responses_format.h and, for what is stored, responses_state.h and
+// response_store.h.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, jsonSchema, streamText } from 'ai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 
 import { callJson, postJson, prerequisites, startServer } from './helpers.mjs';
 
@@ -71,7 +72,7 @@ describe('/v1/responses', { skip }, () => {
     assert.ok(r.usage.output_tokens <= 6);
     assert.equal(r.output_text, messageText(r));  // the client's convenience
     assert.equal(r.instructions, 'Be brief.');
-    assert.equal(r.store, false);  // stateless: nothing was stored
+    assert.equal(r.store, true);  // stored: retrievable by id
     assert.deepEqual(r.metadata, { run: 'e2e' });
     // Thinking off: no reasoning item, and a shorter prompt than with it on.
     const off = await client.responses.create({
@@ -173,6 +174,63 @@ describe('/v1/responses', { skip }, () => {
     }
   });
 
+  test('stored: retrieve, inputItems.list, delete, and a previous_response_id conversation',
+    async () => {
+      const r = await client.responses.create({ model, input: 'Say hello.', instructions: 'Be brief.',
+        max_output_tokens: 5, temperature: 0 });
+      const got = await client.responses.retrieve(r.id);
+      assert.deepEqual(got.output, r.output);
+      assert.equal(got.id, r.id);
+      assert.equal(got.status, r.status);
+      assert.deepEqual(got.usage, r.usage);
+      const items = await client.responses.inputItems.list(r.id);
+      assert.equal(items.data.length, 1);
+      assert.equal(items.data[0].type, 'message');
+      assert.equal(items.data[0].role, 'user');
+      assert.deepEqual(items.data[0].content, [{ type: 'input_text', text: 'Say hello.' }]);
+
+      // The conversation: each turn continues the last by id; the prompt grows
+      // by the previous turn's input and output, not by its instructions.
+      const second = await client.responses.create({ model, input: 'And again.',
+        previous_response_id: r.id, max_output_tokens: 5, temperature: 0 });
+      checkResponse(second);
+      assert.equal(second.previous_response_id, r.id);
+      assert.equal(second.instructions, null);
+      const alone = await client.responses.create({ model, input: 'And again.', store: false,
+        max_output_tokens: 5, temperature: 0 });
+      assert.ok(second.usage.input_tokens > alone.usage.input_tokens + 5,
+        `${second.usage.input_tokens} vs ${alone.usage.input_tokens}`);
+      const streamed = await client.responses.create({ model, input: 'Once more.', stream: true,
+        previous_response_id: second.id, max_output_tokens: 5 });
+      let third = null;
+      for await (const e of streamed) if (e.response) third = e.response;
+      checkResponse(third);
+      assert.ok(third.usage.input_tokens > second.usage.input_tokens);
+      assert.equal((await client.responses.retrieve(third.id)).previous_response_id, second.id);
+
+      // Pages of input items (asc, limit, after) over a longer input.
+      const many = await client.responses.create({ model, max_output_tokens: 2, input: [
+        { role: 'user', content: 'a' }, { role: 'assistant', content: 'b' },
+        { role: 'user', content: 'c' }] });
+      const page = await client.responses.inputItems.list(many.id, { order: 'asc', limit: 2 });
+      assert.deepEqual(page.data.map((i) => i.content[0].text), ['a', 'b']);
+      assert.equal(page.has_more, true);
+      const all = [];
+      for await (const item of client.responses.inputItems.list(many.id, { limit: 1 })) all.push(item);
+      assert.deepEqual(all.map((i) => i.content[0].text), ['c', 'b', 'a']);  // desc by default
+
+      const deleted = await client.responses.delete(r.id);
+      assert.deepEqual(deleted, { id: r.id, object: 'response.deleted', deleted: true });
+      await assert.rejects(client.responses.retrieve(r.id), (e) => e.status === 404);
+      await assert.rejects(client.responses.delete(r.id), (e) => e.status === 404);
+      const del = await callJson(`${server.baseURL}/responses/${many.id}`, 'DELETE');
+      assert.deepEqual(del.json, { id: many.id, object: 'response.deleted', deleted: true });
+      await assert.rejects(client.responses.create({ model, input: 'x', previous_response_id: r.id }),
+        (e) => e.status === 404 && e.param === 'previous_response_id');
+      // store: false keeps nothing.
+      await assert.rejects(client.responses.retrieve(alone.id), (e) => e.status === 404);
+    });
+
   test('the AI SDK default provider: generateText and streamText', async () => {
     const openai = createOpenAI({ baseURL: server.baseURL, apiKey: 'unused' });
     const g = await generateText({ model: openai(model), prompt: 'Say hi.', maxOutputTokens: 5,
@@ -214,15 +272,46 @@ describe('/v1/responses', { skip }, () => {
     for (const c of forced.toolCalls) assert.equal(c.toolName, 'get_weather');
   });
 
+  test('the AI SDK multi-step tool loop with its defaults (store: true, item_reference)',
+    async () => {
+      const openai = createOpenAI({ baseURL: server.baseURL, apiKey: 'unused' });
+      const calls = [];
+      const weather = tool({ description: 'Weather',
+        inputSchema: jsonSchema({ type: 'object', properties: { city: { type: 'string',
+          enum: ['Paris', 'Oslo'] } }, required: ['city'], additionalProperties: false }),
+        execute: async ({ city }) => { calls.push(city); return { city, temp: 21 }; } });
+      // Strict tools + a required call: every step is a call whose arguments
+      // parse (the grammar), so the loop runs all its steps.
+      const g = await generateText({ model: openai(model), prompt: 'Weather in Paris?',
+        tools: { get_weather: weather }, toolChoice: 'required', stopWhen: stepCountIs(3),
+        maxOutputTokens: 300, temperature: 0,
+        providerOptions: { openai: { strictJsonSchema: true } } });
+      assert.equal(g.steps.length, 3, JSON.stringify(g.steps.map((s) => s.finishReason)));
+      assert.equal(calls.length, 3);
+      for (const step of g.steps) assert.match(step.response.id, /^resp_/);
+      // Steps after the first refer to the stored calls by id (item_reference).
+      for (const step of g.steps.slice(1)) {
+        const body = typeof step.request.body === 'string' ? JSON.parse(step.request.body)
+          : step.request.body;
+        assert.ok(body.input.some((i) => i.type === 'item_reference'), JSON.stringify(body.input));
+        assert.ok(body.input.some((i) => i.type === 'function_call_output'));
+        assert.notEqual(body.store, false);
+      }
+      // Each later step's prompt holds the earlier calls and results.
+      assert.ok(g.steps[2].usage.inputTokens > g.steps[1].usage.inputTokens);
+      assert.ok(g.steps[1].usage.inputTokens > g.steps[0].usage.inputTokens);
+    });
+
   test('bad inputs are 400s naming the field', async () => {
     const url = `${server.baseURL}/responses`;
     const cases = [
-      [{ model, input: 'x', previous_response_id: 'resp_123' }, 'previous_response_id'],
+      [{ model, input: 'x', previous_response_id: '' }, 'previous_response_id'],
+      [{ model, input: [{ type: 'item_reference' }] }, 'input[0].id'],
+      [{ model, input: 'x', store: 'yes' }, 'store'],
       [{ model }, 'input'],
       [{ model, input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
       [{ model, input: 'x', text: { format: { type: 'bogus' } } }, 'text.format.type'],
       [{ model, input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
-      [{ model, input: [{ type: 'item_reference', id: 'fc_1' }] }, 'input[0]'],
       [{ model, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
         'input[0].content[0].type'],
     ];
@@ -233,8 +322,24 @@ describe('/v1/responses', { skip }, () => {
       assert.equal(r.json.error.param, param, r.text);
     }
     assert.equal((await postJson(url, '{nope')).status, 400);
-    await assert.rejects(client.responses.create({ model, input: 'x', previous_response_id: 'r' }),
-      (e) => e.status === 400 && /not stored/.test(e.message));
+    // Unknown ids: OpenAI's 404 error object.
+    for (const [body, param] of [
+      [{ model, input: 'x', previous_response_id: 'resp_123' }, 'previous_response_id'],
+      [{ model, input: [{ type: 'item_reference', id: 'fc_1' }] }, 'input']]) {
+      const r = await postJson(url, body);
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.equal(r.json.error.param, param);
+    }
+    const missing = await callJson(`${url}/resp_nope`, 'GET');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.message, "Response with id 'resp_nope' not found.");
+    const made = await client.responses.create({ model, input: 'x', max_output_tokens: 1 });
+    for (const q of ['limit=0', 'limit=101', 'order=up', 'after=nope']) {
+      const r = await callJson(`${url}/${made.id}/input_items?${q}`, 'GET');
+      assert.equal(r.status, 400, `${q}: ${r.text}`);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+    }
   });
 });
 
@@ -284,4 +389,30 @@ describe('/v1/responses with tenancy', { skip }, () => {
     assert.equal(sum('prompt_tokens'), a.usage.input_tokens + b.usage.input_tokens);
     assert.equal(sum('completion_tokens'), a.usage.output_tokens + b.usage.output_tokens);
   });
+
+  test('stored in the tenancy database: a tenant never sees another tenant\'s responses',
+    async () => {
+      const keys = [];
+      for (const name of ['resp-a', 'resp-b']) {
+        const t = await callJson(`${server.url}/admin/v1/tenants`, 'POST', { name }, adminKey);
+        assert.equal(t.status, 201, t.text);
+        const k = await callJson(`${server.url}/admin/v1/tenants/${t.json.id}/keys`, 'POST',
+          { scope: 'inference' }, adminKey);
+        keys.push(k.json.key);
+      }
+      const [a, b] = keys.map((k) => new OpenAI({ baseURL: server.baseURL, apiKey: k }));
+      const r = await a.responses.create({ model, input: 'hi', max_output_tokens: 3 });
+      assert.equal((await a.responses.retrieve(r.id)).id, r.id);
+      assert.equal((await a.responses.inputItems.list(r.id)).data.length, 1);
+      await assert.rejects(b.responses.retrieve(r.id), (e) => e.status === 404);
+      await assert.rejects(b.responses.inputItems.list(r.id), (e) => e.status === 404);
+      await assert.rejects(b.responses.delete(r.id), (e) => e.status === 404);
+      await assert.rejects(b.responses.create({ model, input: 'x', previous_response_id: r.id }),
+        (e) => e.status === 404);
+      const next = await a.responses.create({ model, input: 'more', previous_response_id: r.id,
+        max_output_tokens: 3 });
+      assert.ok(next.usage.input_tokens > r.usage.input_tokens);
+      await a.responses.delete(r.id);
+      await assert.rejects(a.responses.retrieve(r.id), (e) => e.status === 404);
+    });
 });

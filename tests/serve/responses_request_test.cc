@@ -40,7 +40,7 @@ TEST(ResponsesRequest, StringInputIsOneUserMessageAfterInstructions) {
   EXPECT_EQ(r.chat.n, 1);
   EXPECT_EQ(r.echo["instructions"], "be brief");
   EXPECT_EQ(r.echo["max_output_tokens"], 7);
-  EXPECT_EQ(r.echo["store"], false);
+  EXPECT_EQ(r.echo["store"], true);  // OpenAI's default
   EXPECT_EQ(r.echo["text"]["format"]["type"], "text");
   EXPECT_EQ(r.echo["tool_choice"], "auto");
 }
@@ -135,15 +135,16 @@ TEST(ResponsesRequest, ReasoningEffortTurnsThinkingOnOrOff) {
   EXPECT_EQ(parse_err(R"({"input":"x","reasoning":{"effort":"max"}})").param, "reasoning.effort");
 }
 
-TEST(ResponsesRequest, StatelessFieldsAreAcceptedOrRefused) {
-  auto r = parse_ok(R"({"input":"x","store":true,"metadata":{"k":"v"},"parallel_tool_calls":false,
+TEST(ResponsesRequest, StateFieldsAreEchoedOrLeftToTheRoute) {
+  auto r = parse_ok(R"({"input":"x","store":false,"metadata":{"k":"v"},"parallel_tool_calls":false,
                         "truncation":"auto","include":["reasoning.encrypted_content"]})");
-  EXPECT_EQ(r.echo["store"], false);  // nothing is stored
+  EXPECT_EQ(r.echo["store"], false);
   EXPECT_EQ(r.echo["metadata"]["k"], "v");
   EXPECT_EQ(r.echo["parallel_tool_calls"], false);
-  ApiError e = parse_err(R"({"input":"x","previous_response_id":"resp_1"})");
-  EXPECT_EQ(e.param, "previous_response_id");
-  EXPECT_EQ(e.message, "previous_response_id is not supported (responses are not stored)");
+  // The route resolves these from the store before translating
+  // (responses_state.h); the translator ignores the id and refuses a
+  // reference it still sees.
+  EXPECT_EQ(parse_ok(R"({"input":"x","previous_response_id":"resp_1"})").chat.messages.size(), 1u);
   EXPECT_EQ(parse_err(R"({"input":"x","conversation":"c"})").param, "conversation");
   EXPECT_EQ(parse_err(R"({"input":"x","background":true})").param, "background");
   EXPECT_EQ(parse_err(R"({"input":[{"type":"item_reference","id":"fc_1"}]})").param, "input[0]");

@@ -75,7 +75,7 @@ TEST_P(MigrationTest, VersionOneMigratesWithDataAndBackfilledCounters) {
   auto opened = Store::open(backend_->where());
   ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
   Store& s = **opened;
-  EXPECT_EQ(s.schema_version(), 2);
+  EXPECT_EQ(s.schema_version(), Store::kSchemaVersion);
 
   auto t = s.get_tenant("tn_old");
   ASSERT_TRUE(t.is_ok() && t->has_value());
@@ -118,6 +118,10 @@ TEST_P(MigrationTest, VersionOneMigratesWithDataAndBackfilledCounters) {
   // The audit log exists now.
   ASSERT_TRUE(s.append_audit({0, 1, "cli", "tenant.update", "tn_old", "{}"}).is_ok());
   EXPECT_EQ(s.list_audit(10)->size(), 1u);
+  // And the stored Responses v3 adds.
+  ResponseRow row{"resp_1", "tn_old", 5, "completed", "{}", "[]", "[]", {{"msg_1", "{}"}}};
+  ASSERT_TRUE(s.put_response(row).is_ok());
+  EXPECT_TRUE(s.get_response("tn_old", "resp_1")->has_value());
 
   // Opening again does not migrate twice.
   auto again = Store::open(backend_->where());
@@ -126,11 +130,11 @@ TEST_P(MigrationTest, VersionOneMigratesWithDataAndBackfilledCounters) {
 }
 
 TEST_P(MigrationTest, NewerSchemaIsRefusedAndLeftAlone) {
-  raw(std::string(sql::kCreateVersionTable) + "; INSERT INTO yun_schema(version) VALUES(3);");
+  raw(std::string(sql::kCreateVersionTable) + "; INSERT INTO yun_schema(version) VALUES(4);");
   auto opened = Store::open(backend_->where());
   ASSERT_FALSE(opened.is_ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(opened.status().message().find("schema version 3 is newer than this yun (2)"),
+  EXPECT_NE(opened.status().message().find("schema version 4 is newer than this yun (3)"),
             std::string::npos)
       << opened.status().message();
   // Nothing was created: a later CREATE TABLE tenants still works.

@@ -61,6 +61,10 @@ repo id in the HF cache.
                             start prints a one-time bootstrap admin key
   --allowed-origins O       CORS: origins browsers may call from ('*', or exact origins;
                             repeatable or comma-separated; default none)
+  --responses-max N         /v1/responses kept without tenancy (store: true, in memory,
+                            least recently used out first; default 4096; with tenancy they
+                            are in its database for 30 days)
+  --responses-max-bytes SIZE  and at most this much of them (default 256M)
   --reasoning-parser NAME   qwen3: <think>...</think> -> reasoning_content
   --chat-template FILE      a Jinja chat template overriding the tokenizer's
   --max-waiting N           at most N requests wait for their first token at once; each
@@ -193,6 +197,8 @@ int run_serve(const std::vector<std::string>& argv) {
                                        "--api-key-file",
                                        "--state-dir",
                                        "--allowed-origins",
+                                       "--responses-max",
+                                       "--responses-max-bytes",
                                        "--db",
                                        "--admin-key",
                                        "--reasoning-parser",
@@ -334,6 +340,17 @@ int run_serve(const std::vector<std::string>& argv) {
     cfg.service.api_keys.clear();  // tenancy checks every key
   }
   cfg.service.allowed_origins = args.all("--allowed-origins");
+  int64_t responses_max = 0;
+  if (geti("--responses-max", static_cast<int64_t>(serve::kDefaultMaxStoredResponses), 0, INT32_MAX,
+           responses_max)) {
+    return 2;
+  }
+  cfg.service.max_stored_responses = static_cast<size_t>(responses_max);
+  if (auto rb = args.get("--responses-max-bytes")) {
+    auto v = parse_byte_size(*rb);
+    if (!v.is_ok()) return fail(2, "--responses-max-bytes: " + v.status().message());
+    cfg.service.max_stored_response_bytes = static_cast<size_t>(*v);
+  }
   cfg.service.reasoning_parser = args.get_string("--reasoning-parser", "");
   if (!cfg.service.reasoning_parser.empty() && cfg.service.reasoning_parser != "qwen3" &&
       cfg.service.reasoning_parser != "deepseek_r1") {

@@ -179,6 +179,7 @@ void GenerationJob::complete() {
     out.kind = JobOutcome::kAborted;  // the client left, or the engine drained
     out.http_status = client_gone_ ? 499 : 200;
   }
+  if (setup_.output) setup_.output->on_complete(out);
   if (setup_.on_complete) setup_.on_complete(out);
   const bool answer = !responded_ && !client_gone_;
   if (setup_.commit_usage) {

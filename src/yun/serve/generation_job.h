@@ -50,6 +50,10 @@ class JobOutput {
   virtual std::string stream_error(const ApiError& e) = 0;
   // A non-streamed success: the OpenAI body -> the response body (JSON).
   virtual std::string body(const OJson& openai_body, const JobOutcome& out) = 0;
+  // How the job ended, once, from its one terminal path, before the
+  // success response (body / stream_end) is built, if there is one (a
+  // failure or a client gone has none).
+  virtual void on_complete(const JobOutcome& out) { (void)out; }
 };
 
 struct JobSetup {

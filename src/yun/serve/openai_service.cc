@@ -2,6 +2,7 @@
 
 #include "yun/base/log.h"
 #include "yun/serve/admin_api.h"
+#include "yun/serve/admin_query.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/embeddings_api.h"
 #include "yun/serve/generation_job.h"
@@ -14,6 +15,7 @@
 #include "yun/serve/request_parse.h"
 #include "yun/serve/responses_format.h"
 #include "yun/serve/responses_request.h"
+#include "yun/serve/responses_state.h"
 #include "yun/serve/static_files.h"
 #include "yun/serve/structured_output.h"
 #include "yun/serve/tool_choice.h"
@@ -70,6 +72,9 @@ OpenAiService::OpenAiService(ServiceOptions options, ModelRegistry* registry)
       created_(unix_time_now()),
       cors_(options_.allowed_origins),
       waiting_gate_(options_.max_waiting),
+      responses_(options_.tenancy ? tenancy_response_store(options_.tenancy->store())
+                                  : memory_response_store(options_.max_stored_responses,
+                                                          options_.max_stored_response_bytes)),
       workers_(std::max(options_.request_workers, 1)) {
   if (registry_) {
     options_.served_model_names = registry_->names();
@@ -291,6 +296,10 @@ void OpenAiService::build_routes() {
   routes_.add({"POST", "/v1/responses", A::kTenant,
                [this](const HttpRequest& r, const RequestContext& ctx,
                       std::shared_ptr<ResponseWriter> w) { handle_responses(r, ctx, w); }});
+  auto stored = [this](const HttpRequest& r, const RequestContext& ctx,
+                       std::shared_ptr<ResponseWriter> w) { handle_stored_response(r, ctx, w); };
+  routes_.add({"GET", "/v1/responses/", A::kTenant, stored});
+  routes_.add({"DELETE", "/v1/responses/", A::kTenant, stored});
   // vLLM's render endpoints: the token ids and resolved sampling parameters
   // generation would use (prepare_generation), without generating.
   auto render = [this](bool chat) {
@@ -505,7 +514,9 @@ std::optional<ApiError> OpenAiService::prepare_parsed(const std::string& body,
     setup.parse_tools = !req.tools.is_null();
     setup.tool_reply_prefix = std::move(forced.reply_prefix);
     structured.strict_tool_call = forced.strict;
-    structured.reasoning_first = setup.reasoning && reasoning_precedes_output(req, text);
+    // A forced call's start already opens the reply: no reasoning comes first.
+    structured.reasoning_first =
+        setup.reasoning && forced.prompt_suffix.empty() && reasoning_precedes_output(req, text);
   } else if (req.prompt_is_ids) {
     int64_t vocab = tokenizer_ ? tokenizer_->vocab_size() : engine_->model_config().vocab_size;
     vocab = std::max<int64_t>(vocab, engine_->model_config().vocab_size);
@@ -584,29 +595,136 @@ void OpenAiService::handle_generate(const HttpRequest& http, const RequestContex
   start_job(ctx, std::move(prepared), std::move(w), std::move(output));
 }
 
+// One POST /v1/responses as it goes from resolution to the job.
+struct OpenAiService::ResponsesCall {
+  HttpRequest http;
+  RequestContext ctx;
+  OJson body;
+  StoredRefs refs;
+  OJson input_items = OJson::array();  // the request's own, as stored
+  OJson context = OJson::array();      // the previous_response_id chain's
+  ResponsesRequest request;            // the translation of body + chain
+};
+
 void OpenAiService::handle_responses(const HttpRequest& http, const RequestContext& ctx,
-                                     std::shared_ptr<ResponseWriter> w, ModelHandle model) {
-  // Translated to the chat request it means (responses_request.h), then the
-  // chat path; only the answer's shape differs (ResponsesOutput, responses_format.h).
-  ResponsesRequest rr;
-  if (auto e = parse_responses_request(http.body, rr)) return send_error(*w, *e);
+                                     std::shared_ptr<ResponseWriter> w) {
+  auto call = std::make_shared<ResponsesCall>();
+  if (auto e = parse_json_object(http.body, call->body)) return send_error(*w, *e);
+  if (auto e = parse_stored_refs(call->body, call->refs)) return send_error(*w, *e);
+  call->http = http;
+  call->ctx = ctx;
+  const bool lookups = !call->refs.previous_response_id.empty() || !call->refs.item_ids.empty();
+  if (lookups && responses_->blocking()) {
+    return workers_.post([this, call, w] {
+      try {
+        resolve_responses(call, w);
+      } catch (const std::exception& e) {
+        send_error(*w, server_error(std::string("internal error: ") + e.what()));
+      }
+    });
+  }
+  resolve_responses(std::move(call), std::move(w));
+}
+
+void OpenAiService::resolve_responses(std::shared_ptr<ResponsesCall> call,
+                                      std::shared_ptr<ResponseWriter> w) {
+  // previous_response_id and item_reference items -> the stored items
+  // (responses_state.h), then the stateless translation of the whole input.
+  const std::string& tenant = call->ctx.principal.tenant;
+  if (!call->refs.previous_response_id.empty()) {
+    auto prev = responses_->get(tenant, call->refs.previous_response_id);
+    if (!prev.is_ok()) return send_error(*w, error_from_status(prev.status()));
+    if (!prev->has_value()) {
+      ApiError e = response_not_found(call->refs.previous_response_id);
+      e.param = "previous_response_id";
+      return send_error(*w, e);
+    }
+    call->context = chain_items(**prev);
+  }
+  std::map<std::string, OJson> resolved;
+  for (const std::string& id : call->refs.item_ids) {
+    if (resolved.count(id)) continue;
+    auto item = responses_->find_item(tenant, id);
+    if (!item.is_ok()) return send_error(*w, error_from_status(item.status()));
+    OJson j = item->has_value() ? OJson::parse(**item, nullptr, false) : OJson();
+    if (!j.is_object()) return send_error(*w, item_not_found(id, "input"));
+    resolved[id] = std::move(j);
+  }
+  auto input = call->body.find("input");
+  if (input != call->body.end()) call->input_items = own_input_items(*input, resolved);
+  std::string body = call->refs.previous_response_id.empty() && resolved.empty()
+                         ? call->http.body
+                         : dump_json(expanded_body(call->body, call->context, call->input_items));
+  if (auto e = parse_responses_request(body, call->request)) return send_error(*w, *e);
+  call->request.echo["previous_response_id"] = call->refs.previous_response_id.empty()
+                                                   ? OJson(nullptr)
+                                                   : OJson(call->refs.previous_response_id);
+  run_responses(std::move(call), std::move(w));
+}
+
+void OpenAiService::run_responses(std::shared_ptr<ResponsesCall> call,
+                                  std::shared_ptr<ResponseWriter> w, ModelHandle model) {
+  // The chat path; only the answer's shape differs (ResponsesOutput, responses_format.h).
   PreparedGeneration prepared;
-  prepared.request = std::move(rr.chat);
+  prepared.request = call->request.chat;
   prepared.model = std::move(model);
-  if (auto e = prepare_parsed(http.body, ctx, true, prepared)) {
+  if (auto e = prepare_parsed(call->http.body, call->ctx, true, prepared)) {
     return send_error(*w, responses_error(*e));
   }
   if (!prepared.model) {
-    return when_loaded(prepared.request.model, http, ctx, std::move(w),
-                       [this](const HttpRequest& r, const RequestContext& c,
-                              std::shared_ptr<ResponseWriter> w2, ModelHandle h) {
-                         handle_responses(r, c, std::move(w2), std::move(h));
-                       });
+    return when_loaded(
+        prepared.request.model, call->http, call->ctx, std::move(w),
+        [this, call](const HttpRequest&, const RequestContext&, std::shared_ptr<ResponseWriter> w2,
+                     ModelHandle h) { run_responses(call, std::move(w2), std::move(h)); });
   }
   ResponsesInfo info{make_response_id(), unix_time_now(), prepared.setup.model_name,
-                     std::move(rr.echo)};
+                     call->request.echo};
   auto output = std::make_shared<ResponsesOutput>(std::move(info), prepared.model->tokenizer);
-  start_job(ctx, std::move(prepared), std::move(w), std::move(output));
+  if (call->refs.store) {
+    // Stored before its bytes go out, so the client can use it at once.
+    output->keep_final([store = responses_.get(), call](const OJson& response) {
+      Status s = store->put(
+          response_row(call->ctx.principal.tenant, response, call->input_items, call->context));
+      if (!s.is_ok()) YUN_LOG(kWarn, "responses: not stored: " + s.to_string());
+    });
+  }
+  start_job(call->ctx, std::move(prepared), std::move(w), std::move(output));
+}
+
+void OpenAiService::handle_stored_response(const HttpRequest& http, const RequestContext& ctx,
+                                           std::shared_ptr<ResponseWriter> w) {
+  std::string id, sub;
+  if (!parse_response_path(http.path, id, sub) || (http.method == "DELETE" && !sub.empty())) {
+    return send_error(*w, ApiError{404, "no route for " + http.method + " " + http.path,
+                                   "invalid_request_error", "", ""});
+  }
+  ItemListQuery q;
+  if (!sub.empty()) {
+    if (auto e = parse_item_list_query(query_params(http.target), q)) return send_error(*w, *e);
+  }
+  auto run = [this, id, sub, q, del = http.method == "DELETE", tenant = ctx.principal.tenant, w] {
+    if (del) {
+      auto gone = responses_->remove(tenant, id);
+      if (!gone.is_ok()) return send_error(*w, error_from_status(gone.status()));
+      if (!*gone) return send_error(*w, response_not_found(id));
+      return send_json(*w, OJson{{"id", id}, {"object", "response.deleted"}, {"deleted", true}});
+    }
+    auto row = responses_->get(tenant, id);
+    if (!row.is_ok()) return send_error(*w, error_from_status(row.status()));
+    if (!row->has_value()) return send_error(*w, response_not_found(id));
+    if (sub.empty()) return w->send(HttpResponse{200, "application/json", (*row)->body, {}});
+    OJson items = OJson::parse((*row)->input_items, nullptr, false), list;
+    if (auto e = item_list(items, q, list)) return send_error(*w, *e);
+    send_json(*w, list);
+  };
+  if (!responses_->blocking()) return run();
+  workers_.post([run, w] {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      send_error(*w, server_error(std::string("internal error: ") + e.what()));
+    }
+  });
 }
 
 void OpenAiService::start_job(const RequestContext& ctx, PreparedGeneration prepared,

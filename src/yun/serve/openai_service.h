@@ -2,9 +2,14 @@
 //
 //   POST /v1/chat/completions   POST /v1/completions   GET /v1/models
 //   POST /v1/embeddings (embeddings_api.h)
-//   POST /v1/responses (OpenAI's Responses API, stateless: translated to the
-//     chat request it means, responses_request.h; answered as a Response or
-//     its event stream, responses_format.h)
+//   POST /v1/responses (OpenAI's Responses API: translated to the chat
+//     request it means, responses_request.h; answered as a Response or its
+//     event stream, responses_format.h; stored unless store is false, with
+//     previous_response_id and item_reference resolved from the store,
+//     responses_state.h, response_store.h: the tenancy database with
+//     tenancy, else an in-memory LRU)
+//   GET /v1/responses/{id}   DELETE /v1/responses/{id}
+//   GET /v1/responses/{id}/input_items (a tenant sees only its own: 404)
 //   POST /v1/chat/completions/render   POST /v1/completions/render
 //   POST /tokenize  POST /detokenize  GET /health  GET /health/ready
 //   GET /metrics  GET /version
@@ -54,6 +59,7 @@
 #include "yun/serve/metrics.h"
 #include "yun/serve/model_registry.h"
 #include "yun/serve/request_workers.h"
+#include "yun/serve/response_store.h"
 #include "yun/serve/route_table.h"
 #include "yun/tenancy/tenancy.h"
 #include "yun/text/chat_template.h"
@@ -81,6 +87,9 @@ struct ServiceOptions {
   tenancy::Tenancy* tenancy = nullptr;
   // --allowed-origins: CORS (cors.h); empty: none.
   std::vector<std::string> allowed_origins;
+  // Stored Responses without tenancy (response_store.h): the in-memory LRU's bounds.
+  size_t max_stored_responses = kDefaultMaxStoredResponses;
+  size_t max_stored_response_bytes = kDefaultMaxStoredResponseBytes;
 };
 
 // A generation request as the engine will see it: the parsed body, each
@@ -139,9 +148,17 @@ class OpenAiService {
   // REQUIRES: prepared.model (the job holds it until it ends).
   void start_job(const RequestContext& ctx, PreparedGeneration prepared,
                  std::shared_ptr<ResponseWriter> w, std::shared_ptr<JobOutput> output);
-  // POST /v1/responses.
+  // POST /v1/responses: the body's stored references resolved (on a worker
+  // when the store blocks), then run_responses.
+  struct ResponsesCall;
   void handle_responses(const HttpRequest& req, const RequestContext& ctx,
-                        std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
+                        std::shared_ptr<ResponseWriter> w);
+  void resolve_responses(std::shared_ptr<ResponsesCall> call, std::shared_ptr<ResponseWriter> w);
+  void run_responses(std::shared_ptr<ResponsesCall> call, std::shared_ptr<ResponseWriter> w,
+                     ModelHandle model = {});
+  // GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
+  void handle_stored_response(const HttpRequest& req, const RequestContext& ctx,
+                              std::shared_ptr<ResponseWriter> w);
   // POST /v1/chat/completions/render and /v1/completions/render.
   void handle_render(const HttpRequest& http, const RequestContext& ctx, bool chat,
                      std::shared_ptr<ResponseWriter> w, ModelHandle model = {});
@@ -189,6 +206,8 @@ class OpenAiService {
   RouteTable routes_;
   CorsPolicy cors_;
   AdmissionGate waiting_gate_;
+  // Stored Responses (response_store.h); before workers_, whose tasks use it.
+  std::unique_ptr<ResponseStore> responses_;
   RequestWorkers workers_;
   std::atomic<bool> ready_{false};
 };

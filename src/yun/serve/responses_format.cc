@@ -122,8 +122,29 @@ std::string ResponsesOutput::body(const OJson& openai_body, const JobOutcome& ou
                                string_or_empty(fn, "name"), string_or_empty(fn, "arguments"),
                                status));
   }
-  return dump_json(response_object(info_, status, std::move(output), usage(out, reasoning),
-                                   incomplete_details(finish), nullptr));
+  OJson r = response_object(info_, status, std::move(output), usage(out, reasoning),
+                            incomplete_details(finish), nullptr);
+  keep(r);
+  return dump_json(r);
+}
+
+void ResponsesOutput::keep(const OJson& response) {
+  if (kept_ || !keeper_) return;
+  kept_ = true;
+  keeper_(response);
+}
+
+void ResponsesOutput::on_complete(const JobOutcome& out) {
+  if (kept_ || !keeper_) return;
+  if (out.kind == JobOutcome::kFailed) {
+    ApiError e = error_from_status(out.error);
+    OJson err{{"code", e.code.empty() ? e.type : e.code}, {"message", e.message}};
+    keep(response_object(info_, "failed", items_, usage(out, reasoning_text_), nullptr,
+                         std::move(err)));
+  } else if (out.http_status == 499) {  // the client went away: no answer will be built
+    keep(response_object(info_, "incomplete", items_, usage(out, reasoning_text_),
+                         incomplete_details("abort"), nullptr));
+  }
 }
 
 void ResponsesOutput::event(const char* type, OJson j) {
@@ -161,6 +182,7 @@ std::string ResponsesOutput::stream_end(const JobOutcome& out) {
   close(status);
   OJson r = response_object(info_, status, items_, usage(out, reasoning_text_),
                             incomplete_details(out.finish_reason), nullptr);
+  keep(r);
   event(std::string(status) == "completed" ? "response.completed" : "response.incomplete",
         {{"response", std::move(r)}});
   return std::exchange(out_, {});
@@ -169,8 +191,9 @@ std::string ResponsesOutput::stream_end(const JobOutcome& out) {
 std::string ResponsesOutput::stream_error(const ApiError& error) {
   close("incomplete");
   OJson err{{"code", error.code.empty() ? error.type : error.code}, {"message", error.message}};
-  event("response.failed",
-        {{"response", response_object(info_, "failed", items_, nullptr, nullptr, std::move(err))}});
+  OJson r = response_object(info_, "failed", items_, nullptr, nullptr, std::move(err));
+  keep(r);
+  event("response.failed", {{"response", std::move(r)}});
   return std::exchange(out_, {});
 }
 

@@ -23,12 +23,20 @@
 // response.incomplete, or response.failed) holding the whole Response. The
 // deltas of an item concatenate to its final text. No [DONE].
 //
+// Kept: with keep_final(), the Response as it was last answered (the body,
+// or the stream's response.completed / .incomplete / .failed) is handed to
+// the keeper once, before its bytes are returned (so a client that reads it
+// can retrieve it at once); a job that ends with no such answer (a failure
+// before the stream, the client gone) hands over a "failed" / "incomplete"
+// (interrupted) Response of the items finished so far.
+//
 // Usage: input_tokens (+ cached), output_tokens, and reasoning_tokens, the
 // <think> text re-tokenized (the engine does not label reasoning tokens).
 // Runs on the job's strand; no engine calls.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +67,10 @@ class ResponsesOutput : public JobOutput {
   std::string stream_end(const JobOutcome& out) override;
   std::string stream_error(const ApiError& e) override;
   std::string body(const OJson& openai_body, const JobOutcome& out) override;
+  void on_complete(const JobOutcome& out) override;
+
+  using Keeper = std::function<void(const OJson& response)>;
+  void keep_final(Keeper keeper) { keeper_ = std::move(keeper); }
 
  private:
   enum class Open { kNone, kReasoning, kMessage, kCall };
@@ -69,6 +81,7 @@ class ResponsesOutput : public JobOutput {
   void open_message();
   void close(const char* status);
   OJson usage(const JobOutcome& out, const std::string& reasoning) const;
+  void keep(const OJson& response);  // to keeper_, once
 
   ResponsesInfo info_;
   std::shared_ptr<const Tokenizer> tok_;
@@ -81,6 +94,8 @@ class ResponsesOutput : public JobOutput {
   std::string held_;  // whitespace not yet known to belong to a message
   bool had_message_ = false, had_call_ = false;
   std::string reasoning_text_;  // all streamed reasoning, for usage
+  Keeper keeper_;
+  bool kept_ = false;
 };
 
 }  // namespace yun::serve

@@ -73,9 +73,8 @@ class MessageBuilder {
     if (type == "function_call_output") return function_call_output(it, p);
     if (type == "reasoning") return reasoning(it, p);
     if (type == "item_reference") {
-      return bad_request(p + ": item_reference is not supported (responses are not stored); send "
-                             "the item itself (with the AI SDK: providerOptions.openai.store = false)",
-                         p);
+      // The route replaces these with the stored items (responses_state.h) first.
+      return bad_request(p + ": item_reference is resolved from stored responses only", p);
     }
     return bad_request(p + ": input items of type '" + type +
                            "' are not supported (message, function_call, function_call_output, "
@@ -277,10 +276,8 @@ std::optional<ApiError> translate_format(const Json& text, Json& echo_text, Json
 
 std::optional<ApiError> translate(const Json& o, Json& chat, Json& echo,
                                   std::vector<std::string>& origin) {
-  for (const char* f : {"previous_response_id", "conversation"}) {
-    if (present(o, f)) {
-      return bad_request(std::string(f) + " is not supported (responses are not stored)", f);
-    }
+  if (present(o, "conversation")) {
+    return bad_request("conversation is not supported (use previous_response_id)", "conversation");
   }
   if (auto b = o.find("background"); b != o.end() && b->is_boolean() && b->get<bool>()) {
     return bad_request("background is not supported (responses are not stored)", "background");
@@ -349,7 +346,7 @@ std::optional<ApiError> translate(const Json& o, Json& chat, Json& echo,
   }
   if (!kwargs.empty()) chat["chat_template_kwargs"] = std::move(kwargs);
 
-  // Accepted and echoed (nothing is stored: store is answered false).
+  // Accepted and echoed.
   for (const char* f : {"store", "parallel_tool_calls"}) {
     if (present(o, f) && !o[f].is_boolean()) return type_error(f, "a boolean", o[f]);
   }
@@ -369,7 +366,7 @@ std::optional<ApiError> translate(const Json& o, Json& chat, Json& echo,
   echo["parallel_tool_calls"] = present(o, "parallel_tool_calls") ? o["parallel_tool_calls"] : Json(true);
   echo["previous_response_id"] = nullptr;
   echo["reasoning"] = std::move(echo_reasoning);
-  echo["store"] = false;
+  echo["store"] = present(o, "store") ? o["store"] : Json(true);
   echo["temperature"] = or_null("temperature");
   echo["text"] = std::move(echo_text);
   echo["tool_choice"] = present(o, "tool_choice") ? o["tool_choice"] : Json("auto");

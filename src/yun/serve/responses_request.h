@@ -24,11 +24,14 @@
 //                       user as in chat.
 //   store, metadata, parallel_tool_calls, truncation, include, service_tier,
 //                       prompt_cache_key, safety_identifier: accepted.
-// Stateless: nothing is stored, so previous_response_id, conversation,
-// item_reference items and background are 400s, and the response says
-// store: false. Other item and tool types (images, files, built-in tools)
-// are 400s naming them. Every error is an ApiError naming the Responses
-// field (e.g. "input[2].call_id"). Nothing here throws.
+// State is the route's (responses_state.h, response_store.h): it replaces
+// previous_response_id and item_reference items with the stored items
+// before this translation, which ignores previous_response_id and answers
+// an item_reference it still finds with a 400; store is echoed (default
+// true); conversation and background are 400s. Other item and tool types
+// (images, files, built-in tools) are 400s naming them. Every error is an
+// ApiError naming the Responses field (e.g. "input[2].call_id"). Nothing
+// here throws.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -32,6 +32,13 @@ std::optional<KeyScope> parse_key_scope(const std::string& s) {
   return std::nullopt;
 }
 
+size_t ResponseRow::bytes() const {
+  size_t n = id.size() + tenant_id.size() + status.size() + body.size() + input_items.size() +
+             context.size() + sizeof(ResponseRow);
+  for (const auto& [item_id, item] : items) n += item_id.size() + item.size();
+  return n;
+}
+
 std::string new_id(const std::string& prefix) { return prefix + random_hex(8); }
 
 }  // namespace yun::tenancy

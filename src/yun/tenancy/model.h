@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace yun::tenancy {
@@ -109,6 +110,22 @@ struct SpendRow {
   std::string subject;
   int64_t requests = 0;
   int64_t tokens = 0;  // prompt + completion
+};
+
+// One stored Response (serve/response_store.h), tenant-scoped: the
+// Response object, its request's input items and the items of the
+// previous_response_id chain before them (each a JSON text), and every
+// input and output item that has an id (for item_reference), as
+// (item id, item JSON text).
+struct ResponseRow {
+  std::string id, tenant_id;
+  int64_t created_ms = 0;
+  std::string status;  // the Response's: completed, incomplete, failed
+  std::string body, input_items, context;
+  std::vector<std::pair<std::string, std::string>> items;
+  // What the row costs to hold (the text sizes), for in-memory bounds.
+  size_t bytes() const;
+  bool operator==(const ResponseRow&) const = default;
 };
 
 // A new random id with `prefix` ("tn_", "key_"): prefix + 16 hex digits.

@@ -88,12 +88,38 @@ std::string v2(sql::Dialect d) {
   return d == sql::Dialect::kSqlite ? for_sqlite(std::move(s)) : s;
 }
 
+// Version 3: stored Responses (serve/response_store.h), keyed by tenant
+// first so no statement can reach another tenant's rows; their items by id
+// (item_reference).
+constexpr const char* kV3 = R"(
+CREATE TABLE responses(
+  tenant_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  body TEXT NOT NULL,
+  input_items TEXT NOT NULL,
+  context TEXT NOT NULL,
+  PRIMARY KEY(tenant_id, id));
+CREATE INDEX responses_created ON responses(created_ms);
+CREATE TABLE response_items(
+  tenant_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  response_id TEXT NOT NULL,
+  item TEXT NOT NULL,
+  PRIMARY KEY(tenant_id, item_id));
+CREATE INDEX response_items_response ON response_items(tenant_id, response_id);
+)";
+
 const std::string kSqliteV1 = for_sqlite(kV1);
 const std::string kSqliteV2 = v2(sql::Dialect::kSqlite);
 const std::string kPostgresV2 = v2(sql::Dialect::kPostgres);
 
-const std::array<Migration, 2> kSqlite = {{{1, kSqliteV1.c_str()}, {2, kSqliteV2.c_str()}}};
-const std::array<Migration, 2> kPostgres = {{{1, kV1}, {2, kPostgresV2.c_str()}}};
+const std::string kSqliteV3 = for_sqlite(kV3);
+
+const std::array<Migration, 3> kSqlite = {
+    {{1, kSqliteV1.c_str()}, {2, kSqliteV2.c_str()}, {3, kSqliteV3.c_str()}}};
+const std::array<Migration, 3> kPostgres = {{{1, kV1}, {2, kPostgresV2.c_str()}, {3, kV3}}};
 static_assert(std::tuple_size_v<decltype(kSqlite)> == Store::kSchemaVersion);
 static_assert(std::tuple_size_v<decltype(kPostgres)> == Store::kSchemaVersion);
 

@@ -6,6 +6,7 @@
 //   1  tenants, api_keys, usage (+ indexes for recent() and query_usage())
 //   2  spend_daily (per subject, UTC day, instance; backfilled from usage)
 //      and the audit log
+//   3  responses + response_items (stored Responses, tenant-scoped)
 #pragma once
 
 #include <span>

@@ -257,6 +257,40 @@ const char* const kInsertAudit =
 const char* const kListAudit =
     "SELECT id, time_ms, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT $1";
 
+const char* const kUpsertResponse =
+    "INSERT INTO responses(tenant_id, id, created_ms, status, body, input_items, context) "
+    "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(tenant_id, id) DO UPDATE SET "
+    "created_ms = excluded.created_ms, status = excluded.status, body = excluded.body, "
+    "input_items = excluded.input_items, context = excluded.context";
+const char* const kSelectResponse =
+    "SELECT tenant_id, id, created_ms, status, body, input_items, context FROM responses "
+    "WHERE tenant_id = $1 AND id = $2";
+const char* const kDeleteResponse = "DELETE FROM responses WHERE tenant_id = $1 AND id = $2";
+const char* const kDeleteResponseItems =
+    "DELETE FROM response_items WHERE tenant_id = $1 AND response_id = $2";
+const char* const kInsertResponseItem =
+    "INSERT INTO response_items(tenant_id, item_id, response_id, item) VALUES($1, $2, $3, $4) "
+    "ON CONFLICT(tenant_id, item_id) DO NOTHING";
+const char* const kSelectResponseItem =
+    "SELECT item FROM response_items WHERE tenant_id = $1 AND item_id = $2";
+const char* const kPurgeResponseItems =
+    "DELETE FROM response_items WHERE EXISTS (SELECT 1 FROM responses r WHERE "
+    "r.tenant_id = response_items.tenant_id AND r.id = response_items.response_id AND "
+    "r.created_ms < $1)";
+const char* const kPurgeResponses = "DELETE FROM responses WHERE created_ms < $1";
+
+ResponseRow response_from_row(const Row& r) {
+  ResponseRow out;
+  out.tenant_id = r.text(0);
+  out.id = r.text(1);
+  out.created_ms = r.i64(2);
+  out.status = r.text(3);
+  out.body = r.text(4);
+  out.input_items = r.text(5);
+  out.context = r.text(6);
+  return out;
+}
+
 AuditEntry audit_from_row(const Row& r) {
   return AuditEntry{r.i64(0), r.i64(1), r.text(2), r.text(3), r.text(4), r.text(5)};
 }

@@ -85,6 +85,18 @@ extern const char* const kInsertAudit;  // $1 time, $2 actor, $3 action, $4 targ
 extern const char* const kListAudit;    // $1 limit
 AuditEntry audit_from_row(const Row& r);
 
+// Stored Responses (tenant-scoped: every statement takes the tenant first).
+extern const char* const
+    kUpsertResponse;  // $1 tenant, $2 id, $3 created, $4 status, $5 body, $6 input, $7 context
+extern const char* const kSelectResponse;       // $1 tenant, $2 id
+extern const char* const kDeleteResponse;       // $1 tenant, $2 id
+extern const char* const kDeleteResponseItems;  // $1 tenant, $2 response id
+extern const char* const kInsertResponseItem;   // $1 tenant, $2 item id, $3 response id, $4 item
+extern const char* const kSelectResponseItem;   // $1 tenant, $2 item id
+extern const char* const kPurgeResponseItems;   // $1 before_ms
+extern const char* const kPurgeResponses;       // $1 before_ms
+ResponseRow response_from_row(const Row& r);    // kSelectResponse's columns
+
 // The schema's version table (both dialects).
 extern const char* const kCreateVersionTable;
 extern const char* const kSelectVersion;

@@ -146,6 +146,53 @@ Result<std::vector<SpendRow>> SqlStore::recent(int64_t since_ms,
   return rows;
 }
 
+Status SqlStore::put_response(const ResponseRow& r) {
+  std::lock_guard lock(mu_);
+  return transaction([&]() -> Status {
+    YUN_RETURN_IF_ERROR(exec(sql::kUpsertResponse, {r.tenant_id, r.id, r.created_ms, r.status,
+                                                    r.body, r.input_items, r.context}));
+    YUN_RETURN_IF_ERROR(exec(sql::kDeleteResponseItems, {r.tenant_id, r.id}));
+    for (const auto& [item_id, item] : r.items) {
+      YUN_RETURN_IF_ERROR(exec(sql::kInsertResponseItem, {r.tenant_id, item_id, r.id, item}));
+    }
+    return Status::ok();
+  });
+}
+
+Result<std::optional<ResponseRow>> SqlStore::get_response(const std::string& tenant_id,
+                                                          const std::string& id) {
+  return the_row(sql::kSelectResponse, {tenant_id, id}, sql::response_from_row);
+}
+
+Result<bool> SqlStore::delete_response(const std::string& tenant_id, const std::string& id) {
+  std::lock_guard lock(mu_);
+  int64_t changed = 0;
+  YUN_RETURN_IF_ERROR(transaction([&]() -> Status {
+    YUN_RETURN_IF_ERROR(exec(sql::kDeleteResponse, {tenant_id, id}, &changed));
+    return exec(sql::kDeleteResponseItems, {tenant_id, id});
+  }));
+  return changed > 0;
+}
+
+namespace {
+std::string item_text(const sql::Row& r) { return r.text(0); }
+}  // namespace
+
+Result<std::optional<std::string>> SqlStore::find_response_item(const std::string& tenant_id,
+                                                                const std::string& item_id) {
+  return the_row(sql::kSelectResponseItem, {tenant_id, item_id}, item_text);
+}
+
+Result<int64_t> SqlStore::purge_responses(int64_t before_ms) {
+  std::lock_guard lock(mu_);
+  int64_t changed = 0;
+  YUN_RETURN_IF_ERROR(transaction([&]() -> Status {
+    YUN_RETURN_IF_ERROR(exec(sql::kPurgeResponseItems, {before_ms}));
+    return exec(sql::kPurgeResponses, {before_ms}, &changed);
+  }));
+  return changed;
+}
+
 Status SqlStore::append_audit(const AuditEntry& e) {
   std::lock_guard lock(mu_);
   return exec(sql::kInsertAudit, {e.time_ms, e.actor, e.action, e.target, e.detail});

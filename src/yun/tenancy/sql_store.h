@@ -45,6 +45,14 @@ class SqlStore : public Store {
                                       const std::string& exclude_instance) final;
   Result<std::vector<SpendRow>> recent(int64_t since_ms, const std::string& exclude_instance) final;
 
+  Status put_response(const ResponseRow& r) final;
+  Result<std::optional<ResponseRow>> get_response(const std::string& tenant_id,
+                                                  const std::string& id) final;
+  Result<bool> delete_response(const std::string& tenant_id, const std::string& id) final;
+  Result<std::optional<std::string>> find_response_item(const std::string& tenant_id,
+                                                        const std::string& item_id) final;
+  Result<int64_t> purge_responses(int64_t before_ms) final;
+
   Status append_audit(const AuditEntry& e) final;
   Result<std::vector<AuditEntry>> list_audit(int64_t limit) final;
 

@@ -37,8 +37,9 @@ class Store {
   // instance id (instance()).
   static Result<std::unique_ptr<Store>> open(const std::string& where);
 
-  // 1: tenants, keys, usage; 2: + per-day spend counters (backfilled) and the audit log.
-  static constexpr int kSchemaVersion = 2;
+  // 1: tenants, keys, usage; 2: + per-day spend counters (backfilled) and the audit log;
+  // 3: + stored Responses and their items.
+  static constexpr int kSchemaVersion = 3;
   virtual int schema_version() = 0;  // of the open database
   virtual const std::string& instance() const = 0;
   virtual std::string describe() const = 0;  // "sqlite:/path/yun.db" / "postgres://host/db" (no password)
@@ -72,6 +73,23 @@ class Store {
   // per-minute limits).
   virtual Result<std::vector<SpendRow>> recent(int64_t since_ms,
                                                const std::string& exclude_instance) = 0;
+
+  // Stored Responses (serve/response_store.h), always by (tenant, id): a
+  // tenant never reads, finds or deletes another tenant's. put_response
+  // replaces a row of the same id (and its items) in one transaction; an
+  // item id the tenant already has stays with the row that stored it first
+  // (an item_reference copied into a later request's input is not re-owned).
+  virtual Status put_response(const ResponseRow& r) = 0;
+  virtual Result<std::optional<ResponseRow>> get_response(
+      const std::string& tenant_id,
+      const std::string& id) = 0;  // items not read
+  // False when there was no such row.
+  virtual Result<bool> delete_response(const std::string& tenant_id, const std::string& id) = 0;
+  // The JSON text of the tenant's item `item_id`; nullopt when none.
+  virtual Result<std::optional<std::string>> find_response_item(const std::string& tenant_id,
+                                                                const std::string& item_id) = 0;
+  // Deletes every row (and its items) created before `before_ms`; how many.
+  virtual Result<int64_t> purge_responses(int64_t before_ms) = 0;
 
   // Audit log of admin actions, newest first.
   virtual Status append_audit(const AuditEntry& e) = 0;  // e.id ignored
