@@ -161,6 +161,13 @@ TEST(Tokenizer, LoadSharesOneInstanceForTheSameFiles) {
   auto again = Tokenizer::load(root / "c");
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ((*again)->eos_token(), "<|endoftext|>");
+  // A file rewritten is read again (its size and modification time differ).
+  std::ofstream(root / "b" / "tokenizer_config.json") << R"({"eos_token": "<|im_start|>"})";
+  auto changed = Tokenizer::load(root / "b");
+  ASSERT_TRUE(changed.is_ok());
+  EXPECT_NE(changed->get(), a->get());
+  EXPECT_EQ((*changed)->eos_token(), "<|im_start|>");
+  EXPECT_EQ(Tokenizer::load(root / "a")->get(), a->get());
   fs::remove_all(root);
 }
 

@@ -25,7 +25,8 @@ class Tokenizer {
   // While a tokenizer loaded from the same bytes of both files is alive (an
   // earlier load's, kept by its caller), gives that one instead of parsing
   // again (a tokenizer is immutable: one instance serves any number of
-  // models and threads). Thread-safe.
+  // models and threads); the same files (real path, size, modification
+  // time) are not even read again. Thread-safe.
   // Errors: kNotFound (no tokenizer.json), kInvalidArgument naming the problem.
   static Result<std::shared_ptr<Tokenizer>> load(const std::string& dir);
   // From file contents (tokenizer_config may be empty).
