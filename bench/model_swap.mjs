@@ -15,7 +15,7 @@
 //    alone (A/A: the noise floor).
 //
 // Usage: node bench/model_swap.mjs --url URL --a A --b B [--trials 7] [--rounds 7]
-//          [--tokens 32] [--cycles 4] [--json]
+//          [--tokens 32] [--cycles 40] [--json]
 import http from 'node:http';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,7 @@ const { values: opt } = parseArgs({
     trials: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '7' },
     tokens: { type: 'string', default: '32' },
-    cycles: { type: 'string', default: '4' },
+    cycles: { type: 'string', default: '40' },
     json: { type: 'boolean', default: false },
   },
 });

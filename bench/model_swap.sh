@@ -9,7 +9,7 @@
 #       back to back) / A alone, alternating rounds, median and range, and
 #       A alone / A alone (the noise floor) (target: no drop beyond noise).
 # Usage: bench/model_swap.sh [BUILD_DIR]
-#   env PRESET (qwen2.5-0.5b), THREADS (2), TRIALS (7), ROUNDS (7), TOKENS (32), CYCLES (4),
+#   env PRESET (qwen2.5-0.5b), THREADS (2), TRIALS (7), ROUNDS (7), TOKENS (32), CYCLES (40),
 #   DIR (where the checkpoints are kept between runs: /tmp/yun-model-swap),
 #   JSON=1 (one JSON line).
 set -euo pipefail
@@ -41,4 +41,4 @@ extra=()
 [ "${JSON:-0}" = 1 ] && extra+=(--json)
 echo "preset $PRESET, --threads $THREADS, $(nproc) cores"
 node bench/model_swap.mjs --url "http://127.0.0.1:$PORT" --a a --b b --trials "${TRIALS:-7}" \
-  --rounds "${ROUNDS:-7}" --tokens "${TOKENS:-32}" --cycles "${CYCLES:-4}" "${extra[@]}"
+  --rounds "${ROUNDS:-7}" --tokens "${TOKENS:-32}" --cycles "${CYCLES:-40}" "${extra[@]}"
