@@ -11,6 +11,8 @@
 //   - `yun ps` prints the table; with no server it fails with one line;
 //   - under --max-loaded-models 2 a third model unloads the least recently used;
 //   - --models-dir finds sub-directories with a config.json and hub-layout repos.
+//   - --models-config: names, aliases, keep_alive and engine options per model,
+//     Ollama load and unload requests; a bad file is one line and exit 2.
 // Run: YUN_BIN=build/yun node --test --test-force-exit tests/e2e/models.test.mjs
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -295,6 +297,87 @@ describe('--models-dir', { skip }, () => {
     } finally {
       proc.kill('SIGTERM');
       assert.equal(await exited, 0, log);
+    }
+  });
+});
+
+describe('--models-config', { skip }, () => {
+  const write = (obj) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'yun-e2e-cfg-')), 'models.json');
+    fs.writeFileSync(file, typeof obj === 'string' ? obj : JSON.stringify(obj));
+    return file;
+  };
+  const ps = async (url) => Object.fromEntries(
+    (await (await fetch(`${url}/v1/yun/ps`)).json()).models.map((m) => [m.name, m]));
+
+  test('names, aliases, keep_alive and engine options per model; Ollama load and unload', async () => {
+    const file = write({ models: [
+      { name: 'cfg-second', path: makeModelDir('qwen3-e2e'), aliases: ['chat'], keep_alive: -1,
+        engine: { 'max-num-seqs': 2, 'kv-cache-memory': '24M', 'max-model-len': 256 } },
+      { name: 'cfg-tiny', path: tinyDir(), keep_alive: '1s', engine: { threads: 1 } },
+    ] });
+    const srv = await startServer(['--models-config', file, '--kv-cache-memory', '64M']);
+    try {
+      let m = await models(srv.url);
+      // An alias is listed as a model of its own (as --served-model-name's).
+      assert.deepEqual(Object.keys(m), ['qwen3-e2e', 'cfg-second', 'chat', 'cfg-tiny']);
+      assert.equal(m['cfg-second'].status, 'unloaded');
+      // Ollama's load request: no messages; it answers once the model is loaded.
+      const load = await postJson(`${srv.url}/api/chat`, { model: 'chat', messages: [] });
+      assert.equal(load.status, 200, load.text);
+      assert.equal(load.json.done_reason, 'load');
+      assert.equal(load.json.model, 'chat');
+      m = await models(srv.url);
+      assert.equal(m['cfg-second'].status, 'loaded');
+      assert.equal(m['cfg-second'].max_model_len, 256);  // its engine option
+      let p = await ps(srv.url);
+      assert.equal(p['cfg-second'].keep_alive_seconds, -1);
+      // Its own kv-cache-memory (24M), not a share of the server's 64M (32M each
+      // for the two models without their own).
+      assert.ok(p['cfg-second'].kv_cache_bytes <= 24 * 2 ** 20, JSON.stringify(p['cfg-second']));
+      assert.ok(p['cfg-second'].kv_cache_bytes > 20 * 2 ** 20, JSON.stringify(p['cfg-second']));
+      assert.ok(p['qwen3-e2e'].kv_cache_bytes > 30 * 2 ** 20, JSON.stringify(p['qwen3-e2e']));
+      assert.ok(p['qwen3-e2e'].kv_cache_bytes <= 32 * 2 ** 20, JSON.stringify(p['qwen3-e2e']));
+      // The alias serves it, with the same greedy tokens as the default model.
+      const [viaAlias, dflt] = [await greedy(srv.url, 'chat'), await greedy(srv.url, 'qwen3-e2e')];
+      assert.equal(viaAlias.status, 200, viaAlias.text);
+      assert.equal(viaAlias.json.choices[0].message.content, dflt.json.choices[0].message.content);
+      // keep_alive "1s" from the file: loaded by a request, unloaded a second after it.
+      const tiny = await postJson(`${srv.url}/v1/completions`,
+        { model: 'cfg-tiny', prompt: [1, 2], max_tokens: 2, temperature: 0 });
+      assert.equal(tiny.status, 200, tiny.text);
+      assert.equal((await ps(srv.url))['cfg-tiny'].keep_alive_seconds, 1);
+      await waitStatus(srv.url, 'cfg-tiny', 'unloaded');
+      // Ollama's unload request: keep_alive 0 and nothing to generate.
+      const unload = await postJson(`${srv.url}/api/generate`, { model: 'chat', keep_alive: 0 });
+      assert.equal(unload.status, 200, unload.text);
+      assert.equal(unload.json.done_reason, 'unload');
+      assert.equal((await models(srv.url))['cfg-second'].status, 'unloaded');
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+  });
+
+  test('a bad file: one line and exit 2', async () => {
+    const model = tinyDir();
+    const cases = [
+      [{ models: [{ name: 'a', path: model, engine: { 'max-num-seq': 2 } }] },
+        /models\[0\] \("a"\)\.engine\.max-num-seq: unknown engine option/],
+      [{ models: [{ name: 'a', path: model, engine: { threads: '2' } }] },
+        /models\[0\] \("a"\)\.engine\.threads: must be an integer/],
+      [{ models: [{ name: 'a', path: model }, { name: 'b', path: model, aliases: ['a'] }] },
+        /models\[1\] \("b"\): the name "a" is used twice/],
+      [{ models: [{ name: 'a', path: model, keep_alive: 'soon' }] }, /models\[0\] \("a"\)\.keep_alive/],
+      ['{"models": [', /malformed JSON/],
+    ];
+    for (const [obj, re] of cases) {
+      const file = write(obj);
+      const r = spawnSync(yunBin, ['serve', '--models-config', file, '--port', '0'],
+        { encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, re);
+      assert.ok(r.stderr.includes(file), r.stderr);
     }
   });
 });

@@ -30,23 +30,25 @@ struct FactoryProbe {
 
 // A real engine for a golden checkpoint: CPU, one thread, a small KV cache.
 EngineFactory tiny_engine(std::shared_ptr<FactoryProbe> probe) {
-  return [probe](const std::string& dir, std::shared_ptr<const Tokenizer> tok) -> Result<EngineBuild> {
-    ++probe->calls;
-    if (probe->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(probe->delay_ms.load()));
-    DeviceOptions device;
-    device.device = "cpu";
-    device.cpu.num_threads = 1;
-    YUN_ASSIGN_OR_RETURN(auto runner, create_runner(dir, device));
-    EngineConfig cfg;
-    cfg.kv_cache_memory = 2 << 20;
-    cfg.max_num_seqs = 4;
-    cfg.max_model_len = 128;
-    YUN_ASSIGN_OR_RETURN(auto engine, Engine::create(cfg, std::move(runner), std::move(tok)));
-    EngineBuild b;
-    b.engine = std::move(engine);
-    b.kv_cache_bytes = 2 << 20;
-    return b;
-  };
+  return
+      [probe](const std::string& dir, std::shared_ptr<const Tokenizer> tok) -> Result<EngineBuild> {
+        ++probe->calls;
+        if (probe->delay_ms > 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(probe->delay_ms.load()));
+        DeviceOptions device;
+        device.device = "cpu";
+        device.cpu.num_threads = 1;
+        YUN_ASSIGN_OR_RETURN(auto runner, create_runner(dir, device));
+        EngineConfig cfg;
+        cfg.kv_cache_memory = 2 << 20;
+        cfg.max_num_seqs = 4;
+        cfg.max_model_len = 128;
+        YUN_ASSIGN_OR_RETURN(auto engine, Engine::create(cfg, std::move(runner), std::move(tok)));
+        EngineBuild b;
+        b.engine = std::move(engine);
+        b.kv_cache_bytes = 2 << 20;
+        return b;
+      };
 }
 
 ModelSpec spec(const std::string& name, const std::string& golden,
@@ -216,6 +218,24 @@ TEST(ModelRegistryTest, RequestKeepAliveZeroUnloadsAndMinusOnePins) {
   EXPECT_TRUE(wait_for_state(r, "qwen3", ModelState::kUnloaded));
 }
 
+TEST(ModelRegistryTest, SpecKeepAliveIsTheModelsDefault) {
+  RegistryOptions o;
+  o.keep_alive_s = 0.2;  // the server's
+  ModelRegistry r(o);
+  ModelSpec pinned = spec("qwen3", "qwen3-tiny", std::make_shared<FactoryProbe>());
+  pinned.keep_alive_s = -1;  // --models-config "keep_alive": -1
+  ASSERT_TRUE(r.add(std::move(pinned)).is_ok());
+  ASSERT_TRUE(r.add(spec("qwen2", "qwen2-tiny", std::make_shared<FactoryProbe>())).is_ok());
+  { auto a = r.acquire("qwen3"), b = r.acquire("qwen2"); }
+  EXPECT_TRUE(wait_for_state(r, "qwen2", ModelState::kUnloaded));  // the server's 0.2 s
+  auto s = snap_of(r, "qwen3");
+  EXPECT_EQ(s.state, ModelState::kLoaded);
+  EXPECT_LT(s.keep_alive_s, 0);
+  // A request's own keep_alive still wins, until the next request.
+  { auto h = r.acquire("qwen3", 0.0); }
+  EXPECT_TRUE(wait_for_state(r, "qwen3", ModelState::kUnloaded));
+}
+
 TEST(ModelRegistryTest, LeastRecentlyUsedUnloadsAtMaxLoaded) {
   RegistryOptions o;
   o.max_loaded = 2;
@@ -223,9 +243,18 @@ TEST(ModelRegistryTest, LeastRecentlyUsedUnloadsAtMaxLoaded) {
   ASSERT_TRUE(r.add(spec("a", "qwen2-tiny", std::make_shared<FactoryProbe>())).is_ok());
   ASSERT_TRUE(r.add(spec("b", "qwen3-tiny", std::make_shared<FactoryProbe>())).is_ok());
   ASSERT_TRUE(r.add(spec("c", "llama-tiny", std::make_shared<FactoryProbe>())).is_ok());
-  { auto h = r.acquire("a"); ASSERT_TRUE(h.is_ok()); }
-  { auto h = r.acquire("b"); ASSERT_TRUE(h.is_ok()); }
-  { auto h = r.acquire("a"); ASSERT_TRUE(h.is_ok()); }  // a is now the more recent
+  {
+    auto h = r.acquire("a");
+    ASSERT_TRUE(h.is_ok());
+  }
+  {
+    auto h = r.acquire("b");
+    ASSERT_TRUE(h.is_ok());
+  }
+  {
+    auto h = r.acquire("a");
+    ASSERT_TRUE(h.is_ok());
+  }  // a is now the more recent
   auto c = r.acquire("c");
   ASSERT_TRUE(c.is_ok()) << c.status().message();
   EXPECT_EQ(snap_of(r, "a").state, ModelState::kLoaded);
@@ -239,7 +268,8 @@ TEST(ModelRegistryTest, MemoryBudgetUnloadsLeastRecentlyUsed) {
   int64_t one = 0;
   {
     ModelRegistry probe_registry;
-    ASSERT_TRUE(probe_registry.add(spec("a", "qwen3-tiny", std::make_shared<FactoryProbe>())).is_ok());
+    ASSERT_TRUE(
+        probe_registry.add(spec("a", "qwen3-tiny", std::make_shared<FactoryProbe>())).is_ok());
     auto h = probe_registry.acquire("a");
     ASSERT_TRUE(h.is_ok());
     one = (*h)->weight_bytes + (*h)->kv_cache_bytes;
@@ -252,7 +282,10 @@ TEST(ModelRegistryTest, MemoryBudgetUnloadsLeastRecentlyUsed) {
   ASSERT_TRUE(r.add(spec("a", "qwen3-tiny", std::make_shared<FactoryProbe>())).is_ok());
   ASSERT_TRUE(r.add(spec("b", "qwen2-tiny", std::make_shared<FactoryProbe>())).is_ok());
   ASSERT_GT(snap_of(r, "b").weight_bytes, 0);
-  { auto h = r.acquire("a"); ASSERT_TRUE(h.is_ok()); }
+  {
+    auto h = r.acquire("a");
+    ASSERT_TRUE(h.is_ok());
+  }
   auto b = r.acquire("b");
   ASSERT_TRUE(b.is_ok()) << b.status().message();
   EXPECT_EQ(snap_of(r, "a").state, ModelState::kUnloaded);

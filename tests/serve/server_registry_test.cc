@@ -29,7 +29,8 @@ class ServerRegistryTest : public ::testing::Test {
       ModelSpec s;
       s.name = name;
       s.source = dir_;
-      s.make_engine = [](const std::string&, std::shared_ptr<const Tokenizer>) -> Result<EngineBuild> {
+      s.make_engine = [](const std::string&,
+                         std::shared_ptr<const Tokenizer>) -> Result<EngineBuild> {
         EngineBuild b;
         b.engine = std::make_unique<FakeEngine>("abcdef");
         b.kv_cache_bytes = 1000;
@@ -40,7 +41,8 @@ class ServerRegistryTest : public ::testing::Test {
     ModelSpec broken;
     broken.name = "broken";
     broken.source = dir_;
-    broken.make_engine = [](const std::string&, std::shared_ptr<const Tokenizer>) -> Result<EngineBuild> {
+    broken.make_engine = [](const std::string&,
+                            std::shared_ptr<const Tokenizer>) -> Result<EngineBuild> {
       return invalid_argument("weights are corrupt");
     };
     ASSERT_TRUE(registry_->add(std::move(broken)).is_ok());
@@ -149,6 +151,56 @@ TEST_F(ServerRegistryTest, NoRoomIs503AfterTheWait) {
   held->reset();
   EXPECT_EQ(complete("two").status, 200);  // one unloads for it now
   EXPECT_EQ(models()["one"]["status"], "unloaded");
+}
+
+TEST_F(ServerRegistryTest, OllamaLoadAndUnloadRequests) {
+  start();
+  // No prompt: load the model and answer once it is loaded.
+  auto r = http(port_, "POST", "/api/generate", R"({"model":"two"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["done_reason"], "load");
+  EXPECT_EQ(j["response"], "");
+  EXPECT_EQ(models()["two"]["status"], "loaded");
+  // The request's keep_alive sets the model's.
+  r = http(port_, "POST", "/api/chat", R"({"model":"one","messages":[],"keep_alive":"-1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["done_reason"], "load");
+  auto ps = json::parse(http(port_, "GET", "/v1/yun/ps").body)["models"];
+  EXPECT_EQ(ps[0]["status"], "loaded");
+  EXPECT_EQ(ps[0]["keep_alive_seconds"], -1);
+  // keep_alive 0: unloaded by the time the answer comes.
+  r = http(port_, "POST", "/api/chat", R"({"model":"two","messages":[],"keep_alive":0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = json::parse(r.body);
+  EXPECT_EQ(j["done_reason"], "unload");
+  EXPECT_EQ(j["message"]["content"], "");
+  EXPECT_EQ(models()["two"]["status"], "unloaded");
+  // Unloading a model that is not loaded is a no-op answer.
+  r = http(port_, "POST", "/api/generate", R"({"model":"two","keep_alive":"0s"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["done_reason"], "unload");
+  // A model in use unloads when its last request ends.
+  {
+    auto held = registry_->acquire("one");
+    ASSERT_TRUE(held.is_ok());
+    r = http(port_, "POST", "/api/generate", R"({"model":"one","keep_alive":0})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(models()["one"]["status"], "loaded");
+  }
+  bool unloaded = false;
+  for (int i = 0; i < 200 && !unloaded; ++i) {
+    unloaded = models()["one"]["status"] == "unloaded";
+    if (!unloaded) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(unloaded) << http(port_, "GET", "/v1/yun/ps").body;
+  // A load that fails: Ollama's error object with the load's error.
+  r = http(port_, "POST", "/api/generate", R"({"model":"broken"})");
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("weights are corrupt"),
+            std::string::npos);
+  r = http(port_, "POST", "/api/generate", R"({"model":"nope"})");
+  EXPECT_EQ(r.status, 404) << r.body;
 }
 
 TEST_F(ServerRegistryTest, PsRoute) {

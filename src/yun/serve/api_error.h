@@ -32,5 +32,9 @@ ApiError server_error(std::string message);
 // -> 400, kNotFound -> 404, kResourceExhausted -> 429, kUnavailable -> 503,
 // else 500.
 ApiError error_from_status(const Status& s);
+// A model registry acquisition's error (model_registry.h's codes): 404 for
+// a name no entry has, 503 for a wait that ran out or a shutdown, 500
+// model_load_failed for a load that failed (`known`: the name is an entry's).
+ApiError model_acquire_error(const Status& s, bool known);
 
 }  // namespace yun::serve

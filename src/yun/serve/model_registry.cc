@@ -13,10 +13,14 @@ namespace yun::serve {
 
 const char* model_state_name(ModelState s) {
   switch (s) {
-    case ModelState::kUnloaded: return "unloaded";
-    case ModelState::kLoading: return "loading";
-    case ModelState::kLoaded: return "loaded";
-    case ModelState::kFailed: return "failed";
+    case ModelState::kUnloaded:
+      return "unloaded";
+    case ModelState::kLoading:
+      return "loading";
+    case ModelState::kLoaded:
+      return "loaded";
+    case ModelState::kFailed:
+      return "failed";
   }
   return "unloaded";
 }
@@ -62,6 +66,7 @@ struct ModelRegistry::Entry {
   int64_t weight_bytes = -1;                   // the weight files' (-1: not measured yet)
   int64_t last_kv_bytes = 0;                   // the KV cache of the last load
   int64_t loads = 0;
+  bool unload_when_idle = false;  // unload_when_idle() while in use: the last use ends it
   std::vector<Waiter> waiters;
 };
 
@@ -98,7 +103,8 @@ ModelRegistry::~ModelRegistry() {
 
 Status ModelRegistry::add(ModelSpec spec) {
   if (spec.name.empty()) return invalid_argument("a model needs a name");
-  if (spec.source.empty()) return invalid_argument("model " + spec.name + " needs a path or repo id");
+  if (spec.source.empty())
+    return invalid_argument("model " + spec.name + " needs a path or repo id");
   if (!spec.make_engine) return invalid_argument("model " + spec.name + " has no engine factory");
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> names = spec.aliases;
@@ -118,7 +124,8 @@ Status ModelRegistry::add(ModelSpec spec) {
 
 Status ModelRegistry::add_loaded(ModelSpec spec, LoadedModel model) {
   if (spec.name.empty()) return invalid_argument("a model needs a name");
-  if (!model.engine || !model.metrics) return invalid_argument("add_loaded needs an engine and metrics");
+  if (!model.engine || !model.metrics)
+    return invalid_argument("add_loaded needs an engine and metrics");
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> names = spec.aliases;
   names.push_back(spec.name);
@@ -198,7 +205,7 @@ void ModelRegistry::release(Entry* e, std::optional<double> keep_alive_s) {
   --e->in_use;
   e->last_used = Clock::now();
   e->lru = ++tick_;
-  if (!e->external) e->keep_alive_s = keep_alive_s;
+  if (!e->external) e->keep_alive_s = e->unload_when_idle ? 0.0 : keep_alive_s;
   cv_.notify_all();
 }
 
@@ -247,7 +254,7 @@ void ModelRegistry::say(const std::string& line) const {
 }
 
 double ModelRegistry::keep_alive_of(const Entry& e) const {
-  return e.keep_alive_s.value_or(options_.keep_alive_s);
+  return e.keep_alive_s.value_or(e.spec.keep_alive_s.value_or(options_.keep_alive_s));
 }
 
 int64_t ModelRegistry::estimate_bytes_locked(const Entry& e) const {
@@ -261,6 +268,7 @@ void ModelRegistry::unload_locked(Entry& e, std::vector<std::shared_ptr<LoadedMo
   e.model.reset();
   e.state = ModelState::kUnloaded;
   e.error.clear();
+  e.unload_when_idle = false;
 }
 
 bool ModelRegistry::make_room_locked(Entry& e, std::vector<std::shared_ptr<LoadedModel>>& out) {
@@ -275,7 +283,8 @@ bool ModelRegistry::make_room_locked(Entry& e, std::vector<std::shared_ptr<Loade
       }
     }
     bool over_count = options_.max_loaded > 0 && count + 1 > options_.max_loaded;
-    bool over_bytes = options_.memory_budget > 0 && count > 0 && bytes + need > options_.memory_budget;
+    bool over_bytes =
+        options_.memory_budget > 0 && count > 0 && bytes + need > options_.memory_budget;
     if (!over_count && !over_bytes) return true;
     // The least recently used model nobody is using.
     Entry* victim = nullptr;
@@ -284,8 +293,7 @@ bool ModelRegistry::make_room_locked(Entry& e, std::vector<std::shared_ptr<Loade
       if (!victim || o->lru < victim->lru) victim = o.get();
     }
     if (!victim) return false;
-    say("unloading model " + victim->spec.name + " (least recently used) to load " +
-                       e.spec.name);
+    say("unloading model " + victim->spec.name + " (least recently used) to load " + e.spec.name);
     unload_locked(*victim, out);
   }
 }
@@ -324,7 +332,8 @@ void ModelRegistry::loader_loop() {
       Entry& e = *ep;
       // Waiters of a model loaded meanwhile get their handles.
       if (e.state == ModelState::kLoaded) {
-        for (auto& w : e.waiters) to_call.emplace_back(std::move(w.done), make_handle_locked(e, w.keep_alive_s));
+        for (auto& w : e.waiters)
+          to_call.emplace_back(std::move(w.done), make_handle_locked(e, w.keep_alive_s));
         e.waiters.clear();
       }
       // Waiters past their deadline give up.
@@ -390,7 +399,8 @@ void ModelRegistry::loader_loop() {
       Entry& e = *to_load;
       if (r.is_ok()) {
         e.model = std::move(*r);
-        if (!e.metrics) e.metrics = std::make_unique<Metrics>(e.spec.name, e.model->engine->max_model_len());
+        if (!e.metrics)
+          e.metrics = std::make_unique<Metrics>(e.spec.name, e.model->engine->max_model_len());
         e.model->metrics = e.metrics.get();
         e.weight_bytes = e.model->weight_bytes;
         e.last_kv_bytes = e.model->kv_cache_bytes;
@@ -399,7 +409,8 @@ void ModelRegistry::loader_loop() {
         e.lru = ++tick_;
         ++e.loads;
         say("model " + e.spec.name + " loaded in " + std::to_string(secs) + " s");
-        for (auto& w : e.waiters) to_call.emplace_back(std::move(w.done), make_handle_locked(e, w.keep_alive_s));
+        for (auto& w : e.waiters)
+          to_call.emplace_back(std::move(w.done), make_handle_locked(e, w.keep_alive_s));
       } else {
         e.state = ModelState::kFailed;
         e.error = r.status().message();
@@ -454,11 +465,12 @@ std::vector<ModelSnapshot> ModelRegistry::snapshot() const {
         s.idle_s = std::chrono::duration<double>(now - e.last_used).count();
         if (s.keep_alive_s >= 0) {
           s.expires_in_s = std::max(0.0, s.keep_alive_s - s.idle_s);
-          s.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
-                             (wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                         std::chrono::duration<double>(s.expires_in_s)))
-                                 .time_since_epoch())
-                             .count();
+          s.expires_at =
+              std::chrono::duration_cast<std::chrono::seconds>(
+                  (wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::chrono::duration<double>(s.expires_in_s)))
+                      .time_since_epoch())
+                  .count();
         }
       }
     }
@@ -509,6 +521,22 @@ bool ModelRegistry::unload(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
     Entry* e = find_locked(name);
     if (!e || e->external || e->state != ModelState::kLoaded || e->in_use > 0) return false;
+    unload_locked(*e, to_shut);
+  }
+  for (auto& m : to_shut) m->engine->shutdown();
+  return true;
+}
+
+bool ModelRegistry::unload_when_idle(const std::string& name) {
+  std::vector<std::shared_ptr<LoadedModel>> to_shut;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry* e = find_locked(name);
+    if (!e || e->external || e->state != ModelState::kLoaded) return false;
+    if (e->in_use > 0) {
+      e->unload_when_idle = true;
+      return true;
+    }
     unload_locked(*e, to_shut);
   }
   for (auto& m : to_shut) m->engine->shutdown();

@@ -18,11 +18,12 @@
 // that load; the next acquisition tries again. Other models are unaffected.
 //
 // Unloading. A model not in use unloads keep_alive seconds after its last use
-// ended. keep_alive is the server's (options.keep_alive_s, `--keep-alive`)
-// unless the last request that used it gave its own (the `keep_alive` body
-// field): < 0 pins the model (never unloaded when idle), 0 unloads it as soon
-// as the request ends. As Ollama does, each request sets it again: a request
-// without one puts back the server's default.
+// ended. keep_alive is the model's default (its spec's keep_alive_s, else the
+// server's options.keep_alive_s, `--keep-alive`) unless the last request that
+// used it gave its own (the `keep_alive` body field): < 0 pins the model
+// (never unloaded when idle), 0 unloads it as soon as the request ends. As
+// Ollama does, each request sets it again: a request without one puts back
+// the default.
 //
 // Room. Before a load, while it would pass options.max_loaded (models loaded
 // or loading) or options.memory_budget (the sum of their weights + KV cache
@@ -52,8 +53,8 @@
 
 #include "yun/base/status.h"
 #include "yun/engine/engine.h"
-#include "yun/serve/keep_alive.h"
 #include "yun/serve/grammar_cache.h"
+#include "yun/serve/keep_alive.h"
 #include "yun/serve/metrics.h"
 #include "yun/text/chat_template.h"
 #include "yun/text/tokenizer.h"
@@ -81,20 +82,22 @@ struct ModelSpec {
   // Its KV cache's bytes before it was ever loaded (--memory-budget's
   // estimate; e.g. --kv-cache-memory / N); 0: unknown.
   int64_t kv_cache_bytes_hint = 0;
+  // Its default keep_alive (seconds, < 0 never); nullopt: the server's.
+  std::optional<double> keep_alive_s;
 };
 
 // A loaded model: what a request needs of it. Immutable once loaded.
 struct LoadedModel {
-  std::string name;       // the entry's served name
-  std::string model_dir;  // the resolved directory
+  std::string name;                                   // the entry's served name
+  std::string model_dir;                              // the resolved directory
   std::shared_ptr<Engine> engine;                     // never null
   std::shared_ptr<const Tokenizer> tokenizer;         // null: token-id prompts only
   std::shared_ptr<const ChatTemplate> chat_template;  // null: no chat template
-  Metrics* metrics = nullptr;  // the entry's; lives as long as the registry
+  Metrics* metrics = nullptr;                         // the entry's; lives as long as the registry
   // Its compiled structured-output grammars (they depend on its vocabulary);
   // thread-safe, dropped with the model.
   std::shared_ptr<GrammarCache> grammars = std::make_shared<GrammarCache>();
-  int64_t weight_bytes = 0;    // the weight files' size
+  int64_t weight_bytes = 0;  // the weight files' size
   int64_t kv_cache_bytes = 0;
   const ModelConfig& config() const { return engine->model_config(); }
 };
@@ -111,11 +114,11 @@ struct ModelSnapshot {
   std::vector<std::string> aliases;
   std::string source;
   ModelState state = ModelState::kUnloaded;
-  std::string error;          // kFailed: why
-  bool is_default = false;    // the first entry
-  int64_t weight_bytes = 0;   // loaded: the model's; else the estimate (weight files)
-  int64_t kv_cache_bytes = 0; // loaded: its KV cache; else 0
-  double kv_cache_usage = 0;  // fraction of KV blocks in use (loaded)
+  std::string error;           // kFailed: why
+  bool is_default = false;     // the first entry
+  int64_t weight_bytes = 0;    // loaded: the model's; else the estimate (weight files)
+  int64_t kv_cache_bytes = 0;  // loaded: its KV cache; else 0
+  double kv_cache_usage = 0;   // fraction of KV blocks in use (loaded)
   int64_t num_running = 0, num_waiting = 0;
   int32_t max_model_len = 0;  // loaded
   int in_use = 0;             // handles alive now
@@ -125,14 +128,14 @@ struct ModelSnapshot {
   // moment as Unix seconds; -1 and 0 otherwise.
   double expires_in_s = -1;
   int64_t expires_at = 0;
-  int64_t loads = 0;          // times it was loaded
+  int64_t loads = 0;  // times it was loaded
 };
 
 struct RegistryOptions {
-  double keep_alive_s = 300;   // the default idle time before unloading; < 0: never
-  int max_loaded = 0;          // most models loaded (or loading) at once; 0: no limit
-  int64_t memory_budget = 0;   // bytes of weights + KV caches; 0: no limit
-  double load_wait_s = 600;    // how long an acquisition waits for a load or for room
+  double keep_alive_s = 300;  // the default idle time before unloading; < 0: never
+  int max_loaded = 0;         // most models loaded (or loading) at once; 0: no limit
+  int64_t memory_budget = 0;  // bytes of weights + KV caches; 0: no limit
+  double load_wait_s = 600;   // how long an acquisition waits for a load or for room
   // Gets one line per load, unload and failed load (on the loader thread, or
   // the caller of unload/shutdown); empty: silent.
   std::function<void(const std::string&)> log;
@@ -189,6 +192,10 @@ class ModelRegistry {
   // Unloads a model now unless it is in use. False when in use, not loaded
   // or unknown.
   bool unload(const std::string& name);
+  // Unloads a model now, or, while it is in use, as soon as its last use
+  // ends (whatever keep_alive those uses gave: Ollama's keep_alive 0
+  // request). False when not loaded or unknown.
+  bool unload_when_idle(const std::string& name);
   // Fails pending acquisitions (kAborted), stops the loader thread, shuts
   // down every engine. Idempotent.
   void shutdown();
@@ -214,12 +221,12 @@ class ModelRegistry {
 
   RegistryOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;                 // wakes the loader thread
+  std::condition_variable cv_;                   // wakes the loader thread
   std::vector<std::unique_ptr<Entry>> entries_;  // guarded by mu_ (the vector; entries are stable)
-  bool stopping_ = false;                      // guarded by mu_
-  uint64_t tick_ = 0;                          // LRU clock; guarded by mu_
-  struct Anchor;                               // leases reach the registry through it
-  std::shared_ptr<Anchor> anchor_;             // (null once the registry is gone)
+  bool stopping_ = false;                        // guarded by mu_
+  uint64_t tick_ = 0;                            // LRU clock; guarded by mu_
+  struct Anchor;                                 // leases reach the registry through it
+  std::shared_ptr<Anchor> anchor_;               // (null once the registry is gone)
   std::thread loader_;
 };
 

@@ -18,6 +18,7 @@
 #include "yun/model/config.h"
 #include "yun/model/model_store.h"
 #include "yun/model/safetensors.h"
+#include "yun/serve/keep_alive.h"
 #include "yun/serve/ollama_format.h"
 #include "yun/serve/ollama_request.h"
 #include "yun/serve/openai_service.h"
@@ -272,6 +273,36 @@ void send_load_answer(ResponseWriter& w, const std::string& model, bool chat, bo
   send_json(w, j);
 }
 
+// A request with nothing to generate does what Ollama's does: it loads the
+// model (waiting for the load, as a generation would) and sets its
+// keep_alive; with keep_alive 0 it unloads the model now, or, while requests
+// are using it, as soon as the last one ends.
+void load_or_unload(const Ctx& c, const std::string& entry, const std::string& shown, bool chat,
+                    const OllamaRequest& req, std::shared_ptr<ResponseWriter> w) {
+  if (req.unload) {
+    c->workers->post([c, entry, shown, chat, w] {
+      (void)c->registry->unload_when_idle(entry);  // in use: when the last use ends
+      send_load_answer(*w, shown, chat, true);
+    });
+    return;
+  }
+  std::optional<double> keep_alive;
+  if (auto it = req.openai_body.find("keep_alive"); it != req.openai_body.end() && !it->is_null()) {
+    auto v = keep_alive_from_json(*it);
+    if (!v.is_ok()) return send_error(*w, bad_request(v.status().message(), "keep_alive"));
+    keep_alive = *v;
+  }
+  c->registry->acquire_async(entry, keep_alive, [w, shown, chat](Result<ModelHandle> r) {
+    // On the loader thread (or here): answer on the connection's thread. The
+    // handle is dropped after the answer: the idle clock starts then.
+    auto result = std::make_shared<Result<ModelHandle>>(std::move(r));
+    w->post([w, shown, chat, result] {
+      if (!result->is_ok()) return send_error(*w, model_acquire_error(result->status(), true));
+      send_load_answer(*w, shown, chat, false);
+    });
+  });
+}
+
 // POST /api/chat and /api/generate.
 void handle_generation(const Ctx& c, const HttpRequest& http, const RequestContext& rc,
                        std::shared_ptr<ResponseWriter> w, bool chat_route) {
@@ -282,7 +313,9 @@ void handle_generation(const Ctx& c, const HttpRequest& http, const RequestConte
   auto m = find_model(*c, rc, req.model);
   if (!m) return send_error(*w, model_not_found(req.model));
   const std::string shown = req.model.empty() ? m->name : req.model;  // echoed as sent
-  if (req.load_only) return send_load_answer(*w, shown, chat_route, req.unload);
+  if (req.load_only) {
+    return load_or_unload(c, m->snap.name, shown, chat_route, req, std::move(w));
+  }
   req.openai_body["model"] = m->name;
   HttpRequest openai;
   openai.method = "POST";

@@ -14,13 +14,14 @@
 // (ollama_request.h) and go through the service's one generation path
 // (prepare_generation: validation, model access, sampling rule, caps; the
 // waiting gate; tenancy admission and usage; the engine), answered by an
-// OllamaOutput (ollama_format.h). Model names are the registry's served names
-// and aliases (a repo id for a model served from the HF cache); "NAME:latest" is NAME. Errors are
-// Ollama's {"error": "..."} with 400 / 401 / 403 / 404 / 429 / 500 (the
-// service wraps /api/ responses in ollama_errors()). /api/pull needs an admin
-// key with tenancy (it writes to the server's disk); model names there are
-// Hugging Face repo ids (ORG/NAME[@REVISION]), not Ollama library names, and
-// a pulled model is in the cache for `yun serve REPO`, not served at once.
+// OllamaOutput (ollama_format.h). Without messages (chat) or prompt
+// (generate) they load the model and wait for it, as Ollama does (done_reason
+// "load"); with keep_alive 0 they unload it (done_reason "unload"). Model names are the registry's
+// served names and aliases (a repo id for a model served from the HF cache); "NAME:latest" is NAME.
+// Errors are Ollama's {"error": "..."} with 400 / 401 / 403 / 404 / 429 / 500 (the service wraps
+// /api/ responses in ollama_errors()). /api/pull needs an admin key with tenancy (it writes to the
+// server's disk); model names there are Hugging Face repo ids (ORG/NAME[@REVISION]), not Ollama
+// library names, and a pulled model is in the cache for `yun serve REPO`, not served at once.
 #pragma once
 
 #include <functional>
@@ -45,8 +46,9 @@ using OllamaGenerate =
 
 struct OllamaApiContext {
   // The served models (model_registry.h): /api/tags lists every entry,
-  // /api/ps the loaded ones; must outlive the routes.
-  const ModelRegistry* registry = nullptr;
+  // /api/ps the loaded ones, /api/chat and /api/generate without messages
+  // or prompt load (keep_alive 0: unload) one; must outlive the routes.
+  ModelRegistry* registry = nullptr;
   std::string version;
   bool reasoning = false;             // a reasoning parser is on (thinking is split out)
   RequestWorkers* workers = nullptr;  // file reads (tags, show) run here

@@ -89,22 +89,6 @@ OpenAiService::~OpenAiService() {
 
 namespace {
 
-// An acquisition's error as the API gives it (model_registry.h's codes):
-// 404 for a name no entry has, 503 for a wait that ran out, 500 for a load
-// that failed (`known`: the name is an entry's).
-ApiError model_error(const Status& s, bool known) {
-  switch (s.code()) {
-    case StatusCode::kNotFound:
-      if (!known) return not_found_error(s.message());
-      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
-    case StatusCode::kUnavailable:
-    case StatusCode::kAborted:
-      return ApiError{503, s.message(), "server_error", "", "service_unavailable"};
-    default:
-      return ApiError{500, s.message(), "server_error", "", "model_load_failed"};
-  }
-}
-
 // The body's "keep_alive", when it has one (looked for only when the body
 // mentions it, so other requests pay no second parse).
 std::optional<ApiError> body_keep_alive(const std::string& body, std::optional<double>& out) {
@@ -137,7 +121,7 @@ std::optional<ApiError> OpenAiService::lookup_model(const std::string& name,
   if (keep_alive_s) *keep_alive_s = keep_alive;
   if (out) return std::nullopt;  // the caller has it (loaded for this request)
   auto h = registry_->try_acquire(*entry, keep_alive);
-  if (!h.is_ok()) return model_error(h.status(), false);
+  if (!h.is_ok()) return model_acquire_error(h.status(), false);
   out = std::move(*h);
   return std::nullopt;
 }
@@ -159,7 +143,7 @@ void OpenAiService::when_loaded(const std::string& name, const HttpRequest& http
         auto result = std::make_shared<Result<ModelHandle>>(std::move(r));
         auto cont = [req, c, w, then, result, known] {
           try {
-            if (!result->is_ok()) return send_error(*w, model_error(result->status(), known));
+            if (!result->is_ok()) return send_error(*w, model_acquire_error(result->status(), known));
             then(*req, *c, w, std::move(**result));
           } catch (const std::exception& e) {
             send_error(*w, server_error(std::string("internal error: ") + e.what()));

@@ -3,8 +3,11 @@
 // added-token parts.
 #include "yun/text/tokenizer.h"
 
-#include <algorithm>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "yun/base/mapped_file.h"
@@ -99,7 +102,7 @@ Result<std::vector<AddedToken>> parse_added(const nlohmann::json& j) {
 }
 
 Result<std::shared_ptr<Tokenizer>> HfTokenizer::create(text::TokenizerSpec spec,
-                                                      text::TokenizerConfig cfg) {
+                                                       text::TokenizerConfig cfg) {
   auto tok = std::make_shared<HfTokenizer>();
   const nlohmann::json& sec = spec.sections;
   auto section = [&](const char* key) -> const nlohmann::json& {
@@ -264,7 +267,67 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::from_json(const std::string& token
   }
 }
 
+namespace {
+
+// Tokenizers already parsed and still in use somewhere, by their files'
+// bytes: models of one family (a catalogue's 0.6B, 1.7B and 4B) ship
+// byte-identical tokenizer.json files, and parsing one costs ~0.3 s of CPU
+// (most of a small model's load). The same files again (the same real
+// paths, sizes and modification times) are found without reading them.
+// Entries whose tokenizer is gone are dropped at the next load.
+struct FileStamp {
+  std::string path;  // the real path ("" when the file is absent)
+  int64_t size = -1, mtime_ns = -1;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp stamp(const std::string& path) {
+  FileStamp f;
+  struct stat st {};
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return f;
+  f.path = real;
+  std::free(real);
+  if (::stat(f.path.c_str(), &st) != 0) return FileStamp{};
+  f.size = st.st_size;
+  f.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return f;
+}
+struct LoadedTokenizer {
+  FileStamp json_file, config_file;
+  std::string json, config;
+  std::weak_ptr<Tokenizer> tokenizer;
+};
+std::mutex loaded_mu;
+std::vector<LoadedTokenizer> loaded;  // guarded by loaded_mu
+
+// The live tokenizer with these files (by stamp, or with `json` and
+// `config` non-null, by bytes); null when there is none.
+std::shared_ptr<Tokenizer> find_loaded(const FileStamp& json_file, const FileStamp& config_file,
+                                       const std::string* json, const std::string* config) {
+  std::lock_guard<std::mutex> lock(loaded_mu);
+  std::shared_ptr<Tokenizer> out;
+  for (auto it = loaded.begin(); it != loaded.end();) {
+    auto t = it->tokenizer.lock();
+    if (!t) {
+      it = loaded.erase(it);
+      continue;
+    }
+    const bool same = json ? it->json == *json && it->config == *config
+                           : it->json_file == json_file && it->config_file == config_file;
+    if (!out && same) out = std::move(t);
+    ++it;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& dir) {
+  const FileStamp json_file = stamp(dir + "/tokenizer.json");
+  const FileStamp config_file = stamp(dir + "/tokenizer_config.json");
+  if (!json_file.path.empty()) {
+    if (auto t = find_loaded(json_file, config_file, nullptr, nullptr)) return t;
+  }
   auto json = read_file(dir + "/tokenizer.json");
   if (!json) {
     if (json.status().code() == StatusCode::kNotFound) {
@@ -279,8 +342,11 @@ Result<std::shared_ptr<Tokenizer>> Tokenizer::load(const std::string& dir) {
   } else if (c.status().code() != StatusCode::kNotFound) {
     return c.status();
   }
+  if (auto t = find_loaded(json_file, config_file, &*json, &cfg)) return t;
   auto r = from_json(json.value(), cfg);
   if (!r) return r.status().with_context(dir);
+  std::lock_guard<std::mutex> lock(loaded_mu);
+  loaded.push_back({json_file, config_file, std::move(json).value(), std::move(cfg), *r});
   return r;
 }
 

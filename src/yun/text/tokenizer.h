@@ -22,6 +22,11 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Loads DIR/tokenizer.json and DIR/tokenizer_config.json (optional).
+  // While a tokenizer loaded from the same bytes of both files is alive (an
+  // earlier load's, kept by its caller), gives that one instead of parsing
+  // again (a tokenizer is immutable: one instance serves any number of
+  // models and threads); the same files (real path, size, modification
+  // time) are not even read again. Thread-safe.
   // Errors: kNotFound (no tokenizer.json), kInvalidArgument naming the problem.
   static Result<std::shared_ptr<Tokenizer>> load(const std::string& dir);
   // From file contents (tokenizer_config may be empty).
