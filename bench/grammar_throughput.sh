@@ -6,7 +6,12 @@
 # string must be longer than max_tokens can write, so both kinds generate the
 # same number of tokens (the last column checks it). Prints each
 # round's output tok/s and the median ratio constrained / none (loss = 1 -
-# ratio; the target is < 5%).
+# ratio; the target is < 5%), and the server process's CPU time per
+# generated token (utime + stime of all its threads, /proc/PID/stat, read
+# before and after each round): constrained / none as a ratio too (extra
+# CPU = ratio - 1). On a shared machine the CPU-time ratio is far less
+# sensitive to other processes than the wall-clock one: a stolen core
+# stretches the round but not the server's own CPU per token.
 # Usage: bench/grammar_throughput.sh [BUILD_DIR] [MODEL_DIR]
 #   defaults: build, and the qwen3-e2e golden model (tests/data) with the
 #   npm-installed Qwen3 tokenizer (as tests/e2e/helpers.mjs assembles it).
@@ -52,21 +57,34 @@ load() {
   node bench/serve_load.mjs --url "http://127.0.0.1:$PORT" --requests "$REQUESTS" --concurrency 32 \
     --max-tokens "$MAX_TOKENS" --sampling "$1" --json
 }
+# The server's CPU time so far, in clock ticks (the fields after "(comm)").
+cpu_ticks() { sed 's/^.*) //' "/proc/$SERVER/stat" | awk '{print $12 + $13}'; }
+TCK=$(getconf CLK_TCK)
+round() {
+  local c0 c1 j
+  c0=$(cpu_ticks)
+  j=$(load "$1")
+  c1=$(cpu_ticks)
+  python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["server_cpu_s"] = (int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4]); print(json.dumps(d))' \
+    "$j" "$c0" "$c1" "$TCK"
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 load "$SCHEMA" > /dev/null  # warm-up: the grammar compiled and its mask cache filled once
 RESULTS=()
 for i in $(seq "$ROUNDS"); do
-  RESULTS+=("$(load "$PLAIN")")
-  RESULTS+=("$(load "$SCHEMA")")
+  RESULTS+=("$(round "$PLAIN")")
+  RESULTS+=("$(round "$SCHEMA")")
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%s\n' "${RESULTS[@]}" > "${OUT:-/tmp/yun-grammar-throughput.jsonl}"
 [ "${AA:-0}" = 1 ] && echo "AA=1: both columns unconstrained (none vs none)"
 python3 -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
-ratios = []
+ratios, cpu_ratios = [], []
 def rng(v): return f"{min(v):.3f}-{max(v):.3f}"
-print("| round | none tok/s | constrained tok/s | ratio | tokens none/constrained |")
-print("|---|---|---|---|---|")
+print("| round | none tok/s | constrained tok/s | ratio | none CPU µs/tok | constrained CPU µs/tok | CPU ratio | tokens none/constrained |")
+print("|---|---|---|---|---|---|---|---|")
 for k in range(0, len(rows), 2):
     a, b = rows[k], rows[k + 1]
     assert a["failed"] == 0 and b["failed"] == 0, (a, b)
@@ -74,7 +92,11 @@ for k in range(0, len(rows), 2):
     ratios.append(r)
     ta, tb = a["output_tok_per_s"], b["output_tok_per_s"]
     na, nb = a["output_tokens"], b["output_tokens"]
-    print(f"| {k // 2 + 1} | {ta} | {tb} | {r:.3f} | {na}/{nb} |")
+    ca, cb = 1e6 * a["server_cpu_s"] / na, 1e6 * b["server_cpu_s"] / nb
+    cpu_ratios.append(cb / ca)
+    print(f"| {k // 2 + 1} | {ta} | {tb} | {r:.3f} | {ca:.1f} | {cb:.1f} | {cb / ca:.3f} | {na}/{nb} |")
 m = statistics.median(ratios)
+c = statistics.median(cpu_ratios)
 print(f"median ratio constrained/none: {m:.3f} (throughput loss {100 * (1 - m):.1f}%; ratios {rng(ratios)}) at concurrency 32")
+print(f"median server CPU per token constrained/none: {c:.3f} ({100 * (c - 1):+.1f}% CPU per token; ratios {rng(cpu_ratios)})")
 ' < "${OUT:-/tmp/yun-grammar-throughput.jsonl}"

@@ -6,10 +6,17 @@
 
 namespace yun::grammar {
 
-CompiledGrammar::CompiledGrammar(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab,
-                                 int cache_depth)
+CompiledGrammar::CompiledGrammar(std::shared_ptr<const Grammar> g,
+                                 std::shared_ptr<const TokenVocab> vocab, int cache_depth)
     : g_(std::move(g)), vocab_(std::move(vocab)) {
   if (vocab_) cache_ = std::make_unique<MaskCache>(g_, vocab_, cache_depth);
+  automaton_ = std::make_shared<Automaton>(g_);
+}
+
+std::shared_ptr<Automaton> CompiledGrammar::automaton() const {
+  std::lock_guard<std::mutex> lk(automaton_mu_);
+  if (automaton_->full()) automaton_ = std::make_shared<Automaton>(g_);
+  return automaton_;
 }
 
 Result<Grammar> build_grammar(const GrammarSpec& spec, const CompileOptions& options) {
@@ -24,7 +31,9 @@ Result<Grammar> build_grammar(const GrammarSpec& spec, const CompileOptions& opt
       break;
     }
     case GrammarSpec::kJsonObject: {
-      YUN_ASSIGN_OR_RETURN(root, add_json_schema(b, R"({"type": "object", "additionalProperties": true})", options.json));
+      YUN_ASSIGN_OR_RETURN(
+          root,
+          add_json_schema(b, R"({"type": "object", "additionalProperties": true})", options.json));
       break;
     }
     case GrammarSpec::kRegex: {
@@ -50,7 +59,8 @@ Result<std::shared_ptr<const CompiledGrammar>> compile(const GrammarSpec& spec,
                                                        const CompileOptions& options) {
   YUN_ASSIGN_OR_RETURN(Grammar g, build_grammar(spec, options));
   auto gp = std::make_shared<const Grammar>(std::move(g));
-  return std::make_shared<const CompiledGrammar>(std::move(gp), std::move(vocab), options.mask_cache_depth);
+  return std::make_shared<const CompiledGrammar>(std::move(gp), std::move(vocab),
+                                                 options.mask_cache_depth);
 }
 
 }  // namespace yun::grammar

@@ -12,17 +12,20 @@
 // a regex or grammar), or kResourceExhausted when the compile passes
 // CompileOptions' time or size limit.
 //
-// A CompiledGrammar is immutable (its mask cache is internally locked) and
-// meant to be cached per model by the spec (kind + text): compile once, make
-// one Matcher per sequence.
+// A CompiledGrammar is immutable but for its shared, internally locked
+// caches (the mask cache and the automaton) and meant to be cached per model
+// by the spec (kind + text): compile once, make one Matcher per sequence; a
+// Matcher is a small state in the grammar's shared automaton.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "yun/base/status.h"
+#include "yun/grammar/automaton.h"
 #include "yun/grammar/grammar.h"
 #include "yun/grammar/mask_cache.h"
 #include "yun/grammar/token_vocab.h"
@@ -52,18 +55,24 @@ struct CompileOptions {
 
 class CompiledGrammar {
  public:
-  CompiledGrammar(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab, int cache_depth);
+  CompiledGrammar(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab,
+                  int cache_depth);
 
   const Grammar& grammar() const { return *g_; }
   const std::shared_ptr<const Grammar>& grammar_ptr() const { return g_; }
   // Null when compiled without a vocabulary (byte-level matching only).
   const TokenVocab* vocab() const { return vocab_.get(); }
   MaskCache& mask_cache() const { return *cache_; }
+  // The automaton new matchers start in (shared by all of them; a fresh one
+  // once it passes its bound, automaton.h). Thread-safe.
+  std::shared_ptr<Automaton> automaton() const;
 
  private:
   std::shared_ptr<const Grammar> g_;
   std::shared_ptr<const TokenVocab> vocab_;
   std::unique_ptr<MaskCache> cache_;
+  mutable std::mutex automaton_mu_;
+  mutable std::shared_ptr<Automaton> automaton_;  // guarded by automaton_mu_
 };
 
 // Spec -> Grammar (no vocabulary needed).

@@ -166,6 +166,13 @@ std::shared_ptr<const MaskEntry> MaskCache::get(const std::string& key) {
     const TokenTrie& t = vocab_->full_trie();
     walk_trie(*space_, t, 0, int32_t(t.nodes().size()), 0, cfg, e->accepted.data(), &e->roots);
   }
+  for (size_t i = 0; i < e->roots.size(); ++i) {
+    const TokenTrie& trie = e->plain ? vocab_->suffix_trie(e->root_len[i]) : vocab_->full_trie();
+    // Plain entries: L plain characters take the real configuration where
+    // they take the truncated one (the same top frames), and any plain
+    // character does ("a" here); then the trie path.
+    e->root_bytes.push_back(std::string(e->plain ? e->root_len[i] : 0, 'a') + trie.path(e->roots[i]));
+  }
   entries_.emplace(key, e);
   return e;
 }

@@ -39,6 +39,7 @@ namespace yun::grammar {
 struct MaskEntry {
   std::vector<uint32_t> accepted;  // TokenVocab::mask_words() words
   std::vector<int32_t> roots;      // trie node indices to walk again
+  std::vector<std::string> root_bytes;  // per root: the bytes from the configuration to it
   bool plain = false;              // roots index suffix_trie(root_len[i]), else full_trie()
   std::vector<uint8_t> root_len;   // plain: L of each root
   std::vector<int32_t> recheck;    // plain: long tokens to check from the real configuration
@@ -59,6 +60,7 @@ int32_t plain_successor(StackSpace& space, const Grammar& g, int32_t cfg);
 class MaskCache {
  public:
   static constexpr int kDefaultDepth = 4;
+  static constexpr size_t kMaxEntries = 4096;
   MaskCache(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> vocab,
             int depth = kDefaultDepth);
 
@@ -70,7 +72,6 @@ class MaskCache {
  private:
   // Bounds (then the cache starts over): entries, and the shared space's
   // configurations (1 KiB of transitions each).
-  static constexpr size_t kMaxEntries = 4096;
   std::shared_ptr<const Grammar> g_;
   std::shared_ptr<const TokenVocab> vocab_;
   int depth_;

@@ -5,22 +5,52 @@
 namespace yun::grammar {
 
 Matcher::Matcher(std::shared_ptr<const CompiledGrammar> g)
-    : g_(std::move(g)), space_(g_->grammar_ptr(), false), cfg_(space_.initial()) {}
+    : g_(std::move(g)), a_(g_->automaton()), cfg_(a_->initial()) {}
 
 bool Matcher::step_bytes(std::string_view bytes, int32_t* cfg) {
+  StackSpace& space = a_->space();
   int32_t c = *cfg;
   for (unsigned char b : bytes) {
-    c = space_.step(c, b);
+    c = space.step(c, b);
     if (c == StackSpace::kEmpty) return false;
   }
   *cfg = c;
   return true;
 }
 
+bool Matcher::is_complete() const {
+  if (eos_) return false;
+  auto lk = a_->lock();
+  return a_->space().accepting(cfg_);
+}
+
+bool Matcher::can_continue() const {
+  if (eos_) return false;
+  auto lk = a_->lock();
+  return a_->space().can_continue(cfg_);
+}
+
+bool Matcher::is_finished() const {
+  if (eos_) return true;
+  auto lk = a_->lock();
+  return a_->space().accepting(cfg_) && !a_->space().can_continue(cfg_);
+}
+
+ByteSet Matcher::next_bytes() const {
+  if (eos_) return ByteSet();
+  auto lk = a_->lock();
+  return a_->space().next_bytes(cfg_);
+}
+
 bool Matcher::accept_bytes(std::string_view bytes) {
   if (eos_) return false;
   int32_t c = cfg_;
-  if (!step_bytes(bytes, &c)) return false;
+  {
+    auto lk = a_->lock();
+    const bool ok = step_bytes(bytes, &c);
+    a_->note_growth();
+    if (!ok) return false;
+  }
   history_.push_back(cfg_);
   cfg_ = c;
   return true;
@@ -61,8 +91,12 @@ bool Matcher::token_allowed(int32_t id) {
   if (!v) return false;
   if (v->is_eos(id)) return is_complete();
   const std::string& b = v->bytes(id);
+  if (b.empty()) return false;
   int32_t c = cfg_;
-  return !b.empty() && step_bytes(b, &c);
+  auto lk = a_->lock();
+  const bool ok = step_bytes(b, &c);
+  a_->note_growth();
+  return ok;
 }
 
 void Matcher::fill_mask(uint32_t* bitmask) {
@@ -72,28 +106,45 @@ void Matcher::fill_mask(uint32_t* bitmask) {
     std::memset(bitmask, 0, words * sizeof(uint32_t));
     return;
   }
+  // The configuration's entry: memoized in the automaton; on a miss the
+  // truncated key under the lock, the entry (maybe computed) outside it.
+  std::shared_ptr<const MaskEntry> e;
+  std::string key;
   MaskCache& cache = g_->mask_cache();
-  std::shared_ptr<const MaskEntry> e = cache.get(space_.truncated_key(cfg_, cache.depth()));
+  {
+    auto lk = a_->lock();
+    if (const auto* m = a_->entry(cfg_)) {
+      e = *m;
+    } else {
+      key = a_->space().truncated_key(cfg_, cache.depth());
+    }
+  }
+  if (!e) {
+    e = cache.get(key);
+    auto lk = a_->lock();
+    a_->set_entry(cfg_, e);
+  }
   std::memcpy(bitmask, e->accepted.data(), words * sizeof(uint32_t));
-  // Plain entries: L plain characters take the real configuration where
-  // they take the truncated one (the same top frames), and any plain
-  // character does ("a" here); then the suffix-trie path.
+  auto lk = a_->lock();
+  StackSpace& space = a_->space();
+  // Roots: from the real configuration along the root's bytes (mask_cache.h),
+  // then the subtree below it.
   for (size_t i = 0; i < e->roots.size(); ++i) {
     const int32_t root = e->roots[i];
     const TokenTrie& trie = e->plain ? v.suffix_trie(e->root_len[i]) : v.full_trie();
     int32_t c = cfg_;
-    if (e->plain && !step_bytes(std::string(e->root_len[i], 'a'), &c)) continue;
-    if (!step_bytes(trie.path(root), &c)) continue;  // cannot happen: the prefix was accepted
+    if (!step_bytes(e->root_bytes[i], &c)) continue;
     const TokenTrie::Node& n = trie.nodes()[size_t(root)];
-    walk_trie(space_, trie, root + 1, n.subtree_end, n.depth, c, bitmask, nullptr);
+    walk_trie(space, trie, root + 1, n.subtree_end, n.depth, c, bitmask, nullptr);
   }
   for (int32_t id : e->recheck) {
     int32_t c = cfg_;
     if (step_bytes(v.bytes(id), &c)) bitmask[id >> 5] |= 1u << (id & 31);
   }
-  if (space_.accepting(cfg_)) {
+  if (space.accepting(cfg_)) {
     for (int32_t id : v.eos()) bitmask[id >> 5] |= 1u << (id & 31);
   }
+  a_->note_growth();
 }
 
 }  // namespace yun::grammar

@@ -3,9 +3,11 @@
 //
 // How it is meant to be wired (engine/sampler):
 //   - compile once per request (compile.h; cache the CompiledGrammar by the
-//     spec's text per model: its mask cache warms with use);
-//   - one Matcher per sequence; clone() when a request forks (n > 1) — the
-//     copies share the grammar and its mask cache, nothing else;
+//     spec's text per model: its mask cache and automaton warm with use);
+//   - one Matcher per sequence: a configuration id in the grammar's shared
+//     automaton (automaton.h) and an undo history, so making one costs
+//     next to nothing; clone() when a request forks (n > 1) — the copies
+//     share the grammar, its caches and its automaton, nothing else;
 //   - before sampling a row: fill_mask(row_bits) (TokenVocab::mask_words()
 //     words); the sampler sets the logits of tokens whose bit is 0 to -inf;
 //     rows without a grammar are left alone;
@@ -15,7 +17,8 @@
 //   - EOS ids are in the mask only when is_complete(); stop the sequence when
 //     is_finished() (EOS accepted, or the grammar allows no further byte).
 // A Matcher is not thread-safe; different matchers of one grammar may run on
-// different threads.
+// different threads (each call locks the shared automaton briefly; a mask
+// cache miss is computed outside that lock).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "yun/grammar/automaton.h"
 #include "yun/grammar/compile.h"
-#include "yun/grammar/stack_space.h"
 
 namespace yun::grammar {
 
@@ -48,13 +51,13 @@ class Matcher {
   bool rollback(size_t n);
 
   // The input so far is a complete sentence of the grammar (EOS allowed).
-  bool is_complete() const { return !eos_ && space_.accepting(cfg_); }
+  bool is_complete() const;
   // Some byte may still follow.
-  bool can_continue() const { return !eos_ && space_.next_bytes(cfg_).any(); }
+  bool can_continue() const;
   // EOS was accepted, or the input is complete and nothing may follow.
-  bool is_finished() const { return eos_ || (is_complete() && !can_continue()); }
+  bool is_finished() const;
   // Bytes allowed next (for tests and debugging).
-  ByteSet next_bytes() const { return eos_ ? ByteSet() : space_.next_bytes(cfg_); }
+  ByteSet next_bytes() const;
 
   // Writes the allowed-token bitset: vocab().mask_words() words.
   // REQUIRES: the grammar was compiled with a vocabulary.
@@ -63,16 +66,18 @@ class Matcher {
   bool token_allowed(int32_t id);
 
   // An id of the current parser configuration: within one matcher (and its
-  // rollbacks), equal ids are equal states. For searches in tests and tools.
+  // clones and rollbacks: one automaton), equal ids are equal states. For
+  // searches in tests and tools.
   int32_t state_id() const { return eos_ ? -1 : cfg_; }
 
   const CompiledGrammar& grammar() const { return *g_; }
 
  private:
+  // REQUIRES: a_->lock() held.
   bool step_bytes(std::string_view bytes, int32_t* cfg);
 
   std::shared_ptr<const CompiledGrammar> g_;
-  StackSpace space_;
+  std::shared_ptr<Automaton> a_;
   int32_t cfg_;
   bool eos_ = false;
   std::vector<int32_t> history_;  // configuration before each step; -1: the EOS step

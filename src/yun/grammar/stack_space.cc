@@ -69,6 +69,9 @@ int32_t StackSpace::intern() {
     for (int32_t n : scratch_) {
       if (n == kAccept) f |= kFlagAccept;
       if (n == kSentinel) f |= kFlagSentinel;
+      const int32_t pos = nodes_[size_t(n)].pos;
+      if (pos >= 0 && g_->symbols[size_t(pos)].kind == Symbol::kBytes && g_->classes[size_t(g_->symbols[size_t(pos)].id)].any())
+        f |= kFlagContinue;
     }
     configs_.push_back(scratch_);
     flags_.push_back(f);

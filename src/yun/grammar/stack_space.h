@@ -15,7 +15,7 @@
 // configurations (truncated_key / from_key) whose token masks are shared by
 // every configuration with the same top frames (see mask_cache.h).
 //
-// Not thread-safe: one StackSpace per matcher, or guarded by its owner.
+// Not thread-safe: guarded by its owner (Automaton, MaskCache).
 #pragma once
 
 #include <cstdint>
@@ -50,6 +50,8 @@ class StackSpace {
   }
   bool accepting(int32_t cfg) const { return flags_[size_t(cfg)] & kFlagAccept; }
   bool has_sentinel(int32_t cfg) const { return flags_[size_t(cfg)] & kFlagSentinel; }
+  // Some byte may follow (next_bytes(cfg).any(), kept per configuration).
+  bool can_continue(int32_t cfg) const { return flags_[size_t(cfg)] & kFlagContinue; }
   // Bytes that some stack of cfg accepts next.
   ByteSet next_bytes(int32_t cfg) const;
 
@@ -67,7 +69,7 @@ class StackSpace {
   bool overflowed() const { return overflowed_; }
 
  private:
-  static constexpr uint8_t kFlagAccept = 1, kFlagSentinel = 2;
+  static constexpr uint8_t kFlagAccept = 1, kFlagSentinel = 2, kFlagContinue = 4;
   static constexpr int32_t kAcceptPos = -2, kSentinelPos = -3;
   static constexpr size_t kMaxConfigSize = 20000;
   struct Node {

@@ -66,20 +66,29 @@ SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling
       return r;
     }
   }
-  x_.assign(logits.begin(), logits.end());
   auto in_vocab = [V](int32_t t) { return t >= 0 && t < V; };
-
   if (!row.allowed.empty()) {
+    // One pass: the row copied with the disallowed ids at -inf, a word of
+    // the mask at a time (empty and full words without a bit test).
+    x_.resize(size_t(V));
+    const float* src = logits.data();
+    float* dst = x_.data();
     const std::span<const uint32_t> m = row.allowed;
     const int32_t covered = static_cast<int32_t>(std::min<size_t>(size_t(V), m.size() * 32));
-    for (int32_t w = 0; w * 32 < covered; ++w) {
-      const uint32_t bits = m[size_t(w)];
-      if (bits == 0xffffffffu) continue;
-      const int32_t end = std::min(covered, w * 32 + 32);
-      for (int32_t t = w * 32; t < end; ++t)
-        if (!((bits >> (t & 31)) & 1u)) x_[size_t(t)] = kNegInf;
+    for (int32_t t = 0; t < covered; t += 32) {
+      const uint32_t bits = m[size_t(t) / 32];
+      const int32_t end = std::min(covered, t + 32);
+      if (bits == 0) {
+        std::fill(dst + t, dst + end, kNegInf);
+      } else if (bits == 0xffffffffu) {
+        std::copy(src + t, src + end, dst + t);
+      } else {
+        for (int32_t i = t; i < end; ++i) dst[i] = (bits >> (i & 31)) & 1u ? src[i] : kNegInf;
+      }
     }
-    for (int32_t t = covered; t < V; ++t) x_[size_t(t)] = kNegInf;
+    std::fill(dst + covered, dst + V, kNegInf);
+  } else {
+    x_.assign(logits.begin(), logits.end());
   }
   for (const auto& [t, bias] : row.logit_bias) {
     if (in_vocab(t)) x_[size_t(t)] += bias;
@@ -128,8 +137,18 @@ SampleResult CpuSampler::sample(std::span<const float> logits, const RowSampling
   } else {
     // Candidates, best first as far as needed.
     idx_.clear();
-    for (int32_t i = 0; i < V; ++i) {
-      if (x_[i] != kNegInf) idx_.push_back(i);
+    if (!row.allowed.empty()) {
+      // Under a mask only allowed ids can be finite: walk its set bits.
+      for (size_t w = 0; w < row.allowed.size(); ++w) {
+        for (uint32_t bits = row.allowed[w]; bits; bits &= bits - 1) {
+          const int32_t i = static_cast<int32_t>(w * 32 + size_t(__builtin_ctz(bits)));
+          if (i < V && x_[size_t(i)] != kNegInf) idx_.push_back(i);
+        }
+      }
+    } else {
+      for (int32_t i = 0; i < V; ++i) {
+        if (x_[i] != kNegInf) idx_.push_back(i);
+      }
     }
     if (idx_.empty()) idx_.push_back(argmax(x_));
     auto by_logit = [this](int32_t a, int32_t b) {
