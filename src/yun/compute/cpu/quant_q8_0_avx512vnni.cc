@@ -17,7 +17,9 @@ inline __m256i block_dot(__m256i aw, __m256i sx) {
   return _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
 }
 
+#define YUN_QUANT_AVX512BW 1  // Q5_0 high bits through a byte mask
 #include "yun/compute/cpu/quant_q8_0.inc"
+#undef YUN_QUANT_AVX512BW
 #include "yun/compute/cpu/quant_kq.inc"
 
 }  // namespace
