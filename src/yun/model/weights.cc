@@ -1,6 +1,7 @@
 // Maps Hugging Face tensor names to ModelWeights and checks shapes/dtypes.
 #include "yun/model/weights.h"
 
+#include "yun/base/thread_pool.h"
 #include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weight_format.h"
@@ -219,11 +220,20 @@ Status quantize_tensor(ModelWeights& w, TensorView& t, DType format) {
   if (!src) return invalid_argument(std::string("cannot decode ") + dtype_name(t.dtype));
   YUN_ASSIGN_OR_RETURN(const size_t src_row, format_bytes(t.dtype, cols));
   std::vector<uint8_t> out(row_bytes * size_t(rows));
-  std::vector<float> tmp(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    src->row_to_float(static_cast<const uint8_t*>(t.data) + size_t(r) * src_row, tmp.data(), cols);
-    f->row_from_float(tmp.data(), out.data() + size_t(r) * row_bytes, cols);
-  }
+  // Rows in parallel (the K-quant encoders search per sub-block: ~50 s for a
+  // 0.5B model on one thread).
+  static ThreadPool pool;
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1) {
+        std::vector<float> tmp(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+          src->row_to_float(static_cast<const uint8_t*>(t.data) + size_t(r) * src_row,
+                            tmp.data(), cols);
+          f->row_from_float(tmp.data(), out.data() + size_t(r) * row_bytes, cols);
+        }
+      },
+      16);
   t.dtype = format;
   t.data = out.data();
   t.nbytes = out.size();
