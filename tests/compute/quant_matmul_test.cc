@@ -46,6 +46,7 @@ std::vector<uint8_t> random_blocks(DType t, int64_t rows, int64_t cols, std::mt1
     switch (t) {
       case DType::kQ8_0:
       case DType::kQ4_0:
+      case DType::kQ5_0:
         put(b, sc(rng));
         break;
       case DType::kQ4_K:
@@ -108,8 +109,8 @@ void check(const internal::QuantKernel& k, int64_t M, int64_t N, int64_t K, bool
   }
 }
 
-const DType kBlockFormats[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K,
-                               DType::kQ6_K};
+const DType kBlockFormats[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0,
+                               DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 
 void sweep(ThreadPool& pool) {
   std::mt19937 rng(17);
@@ -119,7 +120,7 @@ void sweep(ThreadPool& pool) {
     ASSERT_GT(nk, 0) << dtype_name(t);
     const int64_t be = weight_format(t)->block_elems;
     for (int i = 0; i < nk; ++i) {
-      for (int64_t M : {1, 2, 3, 4, 5, 9}) {
+      for (int64_t M : {1, 2, 3, 4, 5, 7, 9, 33}) {
         for (int64_t N : {1, 7, 33}) {
           for (int64_t K : {be, 3 * be, (be == 32 ? 29 : 3) * be}) {
             check(ks[i], M, N, K, (M + N) % 2 == 0, pool, rng);
@@ -155,6 +156,65 @@ TEST(QuantMatmul, ListsIntegerKernelsForQ8_0AndQ4_0) {
   const int n4 = internal::quant_kernels(DType::kQ4_0, ks, 8);
   ASSERT_GE(n4, 1);
   EXPECT_EQ(ks[0].act, n4 > 1 ? internal::ActFormat::kQ8_0 : internal::ActFormat::kF32);
+}
+
+TEST(QuantMatmul, ListsIntegerKernelsForQ5_0Q4_KAndQ6_K) {
+  // Each has a portable integer kernel, then the dequantizing one last.
+  for (DType t : {DType::kQ5_0, DType::kQ4_K, DType::kQ6_K}) {
+    internal::QuantKernel ks[8];
+    const int n = internal::quant_kernels(t, ks, 8);
+    ASSERT_GE(n, 2) << dtype_name(t);
+    EXPECT_EQ(ks[0].act, internal::ActFormat::kQ8_0) << dtype_name(t);
+    EXPECT_STREQ(ks[n - 2].isa, "scalar");
+    EXPECT_EQ(ks[n - 1].act, internal::ActFormat::kF32);
+  }
+}
+
+// Weights as the encoders write them (not random bytes): the kernels of
+// Q5_0 / Q4_K / Q6_K on rows from row_from_float, Gaussian x, against the
+// reference, M = 1 (decode) and 7; the bound as in check().
+TEST(QuantMatmul, KernelsOnEncodedWeights) {
+  ThreadPool pool(2);
+  std::mt19937 rng(23);
+  std::normal_distribution<float> g(0.0f, 0.02f), gx(0.0f, 1.0f);
+  for (DType t : {DType::kQ5_0, DType::kQ4_K, DType::kQ6_K}) {
+    const int64_t N = 37, K = 768;
+    const WeightFormat* f = weight_format(t);
+    std::vector<float> wf(size_t(N * K));
+    for (auto& v : wf) v = g(rng);
+    std::vector<uint8_t> wd(*format_bytes(t, N * K));
+    f->row_from_float(wf.data(), wd.data(), N * K);
+    WeightMatrix W{t, wd.data(), N, K};
+    internal::QuantKernel ks[8];
+    const int nk = internal::quant_kernels(t, ks, 8);
+    for (int64_t M : {1, 7}) {
+      std::vector<float> x(size_t(M * K)), want(size_t(M * N)), got(size_t(M * N));
+      for (auto& v : x) v = gx(rng);
+      matmul_reference(x.data(), M, W, want.data());
+      const std::vector<float> wdec = decode(t, wd, N, K);
+      std::vector<double> bound(size_t(M * N));
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double b = 1e-6;
+          for (int64_t blk = 0; blk < K / 32; ++blk) {
+            double amax = 0, wsum = 0, mag = 0;
+            for (int64_t j = blk * 32; j < blk * 32 + 32; ++j) {
+              amax = std::max(amax, double(std::fabs(x[size_t(m * K + j)])));
+              wsum += std::fabs(wdec[size_t(n * K + j)]);
+              mag += std::fabs(x[size_t(m * K + j)] * wdec[size_t(n * K + j)]);
+            }
+            b += amax / 254 * wsum + 1e-5 * mag;
+          }
+          bound[size_t(m * N + n)] = b;
+        }
+      for (int i = 0; i < nk; ++i) {
+        internal::quant_matmul_with(ks[i], x.data(), M, W, got.data(), pool, nullptr);
+        for (size_t j = 0; j < got.size(); ++j)
+          ASSERT_NEAR(got[j], want[j], bound[j])
+              << dtype_name(t) << " " << ks[i].isa << " M=" << M << " " << j;
+      }
+    }
+  }
 }
 
 TEST(QuantMatmul, DispatchingMatmulUsesBlockFormats) {

@@ -21,7 +21,8 @@ TEST(WeightFormat, TableMatchesGgufTypeIdsAndSizes) {
   const Row rows[] = {{DType::kF32, 0, 1, 4, "F32"},       {DType::kF16, 1, 1, 2, "F16"},
                       {DType::kBF16, 30, 1, 2, "BF16"},    {DType::kQ8_0, 8, 32, 34, "Q8_0"},
                       {DType::kQ4_0, 2, 32, 18, "Q4_0"},   {DType::kQ4_K, 12, 256, 144, "Q4_K"},
-                      {DType::kQ5_K, 13, 256, 176, "Q5_K"}, {DType::kQ6_K, 14, 256, 210, "Q6_K"}};
+                      {DType::kQ5_K, 13, 256, 176, "Q5_K"}, {DType::kQ6_K, 14, 256, 210, "Q6_K"},
+                      {DType::kQ5_0, 6, 32, 22, "Q5_0"}};
   for (const Row& r : rows) {
     const WeightFormat* f = weight_format(r.t);
     ASSERT_NE(f, nullptr) << r.name;
@@ -152,6 +153,127 @@ TEST(WeightFormat, Q5_KHighBit) {
     const int j = e / 32, l = e % 32;
     ASSERT_EQ(y[size_t(e)], (l % 8) == j ? 16.0f : 0.0f) << e;
   }
+}
+
+TEST(WeightFormat, Q5_0ElementLayout) {
+  // d = 0.5; element j's level is j (0..31): low nibble in byte j % 16 (low
+  // half for j < 16), fifth bit j of qh.
+  std::vector<uint8_t> b(22, 0);
+  put_f16(b.data(), 0.5f);
+  uint32_t qh = 0;
+  for (int j = 0; j < 32; ++j) {
+    b[size_t(6 + j % 16)] |= uint8_t(j < 16 ? (j & 0xf) : (j & 0xf) << 4);
+    qh |= uint32_t(j >> 4) << j;
+  }
+  for (int k = 0; k < 4; ++k) b[size_t(2 + k)] = uint8_t(qh >> (8 * k));
+  std::vector<float> y(32);
+  weight_format(DType::kQ5_0)->row_to_float(b.data(), y.data(), 32);
+  for (int j = 0; j < 32; ++j) ASSERT_EQ(y[size_t(j)], 0.5f * float(j - 16)) << j;
+}
+
+// Encode -> decode (the readers above) on random rows.
+std::vector<float> round_trip(DType t, const std::vector<float>& x) {
+  const WeightFormat* f = weight_format(t);
+  std::vector<uint8_t> b(*format_bytes(t, int64_t(x.size())));
+  f->row_from_float(x.data(), b.data(), int64_t(x.size()));
+  std::vector<float> y(x.size());
+  f->row_to_float(b.data(), y.data(), int64_t(x.size()));
+  return y;
+}
+
+std::vector<float> gaussian_row(int64_t n, uint32_t seed, float sigma = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, sigma);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = g(rng);
+  return x;
+}
+
+double rms_error(const std::vector<float>& x, const std::vector<float>& y, size_t i0, size_t n) {
+  double e = 0;
+  for (size_t i = i0; i < i0 + n; ++i) e += double(y[i] - x[i]) * (y[i] - x[i]);
+  return std::sqrt(e / double(n));
+}
+
+TEST(WeightFormat, Q5_0RoundTripWithinOneStep) {
+  const auto x = gaussian_row(32 * 64, 7);
+  const auto y = round_trip(DType::kQ5_0, x);
+  for (size_t blk = 0; blk < x.size() / 32; ++blk) {
+    float amax = 0;
+    for (size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[blk * 32 + j]));
+    // The extreme (with its sign) maps to -16; the other side can reach +16
+    // and clamp to +15: one step; everything else half a step.
+    for (size_t j = 0; j < 32; ++j)
+      ASSERT_NEAR(y[blk * 32 + j], x[blk * 32 + j], amax / 16 * 1.01f + 1e-6f) << blk * 32 + j;
+    EXPECT_LT(rms_error(x, y, blk * 32, 32), amax / 16 * 0.5);
+  }
+}
+
+// Q4_K: per 32-element sub-block, every element within 1.5 steps of the
+// naive range scale ((max - min) / 15), and the RMS error of the searched fit
+// no worse overall than the naive min/max fit with the same stored
+// precision (what the search is for).
+TEST(WeightFormat, Q4_KRoundTripBoundedAndSearchBeatsMinMax) {
+  const int64_t n = 256 * 32;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    auto x = gaussian_row(n, seed, 0.02f);
+    if (seed == 3) {  // an outlier and a constant sub-block
+      x[5] = 0.3f;
+      for (int j = 0; j < 32; ++j) x[size_t(64 + j)] = 0.01f;
+    }
+    const auto y = round_trip(DType::kQ4_K, x);
+    double err_fit = 0, err_naive = 0;
+    for (size_t sb = 0; sb < size_t(n) / 32; ++sb) {
+      float lo = 0, hi = -1e30f;
+      for (size_t j = 0; j < 32; ++j) {
+        lo = std::min(lo, x[sb * 32 + j]);
+        hi = std::max(hi, x[sb * 32 + j]);
+      }
+      const float step = (hi - lo) / 15;
+      for (size_t j = 0; j < 32; ++j) {
+        const size_t i = sb * 32 + j;
+        ASSERT_NEAR(y[i], x[i], 1.5f * step + 1e-6f) << "seed " << seed << " element " << i;
+        err_fit += double(y[i] - x[i]) * (y[i] - x[i]);
+        const float q = std::nearbyint((x[i] - lo) / step);
+        const float naive = step > 0 ? q * step + lo : x[i];
+        err_naive += double(naive - x[i]) * (naive - x[i]);
+      }
+    }
+    EXPECT_LT(err_fit, err_naive) << "seed " << seed;
+    // Gaussian rows: 4 bits per element, about 10% RMS error.
+    EXPECT_LT(std::sqrt(err_fit / double(n)), 0.12 * 0.02) << "seed " << seed;
+  }
+}
+
+// Q6_K: every element within 1.5 steps of its group's stored scale, and the
+// RMS error about 1/110 of the group's largest |x|, as 6 bits give.
+TEST(WeightFormat, Q6_KRoundTripBounded) {
+  const int64_t n = 256 * 16;
+  const auto x = gaussian_row(n, 11, 0.5f);
+  const auto y = round_trip(DType::kQ6_K, x);
+  double err = 0, ref = 0;
+  for (size_t g = 0; g < size_t(n) / 16; ++g) {
+    float amax = 0;
+    for (size_t j = 0; j < 16; ++j) amax = std::max(amax, std::fabs(x[g * 16 + j]));
+    const float step = amax / 32;
+    for (size_t j = 0; j < 16; ++j) {
+      const size_t i = g * 16 + j;
+      ASSERT_NEAR(y[i], x[i], 1.5f * step + 1e-6f) << i;
+      err += double(y[i] - x[i]) * (y[i] - x[i]);
+    }
+    ref += double(step) * step / 12 * 16;  // uniform rounding error of the plain scale
+  }
+  EXPECT_LT(err, ref * 1.3);
+}
+
+TEST(WeightFormat, KQuantsEncodeZerosAndConstantsExactly) {
+  for (DType t : {DType::kQ4_K, DType::kQ6_K, DType::kQ5_0}) {
+    std::vector<float> z(512, 0.0f);
+    EXPECT_EQ(round_trip(t, z), z) << dtype_name(t);
+  }
+  // A constant row: Q4_K's min alone represents it (to f16 precision).
+  std::vector<float> c(256, -0.25f);
+  for (float v : round_trip(DType::kQ4_K, c)) EXPECT_NEAR(v, -0.25f, 1e-3f);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "yun/compute/cpu/matmul.h"
 #include "yun/model/model_store.h"
+#include "yun/model/quant_scheme.h"
 #include "yun/model/weight_format.h"
 
 namespace yun::cli {
@@ -131,14 +132,20 @@ const std::vector<EngineOption> kOptions = {
        }
        return Status::ok();
      }},
-    {"quantize", T::kString, "q8_0|q4_0",
+    {"quantize", T::kString, "q8_0|q4_0|q4_k",
      "re-encode the weight matrices at load (CPU): 8-bit\n"
      "blocks of 32 with one scale, ~1.9x fewer bytes per\n"
-     "token than bf16; int8 dot products (VNNI, AVX2)",
+     "token than bf16; int8 dot products (VNNI, AVX2);\n"
+     "q4_k (= q4_k_m): llama.cpp's Q4_K_M mix of Q4_K and\n"
+     "Q6_K (Q5_0/Q8_0 where rows are not 256-blocks)",
      [](EngineFlags& f, const std::string& v) -> Status {
+       if (auto scheme = quant_scheme_by_name(v)) {
+         f.runner.cpu.quantize_scheme = scheme;
+         return Status::ok();
+       }
        const WeightFormat* wf = weight_format_by_name(v);
        if (!wf || wf->block_elems == 1 || !wf->row_from_float)
-         return invalid_argument("must be q8_0 or q4_0, not '" + v + "'");
+         return invalid_argument("must be q8_0, q4_0 or q4_k, not '" + v + "'");
        f.runner.cpu.quantize = wf->dtype;
        return Status::ok();
      }},

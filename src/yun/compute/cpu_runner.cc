@@ -29,6 +29,7 @@
 #include "yun/compute/model_runner.h"
 #include "yun/model/decoder_spec.h"
 #include "yun/model/gguf_model.h"
+#include "yun/model/quant_scheme.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weights.h"
 
@@ -635,7 +636,9 @@ Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_
     YUN_ASSIGN_OR_RETURN(source, WeightStore::open_dir(model_dir, load));
   }
   YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(source)));
-  if (options.quantize != DType::kF32)
+  if (options.quantize_scheme)
+    YUN_RETURN_IF_ERROR(quantize_model_weights(weights, *options.quantize_scheme));
+  else if (options.quantize != DType::kF32)
     YUN_RETURN_IF_ERROR(quantize_model_weights(weights, options.quantize));
   return std::unique_ptr<ModelRunner>(
       new CpuRunner(std::move(config), std::move(weights), options));

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "yun/model/dtype.h"
 
 namespace yun {
+
+enum class QuantScheme : int;  // model/quant_scheme.h
 
 class ModelRunner {
  public:
@@ -131,6 +134,9 @@ struct CpuRunnerOptions {
   // model/weight_format.h with an encoder, or kF32 for none. Matrices whose
   // rows are not whole blocks keep their format.
   DType quantize = DType::kF32;
+  // Or a mixed scheme (--quantize q4_k / q4_k_m: model/quant_scheme.h),
+  // applied instead of `quantize` when set.
+  std::optional<QuantScheme> quantize_scheme;
 };
 
 // Loads DIR (config + safetensors, memory-mapped unless read_weights), or a

@@ -16,6 +16,7 @@ constexpr Info kInfo[] = {
     {DType::kI8, "I8", 1},     {DType::kBool, "BOOL", 1}, {DType::kF64, "F64", 8},
     {DType::kI16, "I16", 2},   {DType::kQ8_0, "Q8_0", 0}, {DType::kQ4_0, "Q4_0", 0},
     {DType::kQ4_K, "Q4_K", 0}, {DType::kQ5_K, "Q5_K", 0}, {DType::kQ6_K, "Q6_K", 0},
+    {DType::kQ5_0, "Q5_0", 0},
 };
 }  // namespace
 

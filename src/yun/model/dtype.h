@@ -11,7 +11,7 @@ namespace yun {
 // have no per-element size, and safetensors files never hold them.
 enum class DType : uint8_t {
   kF32, kF16, kBF16, kI32, kI64, kU8, kI8, kBool, kF64, kI16,
-  kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K,
+  kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K, kQ5_0,
 };
 
 // Bytes per element; 0 for block formats (use format_bytes).

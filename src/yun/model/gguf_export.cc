@@ -21,6 +21,8 @@ uint32_t file_type(DType t) {
       return 2;
     case DType::kQ8_0:
       return 7;
+    case DType::kQ5_0:
+      return 8;
     case DType::kQ4_K:
       return 15;  // MOSTLY_Q4_K_M
     case DType::kQ5_K:
@@ -195,7 +197,7 @@ Status write_model_gguf(const ModelConfig& c, const ModelWeights& w, const GgufE
 
   g.set_string("general.architecture", gguf_arch_name(c));
   g.set_string("general.name", o.name.empty() ? c.architecture_name : o.name);
-  g.set_u32("general.file_type", file_type(ex.main_format()));
+  g.set_u32("general.file_type", o.file_type.value_or(file_type(ex.main_format())));
   g.set_u32("general.quantization_version", 2);
   g.set_u32(a + "block_count", uint32_t(c.num_hidden_layers));
   g.set_u32(a + "context_length", uint32_t(c.max_position_embeddings));

@@ -33,6 +33,9 @@ struct GgufVocab {
 struct GgufExportOptions {
   std::string name;            // general.name
   const GgufVocab* vocab = nullptr;
+  // general.file_type; default: llama.cpp's type for the most common matrix
+  // format (a mixed scheme sets its own: quant_scheme_file_type).
+  std::optional<uint32_t> file_type;
 };
 
 // The tokenizer.ggml.* and tokenizer.chat_template keys of `vocab`.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "yun/base/half.h"
+#include "yun/model/quant_encode.h"
 
 namespace yun {
 namespace {
@@ -90,6 +91,23 @@ void q4_0_from(const float* s, void* d, int64_t n) {
       return uint8_t(std::clamp(int(std::nearbyint(x * inv)) + 8, 0, 15));
     };
     for (int j = 0; j < 16; ++j) b[2 + j] = uint8_t(q(s[i + j]) | (q(s[i + j + 16]) << 4));
+  }
+}
+
+// --- Q5_0: [f16 d][u32 qh][16 bytes of nibbles as Q4_0]; bit j of qh is
+// element j's fifth bit; x = d*(q-16) ---
+void q5_0_to(const void* s, float* d, int64_t n) {
+  auto* b = static_cast<const uint8_t*>(s);
+  for (int64_t i = 0; i < n; i += 32, b += 22) {
+    const float scale = load_f16(b);
+    const uint32_t qh =
+        uint32_t(b[2]) | uint32_t(b[3]) << 8 | uint32_t(b[4]) << 16 | uint32_t(b[5]) << 24;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (b[6 + j] & 0xf) | int((qh >> j) & 1) << 4;
+      const int hi = (b[6 + j] >> 4) | int((qh >> (j + 16)) & 1) << 4;
+      d[i + j] = scale * float(lo - 16);
+      d[i + j + 16] = scale * float(hi - 16);
+    }
   }
 }
 
@@ -182,9 +200,10 @@ constexpr WeightFormat kFormats[] = {
     {DType::kBF16, "BF16", 30, 1, 2, bf16_to, bf16_from},
     {DType::kQ8_0, "Q8_0", 8, 32, 34, q8_0_to, q8_0_from},
     {DType::kQ4_0, "Q4_0", 2, 32, 18, q4_0_to, q4_0_from},
-    {DType::kQ4_K, "Q4_K", 12, 256, 144, q4_k_to, nullptr},
+    {DType::kQ5_0, "Q5_0", 6, 32, 22, q5_0_to, internal::q5_0_from_float},
+    {DType::kQ4_K, "Q4_K", 12, 256, 144, q4_k_to, internal::q4_k_from_float},
     {DType::kQ5_K, "Q5_K", 13, 256, 176, q5_k_to, nullptr},
-    {DType::kQ6_K, "Q6_K", 14, 256, 210, q6_k_to, nullptr},
+    {DType::kQ6_K, "Q6_K", 14, 256, 210, q6_k_to, internal::q6_k_from_float},
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 //   Q8_0  32 elements, 34 bytes:  f16 scale d, int8 q[32];           x = d*q
 //   Q4_0  32 elements, 18 bytes:  f16 d, 16 bytes of nibbles; low nibbles
 //         are elements 0..15, high nibbles 16..31;                  x = d*(q-8)
+//   Q5_0  32 elements, 22 bytes:  f16 d, u32 of fifth bits (bit j for
+//         element j), 16 bytes of nibbles as Q4_0;               x = d*(q-16)
 //   Q4_K  256 elements, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit
 //         scales/mins for 8 sub-blocks of 32, 128 bytes of nibbles;
 //         x = d*sc*q - dmin*m

@@ -1,6 +1,7 @@
 // Maps Hugging Face tensor names to ModelWeights and checks shapes/dtypes.
 #include "yun/model/weights.h"
 
+#include "yun/base/thread_pool.h"
 #include "yun/model/decoder_spec.h"
 #include "yun/model/safetensors.h"
 #include "yun/model/weight_format.h"
@@ -203,23 +204,40 @@ Status quantize_model_weights(ModelWeights& w, DType format) {
   for (TensorView* t : todo) {
     if (t->empty() || t->dtype == format || t->dim(1) % f->block_elems != 0) continue;
     if (is_block_format(t->dtype) && f->block_elems > 1) continue;  // no double quantization
-    const int64_t rows = t->dim(0), cols = t->dim(1);
-    YUN_ASSIGN_OR_RETURN(size_t row_bytes, format_bytes(format, cols));
-    const WeightFormat* src = weight_format(t->dtype);
-    YUN_ASSIGN_OR_RETURN(const size_t src_row, format_bytes(t->dtype, cols));
-    std::vector<uint8_t> out(row_bytes * size_t(rows));
-    std::vector<float> tmp(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      src->row_to_float(static_cast<const uint8_t*>(t->data) + size_t(r) * src_row, tmp.data(),
-                        cols);
-      f->row_from_float(tmp.data(), out.data() + size_t(r) * row_bytes, cols);
-    }
-    t->dtype = format;
-    t->data = out.data();
-    t->nbytes = out.size();
-    w.owned.push_back(std::move(out));
+    YUN_RETURN_IF_ERROR(quantize_tensor(w, *t, format));
   }
   if (tied) w.lm_head = w.embed_tokens;
+  return Status::ok();
+}
+
+Status quantize_tensor(ModelWeights& w, TensorView& t, DType format) {
+  const WeightFormat* f = weight_format(format);
+  if (!f || !f->row_from_float)
+    return invalid_argument(std::string("cannot quantize to ") + dtype_name(format));
+  const int64_t rows = t.dim(0), cols = t.dim(1);
+  YUN_ASSIGN_OR_RETURN(size_t row_bytes, format_bytes(format, cols));
+  const WeightFormat* src = weight_format(t.dtype);
+  if (!src) return invalid_argument(std::string("cannot decode ") + dtype_name(t.dtype));
+  YUN_ASSIGN_OR_RETURN(const size_t src_row, format_bytes(t.dtype, cols));
+  std::vector<uint8_t> out(row_bytes * size_t(rows));
+  // Rows in parallel (the K-quant encoders search per sub-block: ~50 s for a
+  // 0.5B model on one thread).
+  static ThreadPool pool;
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1) {
+        std::vector<float> tmp(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+          src->row_to_float(static_cast<const uint8_t*>(t.data) + size_t(r) * src_row,
+                            tmp.data(), cols);
+          f->row_from_float(tmp.data(), out.data() + size_t(r) * row_bytes, cols);
+        }
+      },
+      16);
+  t.dtype = format;
+  t.data = out.data();
+  t.nbytes = out.size();
+  w.owned.push_back(std::move(out));
   return Status::ok();
 }
 

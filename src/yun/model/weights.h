@@ -77,4 +77,10 @@ Result<ModelWeights> load_model_weights(const ModelConfig& config,
 // block formats are decoded. Errors: kInvalidArgument when yun cannot write `format`.
 Status quantize_model_weights(ModelWeights& w, DType format);
 
+// Re-encodes the matrix `t` (a view in w) in `format` into w.owned, decoding
+// it first; the rule quantize_model_weights applies to each matrix. Errors:
+// kInvalidArgument when yun cannot write `format` or t's rows are not whole
+// blocks of it.
+Status quantize_tensor(ModelWeights& w, TensorView& t, DType format);
+
 }  // namespace yun

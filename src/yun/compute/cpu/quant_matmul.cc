@@ -57,9 +57,105 @@ void q8_0_rows_scalar(const QuantArgs& a, int64_t n0, int64_t n1) {
   }
 }
 
+// Portable integer kernels for Q5_0, Q4_K and Q6_K: each block unpacked to
+// int8 levels q (signed: Q5_0 and Q6_K have their offset taken off), one
+// float scale per 16 elements and, for Q4_K, one min per 32, then
+//   y = sum_b xd_b * (s16_2b * dot_lo + s16_2b+1 * dot_hi) - min32_b * xs_b.
+template <DType F>
+struct Unpacked;
+
+template <>
+struct Unpacked<DType::kQ5_0> {
+  static constexpr int64_t kElems = 32, kBytes = 22;
+  static void get(const uint8_t* b, int8_t* q, float* s16, float* min32) {
+    const float d = f16_to_f32(uint16_t(b[0] | (b[1] << 8)));
+    const uint32_t qh =
+        uint32_t(b[2]) | uint32_t(b[3]) << 8 | uint32_t(b[4]) << 16 | uint32_t(b[5]) << 24;
+    for (int j = 0; j < 16; ++j) {
+      q[j] = int8_t(((b[6 + j] & 0xf) | ((qh >> j) & 1) << 4) - 16);
+      q[j + 16] = int8_t(((b[6 + j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - 16);
+    }
+    s16[0] = s16[1] = d;
+    min32[0] = 0.0f;
+  }
+};
+
+template <>
+struct Unpacked<DType::kQ4_K> {
+  static constexpr int64_t kElems = 256, kBytes = 144;
+  static void get(const uint8_t* b, int8_t* q, float* s16, float* min32) {
+    const float d = f16_to_f32(uint16_t(b[0] | (b[1] << 8)));
+    const float dmin = f16_to_f32(uint16_t(b[2] | (b[3] << 8)));
+    const uint8_t* sc = b + 4;
+    for (int j = 0; j < 8; ++j) {
+      int s, m;
+      if (j < 4) {
+        s = sc[j] & 63;
+        m = sc[j + 4] & 63;
+      } else {
+        s = (sc[j + 4] & 0xf) | ((sc[j - 4] >> 6) << 4);
+        m = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+      }
+      s16[2 * j] = s16[2 * j + 1] = d * float(s);
+      min32[j] = dmin * float(m);
+      const uint8_t* qs = b + 16 + 32 * (j / 2);
+      for (int l = 0; l < 32; ++l) q[32 * j + l] = int8_t(j % 2 ? qs[l] >> 4 : qs[l] & 0xf);
+    }
+  }
+};
+
+template <>
+struct Unpacked<DType::kQ6_K> {
+  static constexpr int64_t kElems = 256, kBytes = 210;
+  static void get(const uint8_t* b, int8_t* q, float* s16, float* min32) {
+    const float d = f16_to_f32(uint16_t(b[208] | (b[209] << 8)));
+    for (int g = 0; g < 16; ++g) s16[g] = d * float(int8_t(b[192 + g]));
+    for (int j = 0; j < 8; ++j) min32[j] = 0.0f;
+    for (int h = 0; h < 2; ++h)
+      for (int l = 0; l < 32; ++l)
+        for (int r = 0; r < 4; ++r) {
+          const uint8_t lq = b[64 * h + l + 32 * (r & 1)];
+          const int v =
+              (r < 2 ? lq & 0xf : lq >> 4) | (((b[128 + 32 * h + l] >> (2 * r)) & 3) << 4);
+          q[128 * h + 32 * r + l] = int8_t(v - 32);
+        }
+  }
+};
+
+template <DType F>
+void unpacked_rows_scalar(const QuantArgs& a, int64_t n0, int64_t n1) {
+  using U = Unpacked<F>;
+  const WeightMatrix& W = *a.W;
+  const int64_t K = W.cols, N = W.rows, nb = K / 32;
+  int8_t q[U::kElems];
+  float s16[U::kElems / 16], min32[U::kElems / 32];
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* wr = static_cast<const uint8_t*>(W.data) + size_t(n) * a.row_bytes;
+    for (int64_t m = 0; m < a.M; ++m) a.y[m * N + n] = a.bias ? a.bias[n] : 0.0f;
+    for (int64_t blk = 0; blk < K / U::kElems; ++blk) {
+      U::get(wr + blk * U::kBytes, q, s16, min32);
+      for (int64_t m = 0; m < a.M; ++m) {
+        const int8_t* xq = a.xq + m * K + blk * U::kElems;
+        const float* xd = a.xd + m * nb + blk * (U::kElems / 32);
+        const float* xs = a.xs + m * nb + blk * (U::kElems / 32);
+        float s = 0.0f;
+        for (int j = 0; j < U::kElems / 32; ++j) {
+          int32_t lo = 0, hi = 0;
+          for (int l = 0; l < 16; ++l) {
+            lo += int32_t(q[32 * j + l]) * xq[32 * j + l];
+            hi += int32_t(q[32 * j + 16 + l]) * xq[32 * j + 16 + l];
+          }
+          s += xd[j] * (s16[2 * j] * float(lo) + s16[2 * j + 1] * float(hi)) - min32[j] * xs[j];
+        }
+        a.y[m * N + n] += s;
+      }
+    }
+  }
+}
+
 }  // namespace
 
-void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d) {
+void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d, float* s) {
   for (int64_t b = 0; b < n / 32; ++b) {
     const float* xb = x + b * 32;
     float amax = 0.0f;
@@ -67,7 +163,12 @@ void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d) {
     const float scale = amax / 127.0f;
     const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
     d[b] = scale;
-    for (int j = 0; j < 32; ++j) q[b * 32 + j] = int8_t(std::lrintf(xb[j] * inv));
+    int32_t sum = 0;
+    for (int j = 0; j < 32; ++j) {
+      q[b * 32 + j] = int8_t(std::lrintf(xb[j] * inv));
+      sum += q[b * 32 + j];
+    }
+    if (s) s[b] = scale * float(sum);
   }
 }
 
@@ -92,6 +193,27 @@ int quant_kernels(DType weight, QuantKernel* out, int max_out) {
       add("avxvnni", ActFormat::kQ8_0, q4_0_rows_avxvnni);
     if (f.avx2 && f.fma && f.f16c) add("avx2", ActFormat::kQ8_0, q4_0_rows_avx2);
   }
+  const bool vnni512 = f.avx512_vnni && f.avx512vl && f.avx512bw && f.avx2;
+  const bool vnni256 = f.avx_vnni && f.avx2 && f.fma && f.f16c;
+  const bool avx2 = f.avx2 && f.fma && f.f16c;
+  if (weight == DType::kQ5_0) {
+    if (vnni512) add("avx512vnni", ActFormat::kQ8_0, q5_0_rows_avx512vnni);
+    if (vnni256) add("avxvnni", ActFormat::kQ8_0, q5_0_rows_avxvnni);
+    if (avx2) add("avx2", ActFormat::kQ8_0, q5_0_rows_avx2);
+    add("scalar", ActFormat::kQ8_0, unpacked_rows_scalar<DType::kQ5_0>);
+  }
+  if (weight == DType::kQ4_K) {
+    if (vnni512) add("avx512vnni", ActFormat::kQ8_0, q4_k_rows_avx512vnni);
+    if (vnni256) add("avxvnni", ActFormat::kQ8_0, q4_k_rows_avxvnni);
+    if (avx2) add("avx2", ActFormat::kQ8_0, q4_k_rows_avx2);
+    add("scalar", ActFormat::kQ8_0, unpacked_rows_scalar<DType::kQ4_K>);
+  }
+  if (weight == DType::kQ6_K) {
+    if (vnni512) add("avx512vnni", ActFormat::kQ8_0, q6_k_rows_avx512vnni);
+    if (vnni256) add("avxvnni", ActFormat::kQ8_0, q6_k_rows_avxvnni);
+    if (avx2) add("avx2", ActFormat::kQ8_0, q6_k_rows_avx2);
+    add("scalar", ActFormat::kQ8_0, unpacked_rows_scalar<DType::kQ6_K>);
+  }
   if (weight_format(weight)) add("dequant", ActFormat::kF32, dequant_rows);
   return n;
 }
@@ -101,22 +223,25 @@ void quant_matmul_with(const QuantKernel& k, const float* x, int64_t M, const We
   const int64_t K = W.cols;
   QuantArgs a{&W, *format_bytes(W.dtype, K), M, x, nullptr, nullptr, y, bias};
   thread_local std::vector<int8_t> xq;
-  thread_local std::vector<float> xd;
+  thread_local std::vector<float> xd, xs;
   if (k.act == ActFormat::kQ8_0) {
     // The caller's buffers (thread_local): the workers must not name them.
     if (xq.size() < size_t(M * K)) xq.resize(size_t(M * K));
     if (xd.size() < size_t(M * K / 32)) xd.resize(size_t(M * K / 32));
+    if (xs.size() < size_t(M * K / 32)) xs.resize(size_t(M * K / 32));
     int8_t* q = xq.data();
     float* d = xd.data();
+    float* s = xs.data();
     pool.parallel_for(
         M,
         [&](int64_t m0, int64_t m1) {
           for (int64_t m = m0; m < m1; ++m)
-            quantize_act_q8_0(x + m * K, K, q + m * K, d + m * (K / 32));
+            quantize_act_q8_0(x + m * K, K, q + m * K, d + m * (K / 32), s + m * (K / 32));
         },
         8);
     a.xq = q;
     a.xd = d;
+    a.xs = s;
   }
   pool.parallel_for(
       W.rows, [&](int64_t n0, int64_t n1) { k.rows(a, n0, n1); }, 16);
@@ -170,8 +295,8 @@ void quant_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, Th
     bool have[32];
     Best() {
       for (int t = 0; t < 32; ++t) {
-        QuantKernel all[5];
-        have[t] = quant_kernels(DType(t), all, 5) > 0;
+        QuantKernel all[8];
+        have[t] = quant_kernels(DType(t), all, 8) > 0;
         if (have[t]) k[t] = all[0];
       }
     }

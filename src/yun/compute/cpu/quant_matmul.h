@@ -1,10 +1,11 @@
-// Matmul against block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; see
+// Matmul against block-quantized weights (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; see
 // model/weight_format.h), internal to compute/cpu: matmul() (matmul.h) sends
 // every WeightMatrix whose dtype is a block format here.
 //
 // Kernels are keyed by (weight format, ISA). Each declares the activation
 // format it wants: kF32 (x as it is) or kQ8_0 (each row of x quantized to
-// int8 in blocks of 32 with one float scale, for integer dot products:
+// int8 in blocks of 32 with one float scale, plus each block's scale times
+// the sum of its int8 values for the K-quants' mins, for integer dot products:
 // vpdpbusd on AVX-512 VNNI / AVX-VNNI, vpmaddubsw on AVX2). The driver
 // converts x once per call and splits the W rows among the threads.
 //
@@ -26,8 +27,8 @@ namespace yun::internal {
 
 enum class ActFormat { kF32, kQ8_0 };
 
-// Activations as a kernel wants them: x (kF32) or xq/xd (kQ8_0: M*K int8 and
-// M*K/32 scales, row-major).
+// Activations as a kernel wants them: x (kF32) or xq/xd/xs (kQ8_0: M*K int8,
+// M*K/32 scales and M*K/32 block sums xd*sum(xq), row-major).
 struct QuantArgs {
   const WeightMatrix* W;
   size_t row_bytes;  // bytes of one W row
@@ -37,6 +38,7 @@ struct QuantArgs {
   const float* xd;
   float* y;  // [M, W->rows]
   const float* bias;
+  const float* xs = nullptr;
 };
 
 // Writes y[m, n] for n in [n0, n1), all m.
@@ -63,8 +65,9 @@ void quant_matmul(const float* x, int64_t M, const WeightMatrix& W, float* y, Th
                   const float* bias);
 
 // Quantizes n floats (a multiple of 32) to int8 blocks of 32 with one float
-// scale each (max|x|/127), as kQ8_0 kernels want.
-void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d);
+// scale each (max|x|/127), as kQ8_0 kernels want; with `s`, also each
+// block's scale times the sum of its int8 values.
+void quantize_act_q8_0(const float* x, int64_t n, int8_t* q, float* d, float* s = nullptr);
 
 // The per-ISA Q8_0 / Q4_0 x Q8_0 row kernels (quant_q8_0_*.cc).
 void q8_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
@@ -73,5 +76,15 @@ void q8_0_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
 void q4_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
 void q4_0_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
 void q4_0_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
+// Q5_0, Q4_K and Q6_K x Q8_0 (the same files; K-quants in quant_kq.inc).
+void q5_0_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
+void q5_0_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q5_0_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_k_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_k_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q4_k_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q6_k_rows_avx2(const QuantArgs& a, int64_t n0, int64_t n1);
+void q6_k_rows_avxvnni(const QuantArgs& a, int64_t n0, int64_t n1);
+void q6_k_rows_avx512vnni(const QuantArgs& a, int64_t n0, int64_t n1);
 
 }  // namespace yun::internal
