@@ -26,6 +26,12 @@ struct SeqSlice {
   int32_t context_len = 0;   // tokens in the KV cache after this step
   std::vector<int32_t> block_table;  // KV block ids, covers context_len
   int32_t state_slot = -1;           // recurrent-state slot (hybrid models only)
+  // Speculative verification (hybrid models): snapshot_slots[j] receives a
+  // copy of the state after row j of this slice (position context_len -
+  // num_tokens + j + 1), so a rejected draft can be rolled back with
+  // ModelRunner::copy_state_slot. At most num_tokens - 1 entries, each a
+  // slot no other slice of the batch uses. Models without state ignore it.
+  std::vector<int32_t> snapshot_slots;
 };
 
 struct ForwardBatch {
