@@ -36,6 +36,7 @@
 #include "yun/engine/block_pool.h"
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
+#include "yun/engine/speculative.h"
 #include "yun/engine/state_slots.h"
 #include "yun/engine/stop_checker.h"
 #include "yun/grammar/matcher.h"
@@ -102,6 +103,9 @@ class EngineImpl final : public Engine {
     stats_.block_size = config.block_size;
     stats_.prefix_cache_enabled = pool_.prefix_cache_enabled();
     pool_.set_record_events(static_cast<bool>(config.kv_event_sink));
+    if (config.speculative.enabled())  // its spare state slots follow the engine's
+      spec_ = std::make_unique<Speculator>(config.speculative, *runner_, blocks_, max_model_len_,
+                                           config.max_num_seqs);
     thread_ = std::thread([this] {
       set_current_thread_name("yun-engine");
       loop();
@@ -139,6 +143,8 @@ class EngineImpl final : public Engine {
   void handle(Command& c);
   void step();
   void on_token(Sequence* seq, const SampleResult& r);
+  // Speculation: the accepted draft's verify token of `seq`, if any.
+  void on_extra_token(Sequence* seq);
   // A pooling sequence's prompt is computed: its final event carries `hidden`.
   void on_pooled(Sequence* seq, std::span<const float> hidden);
   // Submit checks of an embedding request (RequestKind::kEmbed).
@@ -198,6 +204,7 @@ class EngineImpl final : public Engine {
   bool trim_pending_ = false;  // work ran since the last trim
   Clock::time_point last_trim_{};
   int64_t memory_trims_ = 0;
+  std::unique_ptr<Speculator> spec_;  // config_.speculative enabled
 };
 
 Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
@@ -543,7 +550,10 @@ void EngineImpl::step() {
       constrain_row(*s, rows_.size(), row);
       rows_.push_back(row);
     }
+    if (spec_) spec_->add_drafts(out, batch, rows_);
     Status st = runner_->forward(batch, rows_, results_);
+    if (spec_ && st.is_ok() && results_.size() == rows_.size())
+      st = spec_->take_results(rows_, results_);
     const size_t hidden_size = static_cast<size_t>(runner_->config().hidden_size);
     std::span<const float> hidden = runner_->hidden_states();
     if (st.is_ok() && hidden.size() != batch.hidden_rows.size() * hidden_size)
@@ -563,13 +573,25 @@ void EngineImpl::step() {
       size_t k = 0, h = 0;
       for (const ScheduledSeq& ss : out.seqs) {
         if (ss.sample) on_token(ss.seq, results_[k++]);
+        if (spec_) on_extra_token(ss.seq);
         if (ss.pool) on_pooled(ss.seq, hidden.subspan(hidden_size * h++, hidden_size));
       }
+      // Next drafts. A failed MTP pass only means no drafts next step.
+      if (spec_) (void)spec_->draft(out).is_ok();
     }
   }
   for (uint64_t id : done_) requests_.erase(id);
   done_.clear();
   flush_kv_events();
+}
+
+void EngineImpl::on_extra_token(Sequence* seq) {
+  std::optional<SampleResult> r = spec_->extra_token(seq);
+  if (!r || seq->status != SeqStatus::kRunning) return;  // finished on the token before
+  ++seq->num_computed;  // the draft's KV is in the cache and its state in the slot
+  blocks_.commit_full_blocks(*seq);
+  seq->tokens.push_back(r->token);
+  on_token(seq, *r);
 }
 
 void EngineImpl::flush_kv_events() {
@@ -589,6 +611,10 @@ void EngineImpl::publish_stats() {
   stats_.num_preemptions = sched_.num_preemptions();
   stats_.steps = steps_;
   stats_.memory_trims = memory_trims_;
+  if (spec_) {
+    stats_.spec_draft_tokens = spec_->stats().drafts;
+    stats_.spec_accepted_tokens = spec_->stats().accepted;
+  }
 }
 
 }  // namespace
@@ -625,8 +651,13 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   YUN_ASSIGN_OR_RETURN(KvCacheSpec spec, runner->plan_kv_cache(budget));
   YUN_RETURN_IF_ERROR(runner->allocate_kv_cache(spec));
   // One recurrent-state slot per running sequence (none without such layers).
-  YUN_RETURN_IF_ERROR(
-      runner->allocate_state_slots(runner->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0));
+  if (config.speculative.enabled() && !runner->supports_mtp())
+    return invalid_argument("speculative decoding (method \"" + config.speculative.method +
+                            "\") needs the model's MTP head: load the model with it");
+  // Speculation's snapshots take spare slots after the engine's own.
+  YUN_RETURN_IF_ERROR(runner->allocate_state_slots(
+      runner->state_bytes_per_slot() > 0 ? config.max_num_seqs + config.speculative.spare_slots()
+                                         : 0));
   const KvCacheSpec got = runner->kv_cache_spec();
   if (got.block_size != config.block_size || got.num_blocks < 1) {
     return internal_error("runner allocated a KV cache of " + std::to_string(got.num_blocks) +
