@@ -653,7 +653,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   // One recurrent-state slot per running sequence (none without such layers).
   if (config.speculative.enabled() && !runner->supports_mtp())
     return invalid_argument("speculative decoding (method \"" + config.speculative.method +
-                            "\") needs the model's MTP head: load the model with it");
+                            "\") needs the model's MTP head, which the " +
+                            runner->device_name() + " runner has not loaded");
   // Speculation's snapshots take spare slots after the engine's own.
   YUN_RETURN_IF_ERROR(runner->allocate_state_slots(
       runner->state_bytes_per_slot() > 0 ? config.max_num_seqs + config.speculative.spare_slots()
