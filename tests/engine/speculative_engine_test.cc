@@ -280,6 +280,47 @@ TEST_P(SpeculativeEngineTest, EndsMidDraft) {
   }
 }
 
+// The min_acceptance rule: a sequence whose first probe_drafts drafts were
+// all rejected drafts no more; one whose drafts are accepted keeps drafting;
+// min_acceptance 0 never stops. Outputs stay the golden ones.
+TEST_P(SpeculativeEngineTest, StopsDraftingBelowMinAcceptance) {
+  const std::string model = GetParam();
+  auto golden = load_golden(model);
+  ASSERT_FALSE(golden.empty());
+  std::map<std::vector<int32_t>, std::vector<int32_t>> oracle;
+  std::vector<Req> reqs;
+  for (const auto& g : golden) {
+    oracle[g.ids] = g.greedy;
+    SamplingParams p;
+    p.temperature = 0;
+    p.ignore_eos = true;
+    p.max_tokens = 20;
+    reqs.push_back({g.ids, p});
+  }
+  EngineConfig cfg;
+  cfg.num_kv_blocks = 512;
+  cfg.max_num_seqs = 1;  // one at a time: every step speculates
+  cfg.speculative.probe_drafts = 4;
+  for (Drafts d : {Drafts::kReject, Drafts::kAccept}) {
+    for (double min_acc : {0.5, 0.0}) {
+      SCOPED_TRACE(std::string(name(d)) + " min_acceptance " + std::to_string(min_acc));
+      cfg.speculative.min_acceptance = min_acc;
+      const RunResult got = run(model, cfg, reqs, d, oracle);
+      ASSERT_TRUE(got.errors.empty()) << got.errors.front();
+      for (size_t i = 0; i < reqs.size(); ++i) EXPECT_EQ(got.out[i][0], golden[i].greedy);
+      const int64_t n = int64_t(reqs.size());
+      if (d == Drafts::kReject && min_acc > 0) {
+        EXPECT_EQ(got.stats.spec_draft_tokens, 4 * n);
+      } else {
+        EXPECT_GT(got.stats.spec_draft_tokens, 4 * n);
+      }
+      if (d == Drafts::kAccept) {
+        EXPECT_EQ(got.stats.spec_accepted_tokens, got.stats.spec_draft_tokens);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, SpeculativeEngineTest,
                          ::testing::Values("qwen3_5-tiny", "qwen3_5moe-tiny"),
                          [](const auto& info) {
@@ -297,14 +338,19 @@ TEST(SpeculativeConfigTest, ParsesVllmSpelling) {
   EXPECT_EQ(c->num_speculative_tokens, 1);
   EXPECT_EQ(c->disable_by_batch_size, 3);
   EXPECT_EQ(c->spare_slots(), 2);
-  auto d = parse_speculative_config(R"({"method":"qwen3_5_mtp","disable_by_batch_size":8})");
-  ASSERT_TRUE(d.is_ok());
+  auto d = parse_speculative_config(
+      R"({"method":"qwen3_5_mtp","disable_by_batch_size":8,"min_acceptance":0.25,"probe_drafts":9})");
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
   EXPECT_EQ(d->method, "mtp");
   EXPECT_EQ(d->disable_by_batch_size, 8);
-  for (const char* bad : {"", "[]", "{", R"({"method":"eagle"})", R"({"method":"mtp","x":1})",
-                          R"({"method":"mtp","num_speculative_tokens":2})",
-                          R"({"method":"mtp","num_speculative_tokens":"1"})",
-                          R"({"method":"mtp","disable_by_batch_size":1})", R"({})"}) {
+  EXPECT_EQ(d->min_acceptance, 0.25);
+  EXPECT_EQ(d->probe_drafts, 9);
+  for (const char* bad :
+       {"", "[]", "{", R"({"method":"eagle"})", R"({"method":"mtp","x":1})",
+        R"({"method":"mtp","num_speculative_tokens":2})",
+        R"({"method":"mtp","num_speculative_tokens":"1"})",
+        R"({"method":"mtp","disable_by_batch_size":1})", R"({"method":"mtp","min_acceptance":1.5})",
+        R"({"method":"mtp","probe_drafts":0})", R"({})"}) {
     auto r = parse_speculative_config(bad);
     EXPECT_FALSE(r.is_ok()) << bad;
     if (!r.is_ok()) {

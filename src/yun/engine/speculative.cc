@@ -18,6 +18,14 @@ Result<SpeculativeConfig> parse_speculative_config(std::string_view text) {
     if (k == "method" || k == "model") {
       if (!v.is_string()) return invalid_argument(where + "'" + k + "' must be a string");
       if (k == "method") c.method = v.get<std::string>();
+    } else if (k == "min_acceptance") {
+      if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() <= 1.0))
+        return invalid_argument(where + "min_acceptance must be a number in [0, 1]");
+      c.min_acceptance = v.get<double>();
+    } else if (k == "probe_drafts") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 1000000)
+        return invalid_argument(where + "probe_drafts must be an integer >= 1");
+      c.probe_drafts = int32_t(v.get<int64_t>());
     } else if (k == "num_speculative_tokens" || k == "disable_by_batch_size") {
       if (!v.is_number_integer()) return invalid_argument(where + "'" + k + "' must be an integer");
       const int64_t n = v.get<int64_t>();
@@ -141,6 +149,11 @@ Status Speculator::take_results(std::vector<RowSampling>& rows,
       return internal_error("speculative: verify row missing from the results");
     const bool ok = results[v.result_index - 1].token == v.draft;
     ++stats_.drafts;
+    Tally& t = tally_[v.seq];
+    if (t.request_id != v.seq->request_id || t.index != v.seq->index)
+      t = Tally{v.seq->request_id, v.seq->index, 0, 0};
+    ++t.drafts;
+    t.accepted += ok;
     if (ok) {
       ++stats_.accepted;
       extra_[v.seq] = results[v.result_index];
@@ -170,9 +183,19 @@ Status Speculator::draft(const SchedulerOutput& out) {
   ForwardBatch mb;
   std::vector<int32_t> src;
   std::vector<Sequence*> want;
+  // Keep the tallies of this step's sequences only (a finished sequence's
+  // address may be reused).
+  std::unordered_map<const Sequence*, Tally> kept;
+  for (const ScheduledSeq& ss : out.seqs)
+    if (auto it = tally_.find(ss.seq); it != tally_.end() &&
+                                       it->second.request_id == ss.seq->request_id &&
+                                       it->second.index == ss.seq->index)
+      kept.insert(*it);
+  tally_ = std::move(kept);
   for (size_t i = 0; i < out.seqs.size() && i < slice_start_.size(); ++i) {
     Sequence* s = out.seqs[i].seq;
     if (s->status != SeqStatus::kRunning || s->pooling) continue;
+    if (auto it = tally_.find(s); it != tally_.end() && gave_up(it->second)) continue;
     // The rows of this step that stand: num_computed - first of them.
     const int32_t first = s->num_computed - out.seqs[i].num_tokens - (accepted_.count(s) ? 1 : 0);
     const int32_t m = s->num_computed - first;

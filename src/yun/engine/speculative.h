@@ -34,6 +34,12 @@
 // mask this step (min_tokens, bad words, grammar, allowed_token_ids); logprobs
 // are fine. Sampled rows run as without speculation (the rejection-sampling
 // rule is not implemented).
+// Off by acceptance (SpeculativeConfig::min_acceptance): a sequence whose
+// first probe_drafts drafts were accepted less often than min_acceptance
+// stops drafting for the rest of its life (no MTP pass, no verify row): on
+// the CPU a draft (the MTP layer and the whole lm_head) plus the 2-row
+// verify cost ~1.5 decode steps of Qwen3.5-0.8B (README), so below ~50%
+// acceptance speculation is a loss. A preempted sequence starts a new tally.
 // Off by batch size (vLLM's disable_by_batch_size): speculation (drafts and
 // the MTP pass) runs only in steps that schedule fewer than
 // disable_by_batch_size sequences. Default 3: a CPU verify step reads the
@@ -108,6 +114,16 @@ class Speculator {
     int32_t token = 0;
   };
   static bool plain_greedy(const RowSampling& row);
+  struct Tally {
+    uint64_t request_id = 0;  // whose (a finished sequence's address may be reused)
+    int32_t index = 0;
+    int32_t drafts = 0, accepted = 0;
+  };
+  // The min_acceptance rule: this sequence drafts no more.
+  bool gave_up(const Tally& t) const {
+    return t.drafts >= config_.probe_drafts &&
+           double(t.accepted) < config_.min_acceptance * double(t.drafts);
+  }
 
   SpeculativeConfig config_;
   ModelRunner& runner_;
@@ -122,6 +138,7 @@ class Speculator {
   std::unordered_map<const Sequence*, SampleResult> extra_;
   std::unordered_map<const Sequence*, Draft> drafts_;  // rebuilt every step
   std::unordered_map<const Sequence*, bool> accepted_;
+  std::unordered_map<const Sequence*, Tally> tally_;  // drafts of running sequences
   SpeculativeStats stats_;
   std::vector<float> logits_;
 };
