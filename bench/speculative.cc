@@ -1,4 +1,5 @@
 // yun_bench_speculative --model DIR [--tokens 32] [--prompt-len 32] [--reps 3] [--threads N]
+// (--reps 0: only the step costs below)
 //
 // Batch-1 greedy decode speed with speculative decoding (engine/speculative.h)
 // against without, on one CPU engine per mode, each with its own runner
@@ -137,10 +138,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (model.empty() || tokens < 2 || prompt_len < 1 || reps < 1) {
+  if (model.empty() || tokens < 2 || prompt_len < 1 || reps < 0) {
     std::fprintf(stderr,
                  "usage: yun_bench_speculative --model DIR [--tokens 32] [--prompt-len 32] "
-                 "[--reps 3] [--threads N]\n");
+                 "[--reps 3 (0: the step costs only)] [--threads N]\n");
     return 2;
   }
   const std::vector<std::string> modes = {"off", "mtp", "accept", "reject"};
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
   int64_t vocab = 0;
   ModelConfig mc;
   for (const std::string& m : modes) {
+    if (reps == 0) break;
     CpuRunnerOptions ro;
     ro.num_threads = threads;
     ro.load_mtp = true;
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
     Timing off = generate(*engines["off"], prompt, tokens);
     oracle[prompt] = off.tokens;
     rate["off"].push_back(off.decode_tok_s);
-    // The others in a rotating order, each right after... the same "off" run.
+    // The others on the same prompt, in a rotating order.
     for (size_t k = 0; k < 3; ++k) {
       const std::string& m = modes[1 + (k + size_t(r)) % 3];
       Timing t = generate(*engines[m], prompt, tokens);
@@ -208,7 +210,7 @@ int main(int argc, char** argv) {
               model.c_str(), tokens, prompt_len, reps);
   std::printf(" \"greedy_identical\": %s, \"off_decode_tok_s\": %.3f,\n",
               identical ? "true" : "false", median(rate["off"]));
-  for (size_t k = 1; k < modes.size(); ++k) {
+  for (size_t k = 1; k < modes.size() && reps > 0; ++k) {
     const std::string& m = modes[k];
     auto& v = ratio[m];
     const EngineStats s = engines[m]->stats();
@@ -224,7 +226,7 @@ int main(int argc, char** argv) {
   engines.clear();
   // One runner step by step: a decode step (1 row), a verify step (2 rows),
   // a verify step with its snapshot, and the MTP draft (1 row), each on its
-  // own sequence, interleaved, median of 7.
+  // own sequence, interleaved, median of 7 (15 with --reps 0).
   std::map<std::string, std::vector<double>> step_ms;
   {
     CpuRunnerOptions ro;
@@ -233,7 +235,9 @@ int main(int argc, char** argv) {
     auto runner = create_cpu_runner(model, ro);
     if (!runner.is_ok()) return 1;
     ModelRunner& r = **runner;
-    const int32_t iters = 7, bs = 16;
+    vocab = r.config().vocab_size;
+    mc = r.config();
+    const int32_t iters = reps == 0 ? 15 : 7, bs = 16;
     const int32_t len = prompt_len + 2 * iters + 2, nb = (len + bs - 1) / bs;
     if (!r.allocate_kv_cache({4 * nb, bs}).is_ok() || !r.allocate_state_slots(4).is_ok()) return 1;
     std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
