@@ -9,7 +9,7 @@ namespace yun {
 Result<SpeculativeConfig> parse_speculative_config(std::string_view text) {
   YUN_ASSIGN_OR_RETURN(nlohmann::json j,
                        parse_json_bounded<nlohmann::json>(text, JsonLimits::request()));
-  const std::string where = "--speculative-config: ";
+  const std::string where;  // the caller names the flag
   if (!j.is_object()) return invalid_argument(where + "expected a JSON object");
   SpeculativeConfig c;
   for (auto it = j.begin(); it != j.end(); ++it) {
