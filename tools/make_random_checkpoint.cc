@@ -156,6 +156,30 @@ bool hybrid_tensor_list(const yun::ModelConfig& c, std::vector<TensorSpec>* t,
   add("norm.weight", {H});
   if (!c.tie_word_embeddings) t->push_back({"lm_head.weight", DType::kBF16, {c.vocab_size, H}});
   if (!c.tie_word_embeddings) norm->push_back(false);
+  // The MTP head (mtp_num_hidden_layers 1, as published): fc over [embedding,
+  // hidden], its norms (zero-centred) and one full-attention layer.
+  auto mtp = [&](std::string n, std::vector<int64_t> s) {
+    t->push_back({"mtp." + std::move(n), DType::kBF16, std::move(s)});
+    norm->push_back(false);
+  };
+  if (c.mtp_num_hidden_layers > 0) {
+    mtp("fc.weight", {H, 2 * H});
+    mtp("pre_fc_norm_embedding.weight", {H});
+    mtp("pre_fc_norm_hidden.weight", {H});
+    mtp("norm.weight", {H});
+    const std::string p = "layers.0.";
+    mtp(p + "input_layernorm.weight", {H});
+    mtp(p + "self_attn.q_proj.weight", {c.attn_output_gate ? 2 * Q : Q, H});
+    mtp(p + "self_attn.k_proj.weight", {KV, H});
+    mtp(p + "self_attn.v_proj.weight", {KV, H});
+    mtp(p + "self_attn.o_proj.weight", {H, Q});
+    mtp(p + "self_attn.q_norm.weight", {c.head_dim});
+    mtp(p + "self_attn.k_norm.weight", {c.head_dim});
+    mtp(p + "post_attention_layernorm.weight", {H});
+    mtp(p + "mlp.gate_proj.weight", {I, H});
+    mtp(p + "mlp.up_proj.weight", {I, H});
+    mtp(p + "mlp.down_proj.weight", {H, I});
+  }
   return true;
 }
 

@@ -149,6 +149,17 @@ const std::vector<EngineOption> kOptions = {
        f.runner.cpu.quantize = wf->dtype;
        return Status::ok();
      }},
+    {"speculative-config", T::kString, "JSON",
+     "speculative decoding with the model's own MTP head\n"
+     "(Qwen3.5, CPU), as vLLM spells it:\n"
+     "'{\"method\":\"mtp\",\"num_speculative_tokens\":1}';\n"
+     "greedy requests only, in steps of fewer than\n"
+     "disable_by_batch_size (default 3) sequences",
+     [](EngineFlags& f, const std::string& v) -> Status {
+       YUN_ASSIGN_OR_RETURN(f.engine.speculative, parse_speculative_config(v));
+       f.runner.cpu.load_mtp = true;
+       return Status::ok();
+     }},
 };
 
 std::set<std::string> flag_names(bool bools) {

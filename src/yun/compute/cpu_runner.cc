@@ -47,6 +47,10 @@ WeightMatrix matrix(const TensorView& t, MatmulPrecision precision) {
   return m;
 }
 
+// Slices of at most this many tokens use the recurrent delta rule (see
+// linear_attention): cheaper than the chunked form for so few tokens.
+constexpr int64_t kRecurrentMaxTokens = 4;
+
 const float* ptr_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
 
 template <typename T>
@@ -84,68 +88,88 @@ class CpuRunner final : public ModelRunner {
     const bool centred = spec_.norm == NormKind::kZeroCentred;
     if (centred) add_one(final_norm_);
     layers_.resize(w_.layers.size());
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      const LayerWeights& lw = w_.layers[i];
-      LayerF32& l = layers_[i];
-      l.input_norm = tensor_to_f32(lw.input_norm);
-      l.post_norm = tensor_to_f32(lw.post_attention_norm);
-      l.q_norm = tensor_to_f32(lw.q_norm);
-      l.k_norm = tensor_to_f32(lw.k_norm);
-      l.q_bias = tensor_to_f32(lw.q_bias);
-      l.k_bias = tensor_to_f32(lw.k_bias);
-      l.v_bias = tensor_to_f32(lw.v_bias);
-      l.o_bias = tensor_to_f32(lw.o_bias);
-      l.gate_bias = tensor_to_f32(lw.gate_bias);
-      l.up_bias = tensor_to_f32(lw.up_bias);
-      l.down_bias = tensor_to_f32(lw.down_bias);
+    for (size_t i = 0; i < layers_.size(); ++i) layers_[i] = convert_layer(w_.layers[i]);
+    if (w_.mtp) {
+      const MtpWeights& m = *w_.mtp;
+      mtp_layer_ = convert_layer(m.layer);
+      mtp_norm_e_ = tensor_to_f32(m.pre_fc_norm_embedding);
+      mtp_norm_h_ = tensor_to_f32(m.pre_fc_norm_hidden);
+      mtp_norm_ = tensor_to_f32(m.norm);
       if (centred) {
-        add_one(l.input_norm);
-        add_one(l.post_norm);
-        add_one(l.q_norm);
-        add_one(l.k_norm);
-      }
-      l.conv_w = tensor_to_f32(lw.conv1d);
-      l.a_log = tensor_to_f32(lw.a_log);
-      l.dt_bias = tensor_to_f32(lw.dt_bias);
-      l.linear_norm = tensor_to_f32(lw.linear_norm);
-      l.is_moe = !lw.router.empty();
-      if (l.is_moe) {
-        // The router stays float32 in bf16 mode: rounding flips near-tied
-        // expert choices, a jump in the output rather than a small error.
-        l.moe.router = matrix(lw.router, MatmulPrecision::kFloat32);
-        l.moe.top_k = config_.num_experts_per_tok;
-        l.moe.norm_topk_prob = config_.norm_topk_prob;
-        for (size_t e = 0; e < lw.expert_gate.size(); ++e) {
-          SwigluWeights sw;
-          sw.gate = mat(lw.expert_gate[e]);
-          sw.up = mat(lw.expert_up[e]);
-          sw.down = mat(lw.expert_down[e]);
-          l.moe.experts.push_back(sw);
-        }
-        if (!lw.shared_expert_gate.empty()) {
-          l.moe.shared.gate = mat(lw.shared_gate);
-          l.moe.shared.up = mat(lw.shared_up);
-          l.moe.shared.down = mat(lw.shared_down);
-          l.moe.shared_gate = matrix(lw.shared_expert_gate, MatmulPrecision::kFloat32);
-        }
-      } else {
-        l.mlp.gate = mat(lw.gate_proj);
-        l.mlp.up = mat(lw.up_proj);
-        l.mlp.down = mat(lw.down_proj);
-        l.mlp.gate_bias = ptr_or_null(l.gate_bias);
-        l.mlp.up_bias = ptr_or_null(l.up_bias);
-        l.mlp.down_bias = ptr_or_null(l.down_bias);
+        add_one(mtp_norm_e_);
+        add_one(mtp_norm_h_);
+        add_one(mtp_norm_);
       }
     }
+  }
+
+  // The float32 small tensors and matrix views of one decoder layer.
+  LayerF32 convert_layer(const LayerWeights& lw) const {
+    const bool centred = spec_.norm == NormKind::kZeroCentred;
+    LayerF32 l;
+    l.input_norm = tensor_to_f32(lw.input_norm);
+    l.post_norm = tensor_to_f32(lw.post_attention_norm);
+    l.q_norm = tensor_to_f32(lw.q_norm);
+    l.k_norm = tensor_to_f32(lw.k_norm);
+    l.q_bias = tensor_to_f32(lw.q_bias);
+    l.k_bias = tensor_to_f32(lw.k_bias);
+    l.v_bias = tensor_to_f32(lw.v_bias);
+    l.o_bias = tensor_to_f32(lw.o_bias);
+    l.gate_bias = tensor_to_f32(lw.gate_bias);
+    l.up_bias = tensor_to_f32(lw.up_bias);
+    l.down_bias = tensor_to_f32(lw.down_bias);
+    if (centred) {
+      add_one(l.input_norm);
+      add_one(l.post_norm);
+      add_one(l.q_norm);
+      add_one(l.k_norm);
+    }
+    l.conv_w = tensor_to_f32(lw.conv1d);
+    l.a_log = tensor_to_f32(lw.a_log);
+    l.dt_bias = tensor_to_f32(lw.dt_bias);
+    l.linear_norm = tensor_to_f32(lw.linear_norm);
+    l.is_moe = !lw.router.empty();
+    if (l.is_moe) {
+      // The router stays float32 in bf16 mode: rounding flips near-tied
+      // expert choices, a jump in the output rather than a small error.
+      l.moe.router = matrix(lw.router, MatmulPrecision::kFloat32);
+      l.moe.top_k = config_.num_experts_per_tok;
+      l.moe.norm_topk_prob = config_.norm_topk_prob;
+      for (size_t e = 0; e < lw.expert_gate.size(); ++e) {
+        SwigluWeights sw;
+        sw.gate = mat(lw.expert_gate[e]);
+        sw.up = mat(lw.expert_up[e]);
+        sw.down = mat(lw.expert_down[e]);
+        l.moe.experts.push_back(sw);
+      }
+      if (!lw.shared_expert_gate.empty()) {
+        l.moe.shared.gate = mat(lw.shared_gate);
+        l.moe.shared.up = mat(lw.shared_up);
+        l.moe.shared.down = mat(lw.shared_down);
+        l.moe.shared_gate = matrix(lw.shared_expert_gate, MatmulPrecision::kFloat32);
+      }
+    } else {
+      l.mlp.gate = mat(lw.gate_proj);
+      l.mlp.up = mat(lw.up_proj);
+      l.mlp.down = mat(lw.down_proj);
+      l.mlp.gate_bias = ptr_or_null(l.gate_bias);
+      l.mlp.up_bias = ptr_or_null(l.up_bias);
+      l.mlp.down_bias = ptr_or_null(l.down_bias);
+    }
+    return l;
   }
 
   const ModelConfig& config() const override { return config_; }
   std::string device_name() const override { return "cpu"; }
 
   // Only full-attention layers have KV (kv_layers: at least 1 for the cache).
-  int64_t kv_layers() const { return std::max<int64_t>(1, spec_.num_full_attention_layers()); }
+  // The MTP head's attention layer, when loaded, is one more KV layer (the last).
+  int64_t kv_layers() const {
+    return std::max<int64_t>(1, spec_.num_full_attention_layers() + (w_.mtp ? 1 : 0));
+  }
   size_t kv_bytes_per_token() const override {
-    return size_t(2 * spec_.num_full_attention_layers() * config_.kv_size()) * sizeof(float);
+    const int64_t layers = spec_.num_full_attention_layers() + (w_.mtp ? 1 : 0);
+    return size_t(2 * layers * config_.kv_size()) * sizeof(float);
   }
 
   Status allocate_kv_cache(const KvCacheSpec& spec) override {
@@ -177,19 +201,29 @@ class CpuRunner final : public ModelRunner {
   Status forward(const ForwardBatch& batch, std::vector<float>& logits) override;
 
   bool supports_hidden_states() const override { return true; }
+  bool supports_mtp() const override { return w_.mtp.has_value(); }
+  Status mtp_forward(const ForwardBatch& batch, std::span<const int32_t> hidden_src,
+                     std::vector<float>& logits) override;
   std::span<const float> hidden_states() const override { return hidden_; }
   void release_scratch() override {
     hidden_ = std::vector<float>();
+    all_hidden_ = std::vector<float>();
     ModelRunner::release_scratch();
   }
 
  private:
-  Status validate(const ForwardBatch& batch);
+  // with_state: also check the state slots (forward; not mtp_forward).
+  Status validate(const ForwardBatch& batch, bool with_state = true);
+  void grow_scratch(int64_t T);
   void prepare_rope(const ForwardBatch& batch);
-  void run_layer(const ForwardBatch& batch, size_t layer);
+  // mixer_index: the layer's KV layer or state layer (DecoderLayer::mixer_index).
+  void run_layer(const ForwardBatch& batch, const LayerWeights& lw, const LayerF32& l,
+                 MixerKind mixer, int64_t mixer_index);
   // The mixers: read h_ (the normed input), write o_ (before the residual).
-  void full_attention(const ForwardBatch& batch, size_t layer);
-  void linear_attention(const ForwardBatch& batch, size_t layer);
+  void full_attention(const ForwardBatch& batch, const LayerWeights& lw, const LayerF32& l,
+                      int64_t kv_layer);
+  void linear_attention(const ForwardBatch& batch, const LayerWeights& lw, const LayerF32& l,
+                        int64_t state_layer);
   Status validate_state(const ForwardBatch& batch);
   Status validate_snapshots(const SeqSlice& q, const std::string& where);
 
@@ -215,9 +249,15 @@ class CpuRunner final : public ModelRunner {
   std::vector<char> slot_seen_;
   MlpScratch mlp_;
   std::vector<float> hidden_;  // the last batch's hidden_rows (hidden_states())
+  // MTP head (w_.mtp): its layer and norms, and the final normed hidden
+  // state of every row of the last forward() (mtp_forward's input).
+  LayerF32 mtp_layer_;
+  std::vector<float> mtp_norm_e_, mtp_norm_h_, mtp_norm_, mtp_cat_;
+  std::vector<float> all_hidden_;
+  int64_t all_hidden_rows_ = 0;
 };
 
-Status CpuRunner::validate(const ForwardBatch& b) {
+Status CpuRunner::validate(const ForwardBatch& b, bool with_state) {
   if (!cache_.allocated()) return invalid_argument("forward: KV cache not allocated");
   const int64_t T = b.total_tokens();
   if (T == 0 || b.seqs.empty()) return invalid_argument("forward: empty batch");
@@ -266,7 +306,7 @@ Status CpuRunner::validate(const ForwardBatch& b) {
     if (r < 0 || r >= T) return invalid_argument("forward: logit row out of range");
   for (int32_t r : b.hidden_rows)
     if (r < 0 || r >= T) return invalid_argument("forward: hidden row out of range");
-  return validate_state(b);
+  return with_state ? validate_state(b) : Status::ok();
 }
 
 Status CpuRunner::validate_state(const ForwardBatch& b) {
@@ -354,17 +394,17 @@ void CpuRunner::prepare_rope(const ForwardBatch& b) {
   }
 }
 
-void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
-  const LayerF32& l = layers_[li];
+void CpuRunner::run_layer(const ForwardBatch& b, const LayerWeights& lw, const LayerF32& l,
+                          MixerKind mixer, int64_t mixer_index) {
   const int64_t T = b.total_tokens(), H = config_.hidden_size;
   const float eps = float(config_.rms_norm_eps);
   float* x = x_.data();
   float* h = h_.data();
   rms_norm(x, T, H, l.input_norm.data(), eps, h);
-  if (spec_.layers[li].mixer == MixerKind::kLinearAttention) {
-    linear_attention(b, li);
+  if (mixer == MixerKind::kLinearAttention) {
+    linear_attention(b, lw, l, mixer_index);
   } else {
-    full_attention(b, li);
+    full_attention(b, lw, l, mixer_index);
   }
   for (int64_t i = 0; i < T * H; ++i) x[i] += o_[size_t(i)];
   rms_norm(x, T, H, l.post_norm.data(), eps, h);
@@ -376,9 +416,8 @@ void CpuRunner::run_layer(const ForwardBatch& b, size_t li) {
   for (int64_t i = 0; i < T * H; ++i) x[i] += o_[size_t(i)];
 }
 
-void CpuRunner::full_attention(const ForwardBatch& b, size_t li) {
-  const LayerWeights& lw = w_.layers[li];
-  const LayerF32& l = layers_[li];
+void CpuRunner::full_attention(const ForwardBatch& b, const LayerWeights& lw, const LayerF32& l,
+                               int64_t kv_layer) {
   const int64_t T = b.total_tokens();
   const int64_t D = config_.head_dim, Hq = config_.num_attention_heads;
   const int64_t Hkv = config_.num_key_value_heads, Q = Hq * D, KV = Hkv * D;
@@ -392,7 +431,6 @@ void CpuRunner::full_attention(const ForwardBatch& b, size_t li) {
                             {mat(lw.v_proj), v_.data(), ptr_or_null(l.v_bias)}};
   matmul_multi(h, T, qkv, 3, pool_);
   const int64_t half = rd / 2;
-  const int64_t kv_layer = spec_.layers[li].mixer_index;
   float* kc = cache_.k_layer(kv_layer);
   float* vc = cache_.v_layer(kv_layer);
   const int64_t bs = cache_.block_size(), ts = cache_.token_stride();
@@ -438,15 +476,13 @@ void CpuRunner::full_attention(const ForwardBatch& b, size_t li) {
 // q/k, the gated delta rule (chunked for a prefill piece, recurrent for one
 // token), the gated RMSNorm, out_proj. Each sequence reads and advances its
 // state slot (validate_state checked the slots; forward reset new ones).
-void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
-  const LayerWeights& lw = w_.layers[li];
-  const LayerF32& l = layers_[li];
+void CpuRunner::linear_attention(const ForwardBatch& b, const LayerWeights& lw, const LayerF32& l,
+                                 int64_t sl) {
   const LinearAttentionShape& ls = spec_.linear;
   const int64_t T = b.total_tokens();
   const int64_t Hk = ls.num_key_heads, Dk = ls.key_head_dim;
   const int64_t Hv = ls.num_value_heads, Dv = ls.value_head_dim;
   const int64_t C = ls.conv_channels(), Vs = ls.value_size(), K = ls.conv_kernel;
-  const int64_t sl = spec_.layers[li].mixer_index;
   const float eps = float(config_.rms_norm_eps);
   float* u = u_.data();
   float* y = y_.data();
@@ -527,7 +563,9 @@ void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
           piece.o += t0 * a.o_stride;
           piece.g += t0 * a.gb_stride;
           piece.beta += t0 * a.gb_stride;
-          if (piece.n == 1) {
+          // Decode and short slices (a speculative verify step) take the
+          // recurrent form: n state passes, no triangular solve.
+          if (piece.n == 1 || q.num_tokens <= kRecurrentMaxTokens) {
             gated_delta_recurrent(piece);
           } else {
             gated_delta_chunked(piece, kDeltaChunk);
@@ -553,10 +591,8 @@ void CpuRunner::linear_attention(const ForwardBatch& b, size_t li) {
   matmul(o, T, mat(lw.out_proj), o_.data(), pool_);
 }
 
-Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
-  hidden_.clear();
-  YUN_RETURN_IF_ERROR(validate(b));
-  const int64_t T = b.total_tokens(), H = config_.hidden_size, V = config_.vocab_size;
+void CpuRunner::grow_scratch(int64_t T) {
+  const int64_t H = config_.hidden_size;
   grow(x_, T * H);
   grow(h_, T * H);
   grow(o_, T * H);
@@ -575,6 +611,16 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
     grow(z_, T * spec_.linear.value_size());
     grow(beta_, T * Hv);
     grow(g_, T * Hv);
+  }
+}
+
+Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
+  hidden_.clear();
+  all_hidden_rows_ = 0;
+  YUN_RETURN_IF_ERROR(validate(b));
+  const int64_t T = b.total_tokens(), H = config_.hidden_size, V = config_.vocab_size;
+  grow_scratch(T);
+  if (spec_.has_recurrent_state()) {
     // A sequence that starts at position 0 starts from a zero state.
     for (const SeqSlice& q : b.seqs)
       if (q.context_len == q.num_tokens) YUN_RETURN_IF_ERROR(state_.reset(q.state_slot));
@@ -591,8 +637,8 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       T,
       [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
-          const auto* src = static_cast<const uint8_t*>(emb.data) +
-                            size_t(b.token_ids[size_t(r)]) * row_bytes;
+          const auto* src =
+              static_cast<const uint8_t*>(emb.data) + size_t(b.token_ids[size_t(r)]) * row_bytes;
           to_f32(emb.dtype, src, H, x_.data() + r * H);
         }
       },
@@ -605,6 +651,11 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       for (const StateCapture& c : q.captures)
         state_.set_position(c.slot, q.context_len - q.num_tokens + c.rows);
     }
+  if (w_.mtp) {  // every row's final normed hidden state, for mtp_forward
+    float* all = grow(all_hidden_, T * H);
+    rms_norm(x_.data(), T, H, final_norm_.data(), float(config_.rms_norm_eps), all);
+    all_hidden_rows_ = T;
+  }
   // The final norm over the logit rows, then the hidden rows after them.
   const int64_t L = int64_t(b.logit_rows.size()), N = int64_t(b.hidden_rows.size());
   logits.resize(size_t(L * V));
@@ -617,6 +668,48 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
   rms_norm(last, L + N, H, final_norm_.data(), float(config_.rms_norm_eps), last);
   if (L > 0) matmul(last, L, mat(w_.lm_head), logits.data(), pool_);
   hidden_.assign(last + L * H, last + (L + N) * H);
+  return Status::ok();
+}
+
+// fc([norm_e(embed(token)), norm_h(hidden)]) -> one full-attention decoder
+// layer (KV in the cache's last layer) -> norm -> the shared lm_head.
+Status CpuRunner::mtp_forward(const ForwardBatch& b, std::span<const int32_t> hidden_src,
+                              std::vector<float>& logits) {
+  if (!w_.mtp) return unimplemented("this model was loaded without its MTP head");
+  YUN_RETURN_IF_ERROR(validate(b, /*with_state=*/false));
+  const int64_t T = b.total_tokens(), H = config_.hidden_size, V = config_.vocab_size;
+  if (int64_t(hidden_src.size()) != T)
+    return invalid_argument("mtp_forward: hidden_src size != token_ids size");
+  for (int32_t r : hidden_src)
+    if (r < 0 || r >= all_hidden_rows_)
+      return invalid_argument("mtp_forward: hidden row " + std::to_string(r) +
+                              " is not a row of the last forward()");
+  grow_scratch(T);
+  const float eps = float(config_.rms_norm_eps);
+  float* cat = grow(mtp_cat_, T * 2 * H);
+  const TensorView& emb = w_.embed_tokens;
+  const size_t row_bytes = emb.nbytes / size_t(config_.vocab_size);
+  for (int64_t r = 0; r < T; ++r) {
+    const auto* src =
+        static_cast<const uint8_t*>(emb.data) + size_t(b.token_ids[size_t(r)]) * row_bytes;
+    to_f32(emb.dtype, src, H, cat + r * 2 * H);
+    rms_norm(cat + r * 2 * H, 1, H, mtp_norm_e_.data(), eps, cat + r * 2 * H);
+    const float* hid = all_hidden_.data() + int64_t(hidden_src[size_t(r)]) * H;
+    rms_norm(hid, 1, H, mtp_norm_h_.data(), eps, cat + r * 2 * H + H);
+  }
+  matmul(cat, T, mat(w_.mtp->fc), x_.data(), pool_);
+  prepare_rope(b);
+  run_layer(b, w_.mtp->layer, mtp_layer_, MixerKind::kFullAttention, kv_layers() - 1);
+  const int64_t L = int64_t(b.logit_rows.size());
+  logits.resize(size_t(L * V));
+  if (L == 0) return Status::ok();
+  float* last = grow(last_, L * H);
+  for (int64_t i = 0; i < L; ++i) {
+    const int64_t row = b.logit_rows[size_t(i)];
+    std::copy(x_.data() + row * H, x_.data() + (row + 1) * H, last + i * H);
+  }
+  rms_norm(last, L, H, mtp_norm_.data(), eps, last);
+  matmul(last, L, mat(w_.lm_head), logits.data(), pool_);
   return Status::ok();
 }
 
@@ -636,6 +729,7 @@ Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_
     YUN_ASSIGN_OR_RETURN(source, WeightStore::open_dir(model_dir, load));
   }
   YUN_ASSIGN_OR_RETURN(ModelWeights weights, load_model_weights(config, std::move(source)));
+  if (options.load_mtp) YUN_RETURN_IF_ERROR(load_mtp_weights(config, weights));
   if (options.quantize_scheme)
     YUN_RETURN_IF_ERROR(quantize_model_weights(weights, *options.quantize_scheme));
   else if (options.quantize != DType::kF32)

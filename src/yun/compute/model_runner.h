@@ -104,6 +104,22 @@ class ModelRunner {
   // when that batch asked for none. Valid until the next forward call.
   virtual std::span<const float> hidden_states() const { return {}; }
 
+  // Speculative decoding with the model's MTP head (Qwen3.5 `mtp.*`; a
+  // runner made with CpuRunnerOptions::load_mtp). Its attention layer keeps
+  // its own K/V as one more layer of the paged cache (kv_bytes_per_token
+  // counts it), at the same positions and blocks as the main model.
+  virtual bool supports_mtp() const { return false; }
+  // Runs the MTP head over `batch` (same shape rules as forward(); no state
+  // slots are read): row r's input is the embedding of batch.token_ids[r]
+  // (the token AFTER that row's position) and the final normed hidden state
+  // of row hidden_src[r] of the last forward() call (any row of it); returns
+  // the draft logits of batch.logit_rows. Errors: kInvalidArgument for a
+  // malformed batch or hidden_src; kUnimplemented without supports_mtp().
+  virtual Status mtp_forward(const ForwardBatch& /*batch*/, std::span<const int32_t> /*hidden_src*/,
+                             std::vector<float>& /*logits*/) {
+    return unimplemented("this runner has no MTP head");
+  }
+
   // Frees per-step scratch that grew with the largest batch (the host logits:
   // up to max_num_seqs x vocab floats); the engine calls it when it goes
   // idle. The next step allocates again. Overrides call this one too.
@@ -137,11 +153,14 @@ struct CpuRunnerOptions {
   // Or a mixed scheme (--quantize q4_k / q4_k_m: model/quant_scheme.h),
   // applied instead of `quantize` when set.
   std::optional<QuantScheme> quantize_scheme;
+  // Load the MTP head (speculative decoding; ModelRunner::supports_mtp).
+  // Errors at load when the checkpoint has none.
+  bool load_mtp = false;
 };
 
 // Loads DIR (config + safetensors, memory-mapped unless read_weights), or a
-// GGUF file (model/gguf_model.h), for the CPU. The KV cache is not allocated yet: call allocate_kv_cache. Errors as
-// load_model_config / WeightStore::open_dir / load_model_weights.
+// GGUF file (model/gguf_model.h), for the CPU. The KV cache is not allocated yet: call
+// allocate_kv_cache. Errors as load_model_config / WeightStore::open_dir / load_model_weights.
 Result<std::unique_ptr<ModelRunner>> create_cpu_runner(const std::string& model_dir,
                                                        const CpuRunnerOptions& options);
 

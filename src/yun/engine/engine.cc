@@ -36,6 +36,7 @@
 #include "yun/engine/block_pool.h"
 #include "yun/engine/scheduler.h"
 #include "yun/engine/sequence.h"
+#include "yun/engine/speculative.h"
 #include "yun/engine/state_slots.h"
 #include "yun/engine/state_snapshots.h"
 #include "yun/engine/stop_checker.h"
@@ -99,13 +100,18 @@ class EngineImpl final : public Engine {
               config.enable_prefix_cache &&
                   (runner_->state_bytes_per_slot() == 0 || num_snapshots > 0)),
         slots_(runner_->state_bytes_per_slot() > 0 ? config.max_num_seqs : 0),
-        snapshots_(config.max_num_seqs, num_snapshots, config.state_snapshot_interval),
+        // snapshot slots follow the sequences' and speculation's spare slots
+        snapshots_(config.max_num_seqs + config.speculative.spare_slots(), num_snapshots,
+                   config.state_snapshot_interval),
         blocks_(pool_, &slots_, &snapshots_),
         sched_({config.max_num_seqs, config.max_num_batched_tokens}, blocks_) {
     stats_.num_kv_blocks = num_blocks;
     stats_.block_size = config.block_size;
     stats_.prefix_cache_enabled = pool_.prefix_cache_enabled();
     pool_.set_record_events(static_cast<bool>(config.kv_event_sink));
+    if (config.speculative.enabled())  // its spare state slots follow the engine's
+      spec_ = std::make_unique<Speculator>(config.speculative, *runner_, blocks_, max_model_len_,
+                                           config.max_num_seqs);
     thread_ = std::thread([this] {
       set_current_thread_name("yun-engine");
       loop();
@@ -143,6 +149,8 @@ class EngineImpl final : public Engine {
   void handle(Command& c);
   void step();
   void on_token(Sequence* seq, const SampleResult& r);
+  // Speculation: the accepted draft's verify token of `seq`, if any.
+  void on_extra_token(Sequence* seq);
   // A pooling sequence's prompt is computed: its final event carries `hidden`.
   void on_pooled(Sequence* seq, std::span<const float> hidden);
   // Submit checks of an embedding request (RequestKind::kEmbed).
@@ -203,6 +211,7 @@ class EngineImpl final : public Engine {
   bool trim_pending_ = false;  // work ran since the last trim
   Clock::time_point last_trim_{};
   int64_t memory_trims_ = 0;
+  std::unique_ptr<Speculator> spec_;  // config_.speculative enabled
 };
 
 Result<uint64_t> EngineImpl::submit(GenerateRequest request) {
@@ -548,7 +557,10 @@ void EngineImpl::step() {
       constrain_row(*s, rows_.size(), row);
       rows_.push_back(row);
     }
+    if (spec_) spec_->add_drafts(out, batch, rows_);
     Status st = runner_->forward(batch, rows_, results_);
+    if (spec_ && st.is_ok() && results_.size() == rows_.size())
+      st = spec_->take_results(rows_, results_);
     const size_t hidden_size = static_cast<size_t>(runner_->config().hidden_size);
     std::span<const float> hidden = runner_->hidden_states();
     if (st.is_ok() && hidden.size() != batch.hidden_rows.size() * hidden_size)
@@ -568,13 +580,25 @@ void EngineImpl::step() {
       size_t k = 0, h = 0;
       for (const ScheduledSeq& ss : out.seqs) {
         if (ss.sample) on_token(ss.seq, results_[k++]);
+        if (spec_) on_extra_token(ss.seq);
         if (ss.pool) on_pooled(ss.seq, hidden.subspan(hidden_size * h++, hidden_size));
       }
+      // Next drafts. A failed MTP pass only means no drafts next step.
+      if (spec_) (void)spec_->draft(out).is_ok();
     }
   }
   for (uint64_t id : done_) requests_.erase(id);
   done_.clear();
   flush_kv_events();
+}
+
+void EngineImpl::on_extra_token(Sequence* seq) {
+  std::optional<SampleResult> r = spec_->extra_token(seq);
+  if (!r || seq->status != SeqStatus::kRunning) return;  // finished on the token before
+  ++seq->num_computed;  // the draft's KV is in the cache and its state in the slot
+  blocks_.commit_full_blocks(*seq);
+  seq->tokens.push_back(r->token);
+  on_token(seq, *r);
 }
 
 void EngineImpl::flush_kv_events() {
@@ -599,6 +623,10 @@ void EngineImpl::publish_stats() {
   stats_.state_snapshot_evictions = snapshots_.num_evicted();
   stats_.steps = steps_;
   stats_.memory_trims = memory_trims_;
+  if (spec_) {
+    stats_.spec_draft_tokens = spec_->stats().drafts;
+    stats_.spec_accepted_tokens = spec_->stats().accepted;
+  }
 }
 
 }  // namespace
@@ -640,11 +668,17 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config,
   }
   YUN_ASSIGN_OR_RETURN(KvCacheSpec spec, runner->plan_kv_cache(budget));
   YUN_RETURN_IF_ERROR(runner->allocate_kv_cache(spec));
-  // One recurrent-state slot per running sequence, then the snapshots (none
-  // without such layers).
+  if (config.speculative.enabled() && !runner->supports_mtp())
+    return invalid_argument("speculative decoding (method \"" + config.speculative.method +
+                            "\") needs the model's MTP head, which the " +
+                            runner->device_name() + " runner has not loaded");
+  // One recurrent-state slot per running sequence, then speculation's spare
+  // slots, then the prefix cache's snapshots (none without such layers).
   const int32_t num_snapshots = runner->state_bytes_per_slot() > 0 ? spec.num_state_snapshots : 0;
   YUN_RETURN_IF_ERROR(runner->allocate_state_slots(
-      runner->state_bytes_per_slot() > 0 ? config.max_num_seqs + num_snapshots : 0));
+      runner->state_bytes_per_slot() > 0
+          ? config.max_num_seqs + config.speculative.spare_slots() + num_snapshots
+          : 0));
   const KvCacheSpec got = runner->kv_cache_spec();
   if (got.block_size != config.block_size || got.num_blocks < 1) {
     return internal_error("runner allocated a KV cache of " + std::to_string(got.num_blocks) +

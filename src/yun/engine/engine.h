@@ -22,6 +22,7 @@
 #include "yun/engine/block_pool.h"
 #include "yun/engine/request_meta.h"
 #include "yun/engine/sampling_params.h"
+#include "yun/engine/speculative_config.h"
 #include "yun/text/tokenizer.h"
 
 namespace yun {
@@ -101,6 +102,9 @@ struct EngineConfig {
   // only hand the batch to another thread (append to a queue). Empty: the
   // pool records nothing (no cost).
   std::function<void(std::vector<KvBlockEvent>&&)> kv_event_sink;
+  // Speculative decoding with the model's MTP head (engine/speculative.h);
+  // method "" is off. Requires a runner with supports_mtp().
+  SpeculativeConfig speculative;
 };
 
 // Counters for /metrics and `yun bench` (read from any thread).
@@ -119,6 +123,8 @@ struct EngineStats {
   int64_t state_snapshots_taken = 0, state_snapshot_restores = 0, state_snapshot_evictions = 0;
   int64_t steps = 0;
   int64_t memory_trims = 0;  // malloc_trim calls when idle (see engine.cc)
+  // Speculative decoding: draft tokens verified, and accepted.
+  int64_t spec_draft_tokens = 0, spec_accepted_tokens = 0;
 };
 
 class Engine {

@@ -184,6 +184,9 @@ void parse_hybrid(const json& j, ModelConfig& c) {
       c.linear_num_key_heads > 4096 || c.linear_num_value_heads > 4096)
     fail("linear_num_value_heads", "too large");
   if (c.linear_conv_kernel_dim > 64) fail("linear_conv_kernel_dim", "too large");
+  c.mtp_num_hidden_layers = opt_int(j, "mtp_num_hidden_layers").value_or(0);
+  if (c.mtp_num_hidden_layers < 0 || c.mtp_num_hidden_layers > 16)
+    fail("mtp_num_hidden_layers", "must be in [0, 16]");
 }
 
 void parse_generation(const json& g, ModelConfig& c) {

@@ -88,6 +88,7 @@ struct ModelConfig {
   int64_t linear_num_value_heads = 0, linear_value_head_dim = 0;
   int64_t linear_conv_kernel_dim = 0;
   int64_t shared_expert_intermediate_size = 0;  // 0: no shared expert
+  int64_t mtp_num_hidden_layers = 0;  // MTP head layers (`mtp.*`; yun runs the first)
   bool is_full_attention_layer(int64_t layer) const {
     return full_attention_layers.empty() || full_attention_layers[size_t(layer)];
   }

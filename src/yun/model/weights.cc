@@ -46,7 +46,8 @@ class Loader {
       if (!row.is_ok()) return invalid_argument("tensor '" + name + "': " + row.status().message());
       if (*row * size_t(shape[0]) != t->nbytes)
         return invalid_argument("tensor '" + name + "' holds " + std::to_string(t->nbytes) +
-                                " bytes, its shape needs " + std::to_string(*row * size_t(shape[0])));
+                                " bytes, its shape needs " +
+                                std::to_string(*row * size_t(shape[0])));
     }
     *out = *t;
     return Status::ok();
@@ -96,16 +97,82 @@ Status load_linear_attention(Loader& L, const ModelConfig& c, const std::string&
   return Status::ok();
 }
 
+// One decoder layer's tensors under prefix p ("...layers.i."): the mixer
+// (full attention or Gated DeltaNet) and the MLP (dense or MoE).
+Status load_layer(Loader& L, const ModelConfig& c, const std::string& p, bool full_attention,
+                  bool moe, LayerWeights& l) {
+  const int64_t H = c.hidden_size, KV = c.kv_size(), D = c.head_dim;
+  const int64_t Q = c.q_size(), Qproj = c.attn_output_gate ? 2 * Q : Q;
+  YUN_RETURN_IF_ERROR(L.get(p + "input_layernorm.weight", {H}, &l.input_norm));
+  YUN_RETURN_IF_ERROR(L.get(p + "post_attention_layernorm.weight", {H}, &l.post_attention_norm));
+  const std::string a = p + "self_attn.";
+  if (!full_attention) {
+    YUN_RETURN_IF_ERROR(load_linear_attention(L, c, p, l));
+  } else {
+    YUN_RETURN_IF_ERROR(L.get(a + "q_proj.weight", {Qproj, H}, &l.q_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "k_proj.weight", {KV, H}, &l.k_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "v_proj.weight", {KV, H}, &l.v_proj));
+    YUN_RETURN_IF_ERROR(L.get(a + "o_proj.weight", {H, Q}, &l.o_proj));
+    if (c.attention_bias) {
+      YUN_RETURN_IF_ERROR(L.get(a + "q_proj.bias", {Q}, &l.q_bias));
+      YUN_RETURN_IF_ERROR(L.get(a + "k_proj.bias", {KV}, &l.k_bias));
+      YUN_RETURN_IF_ERROR(L.get(a + "v_proj.bias", {KV}, &l.v_bias));
+    }
+    if (c.attention_out_bias) YUN_RETURN_IF_ERROR(L.get(a + "o_proj.bias", {H}, &l.o_bias));
+    if (c.qk_norm) {
+      YUN_RETURN_IF_ERROR(L.get(a + "q_norm.weight", {D}, &l.q_norm));
+      YUN_RETURN_IF_ERROR(L.get(a + "k_norm.weight", {D}, &l.k_norm));
+    }
+  }
+  const std::string m = p + "mlp.";
+  if (moe) {
+    const int64_t E = c.num_experts, I = c.moe_intermediate_size;
+    YUN_RETURN_IF_ERROR(L.get(m + "gate.weight", {E, H}, &l.router));
+    if (c.shared_expert_intermediate_size > 0) {
+      const int64_t S = c.shared_expert_intermediate_size;
+      const std::string x = m + "shared_expert.";
+      YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {S, H}, &l.shared_gate));
+      YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {S, H}, &l.shared_up));
+      YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, S}, &l.shared_down));
+      YUN_RETURN_IF_ERROR(L.get(m + "shared_expert_gate.weight", {1, H}, &l.shared_expert_gate));
+    }
+    if (L.has(m + "experts.gate_up_proj")) {
+      // Fused layout: gate rows 0..I-1 then up rows I..2I-1 per expert.
+      YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, 0, I, l.expert_gate));
+      YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, I, I, l.expert_up));
+      YUN_RETURN_IF_ERROR(L.experts(m + "experts.down_proj", E, H, I, 0, H, l.expert_down));
+      return Status::ok();
+    }
+    l.expert_gate.resize(size_t(E));
+    l.expert_up.resize(size_t(E));
+    l.expert_down.resize(size_t(E));
+    for (int64_t e = 0; e < E; ++e) {
+      const std::string x = m + "experts." + std::to_string(e) + ".";
+      YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {I, H}, &l.expert_gate[size_t(e)]));
+      YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {I, H}, &l.expert_up[size_t(e)]));
+      YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, I}, &l.expert_down[size_t(e)]));
+    }
+  } else {
+    const int64_t I = c.intermediate_size;
+    YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.weight", {I, H}, &l.gate_proj));
+    YUN_RETURN_IF_ERROR(L.get(m + "up_proj.weight", {I, H}, &l.up_proj));
+    YUN_RETURN_IF_ERROR(L.get(m + "down_proj.weight", {H, I}, &l.down_proj));
+    if (c.mlp_bias) {
+      YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.bias", {I}, &l.gate_bias));
+      YUN_RETURN_IF_ERROR(L.get(m + "up_proj.bias", {I}, &l.up_bias));
+      YUN_RETURN_IF_ERROR(L.get(m + "down_proj.bias", {H}, &l.down_bias));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
-Result<ModelWeights> load_model_weights(const ModelConfig& c,
-                                        std::shared_ptr<WeightSource> store) {
+Result<ModelWeights> load_model_weights(const ModelConfig& c, std::shared_ptr<WeightSource> store) {
   if (!store) return invalid_argument("load_model_weights: no weight store");
   Loader L(*store);
   ModelWeights w;
-  const int64_t H = c.hidden_size, KV = c.kv_size(), D = c.head_dim;
-  // The gated attention's q_proj yields a query and a gate per head.
-  const int64_t Q = c.q_size(), Qproj = c.attn_output_gate ? 2 * Q : Q;
+  const int64_t H = c.hidden_size;
   const std::string root =
       L.has("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
   YUN_RETURN_IF_ERROR(L.get(root + "embed_tokens.weight", {c.vocab_size, H}, &w.embed_tokens));
@@ -119,72 +186,29 @@ Result<ModelWeights> load_model_weights(const ModelConfig& c,
   }
   w.layers.resize(size_t(c.num_hidden_layers));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    LayerWeights& l = w.layers[size_t(i)];
     const std::string p = root + "layers." + std::to_string(i) + ".";
-    YUN_RETURN_IF_ERROR(L.get(p + "input_layernorm.weight", {H}, &l.input_norm));
-    YUN_RETURN_IF_ERROR(L.get(p + "post_attention_layernorm.weight", {H}, &l.post_attention_norm));
-    const std::string a = p + "self_attn.";
-    if (!c.is_full_attention_layer(i)) {
-      YUN_RETURN_IF_ERROR(load_linear_attention(L, c, p, l));
-    } else {
-      YUN_RETURN_IF_ERROR(L.get(a + "q_proj.weight", {Qproj, H}, &l.q_proj));
-      YUN_RETURN_IF_ERROR(L.get(a + "k_proj.weight", {KV, H}, &l.k_proj));
-      YUN_RETURN_IF_ERROR(L.get(a + "v_proj.weight", {KV, H}, &l.v_proj));
-      YUN_RETURN_IF_ERROR(L.get(a + "o_proj.weight", {H, Q}, &l.o_proj));
-      if (c.attention_bias) {
-        YUN_RETURN_IF_ERROR(L.get(a + "q_proj.bias", {Q}, &l.q_bias));
-        YUN_RETURN_IF_ERROR(L.get(a + "k_proj.bias", {KV}, &l.k_bias));
-        YUN_RETURN_IF_ERROR(L.get(a + "v_proj.bias", {KV}, &l.v_bias));
-      }
-      if (c.attention_out_bias) YUN_RETURN_IF_ERROR(L.get(a + "o_proj.bias", {H}, &l.o_bias));
-      if (c.qk_norm) {
-        YUN_RETURN_IF_ERROR(L.get(a + "q_norm.weight", {D}, &l.q_norm));
-        YUN_RETURN_IF_ERROR(L.get(a + "k_norm.weight", {D}, &l.k_norm));
-      }
-    }
-    const std::string m = p + "mlp.";
-    if (c.is_moe_layer(i)) {
-      const int64_t E = c.num_experts, I = c.moe_intermediate_size;
-      YUN_RETURN_IF_ERROR(L.get(m + "gate.weight", {E, H}, &l.router));
-      if (c.shared_expert_intermediate_size > 0) {
-        const int64_t S = c.shared_expert_intermediate_size;
-        const std::string x = m + "shared_expert.";
-        YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {S, H}, &l.shared_gate));
-        YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {S, H}, &l.shared_up));
-        YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, S}, &l.shared_down));
-        YUN_RETURN_IF_ERROR(L.get(m + "shared_expert_gate.weight", {1, H}, &l.shared_expert_gate));
-      }
-      if (L.has(m + "experts.gate_up_proj")) {
-        // Fused layout: gate rows 0..I-1 then up rows I..2I-1 per expert.
-        YUN_RETURN_IF_ERROR(
-            L.experts(m + "experts.gate_up_proj", E, 2 * I, H, 0, I, l.expert_gate));
-        YUN_RETURN_IF_ERROR(L.experts(m + "experts.gate_up_proj", E, 2 * I, H, I, I, l.expert_up));
-        YUN_RETURN_IF_ERROR(L.experts(m + "experts.down_proj", E, H, I, 0, H, l.expert_down));
-        continue;
-      }
-      l.expert_gate.resize(size_t(E));
-      l.expert_up.resize(size_t(E));
-      l.expert_down.resize(size_t(E));
-      for (int64_t e = 0; e < E; ++e) {
-        const std::string x = m + "experts." + std::to_string(e) + ".";
-        YUN_RETURN_IF_ERROR(L.get(x + "gate_proj.weight", {I, H}, &l.expert_gate[size_t(e)]));
-        YUN_RETURN_IF_ERROR(L.get(x + "up_proj.weight", {I, H}, &l.expert_up[size_t(e)]));
-        YUN_RETURN_IF_ERROR(L.get(x + "down_proj.weight", {H, I}, &l.expert_down[size_t(e)]));
-      }
-    } else {
-      const int64_t I = c.intermediate_size;
-      YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.weight", {I, H}, &l.gate_proj));
-      YUN_RETURN_IF_ERROR(L.get(m + "up_proj.weight", {I, H}, &l.up_proj));
-      YUN_RETURN_IF_ERROR(L.get(m + "down_proj.weight", {H, I}, &l.down_proj));
-      if (c.mlp_bias) {
-        YUN_RETURN_IF_ERROR(L.get(m + "gate_proj.bias", {I}, &l.gate_bias));
-        YUN_RETURN_IF_ERROR(L.get(m + "up_proj.bias", {I}, &l.up_bias));
-        YUN_RETURN_IF_ERROR(L.get(m + "down_proj.bias", {H}, &l.down_bias));
-      }
-    }
+    YUN_RETURN_IF_ERROR(
+        load_layer(L, c, p, c.is_full_attention_layer(i), c.is_moe_layer(i), w.layers[size_t(i)]));
   }
   w.store = std::move(store);
   return w;
+}
+
+Status load_mtp_weights(const ModelConfig& c, ModelWeights& w) {
+  if (!w.store) return invalid_argument("load_mtp_weights: no weight store");
+  Loader L(*w.store);
+  if (!L.has("mtp.fc.weight"))
+    return not_found("this checkpoint has no MTP head (no tensor 'mtp.fc.weight')");
+  const int64_t H = c.hidden_size;
+  MtpWeights m;
+  YUN_RETURN_IF_ERROR(L.get("mtp.fc.weight", {H, 2 * H}, &m.fc));
+  YUN_RETURN_IF_ERROR(L.get("mtp.pre_fc_norm_embedding.weight", {H}, &m.pre_fc_norm_embedding));
+  YUN_RETURN_IF_ERROR(L.get("mtp.pre_fc_norm_hidden.weight", {H}, &m.pre_fc_norm_hidden));
+  YUN_RETURN_IF_ERROR(L.get("mtp.norm.weight", {H}, &m.norm));
+  // One full-attention layer with the model's MLP kind (MoE when layer 0 is).
+  YUN_RETURN_IF_ERROR(load_layer(L, c, "mtp.layers.0.", true, c.is_moe_layer(0), m.layer));
+  w.mtp = std::move(m);
+  return Status::ok();
 }
 
 Status quantize_model_weights(ModelWeights& w, DType format) {
@@ -194,9 +218,16 @@ Status quantize_model_weights(ModelWeights& w, DType format) {
   std::vector<TensorView*> todo = {&w.embed_tokens};
   const bool tied = w.lm_head.data == w.embed_tokens.data;
   if (!tied) todo.push_back(&w.lm_head);
-  for (LayerWeights& l : w.layers) {
-    for (TensorView* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
-                          &l.down_proj})
+  std::vector<LayerWeights*> layers;
+  for (LayerWeights& l : w.layers) layers.push_back(&l);
+  if (w.mtp) {
+    todo.push_back(&w.mtp->fc);
+    layers.push_back(&w.mtp->layer);
+  }
+  for (LayerWeights* lp : layers) {
+    LayerWeights& l = *lp;
+    for (TensorView* t :
+         {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj})
       todo.push_back(t);
     for (auto* v : {&l.expert_gate, &l.expert_up, &l.expert_down})
       for (TensorView& t : *v) todo.push_back(&t);

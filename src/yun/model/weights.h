@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,11 +50,23 @@ struct LayerWeights {
   TensorView out_proj;              // [hidden, Hv*Dv]
 };
 
+// Qwen3.5's multi-token-prediction head (`mtp.*`), for speculative decoding:
+// fc [hidden, 2*hidden] over [norm_e(embedding), norm_h(hidden state)], one
+// full-attention decoder layer with the model's MLP kind, a final norm; it
+// shares the model's embedding and lm_head. Norms zero-centred as stored.
+struct MtpWeights {
+  TensorView fc;                                         // [hidden, 2*hidden]
+  TensorView pre_fc_norm_embedding, pre_fc_norm_hidden;  // [hidden]
+  TensorView norm;                                       // [hidden]
+  LayerWeights layer;                                    // mtp.layers.0.*
+};
+
 struct ModelWeights {
   TensorView embed_tokens;  // [vocab, hidden]
   std::vector<LayerWeights> layers;
   TensorView final_norm;    // [hidden]
   TensorView lm_head;       // [vocab, hidden]; == embed_tokens when tied
+  std::optional<MtpWeights> mtp;  // only after load_mtp_weights
   std::shared_ptr<WeightSource> store;  // keeps the mappings alive
   // Tensors made at load (quantize_model_weights) that views above point into.
   std::vector<std::vector<uint8_t>> owned;
@@ -68,6 +81,11 @@ struct ModelWeights {
 // (`model.visual.*`) and the MTP head (`mtp.*`) are not read.
 Result<ModelWeights> load_model_weights(const ModelConfig& config,
                                         std::shared_ptr<WeightSource> store);
+
+// Reads the MTP head (`mtp.*`, MtpWeights) from w.store into w.mtp, checked
+// like the rest. Errors: kNotFound when the checkpoint has none (or a tensor
+// is missing), kInvalidArgument for a wrong shape or dtype.
+Status load_mtp_weights(const ModelConfig& config, ModelWeights& w);
 
 // Re-encodes every matrix (embedding, projections, experts, lm_head; not the
 // router) in `format` (any format with an encoder: Q8_0, Q4_0, BF16, ...), into
