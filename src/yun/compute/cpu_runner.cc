@@ -644,7 +644,8 @@ Status CpuRunner::forward(const ForwardBatch& b, std::vector<float>& logits) {
       },
       16);
   prepare_rope(b);
-  for (size_t li = 0; li < layers_.size(); ++li) run_layer(b, li);
+  for (size_t li = 0; li < layers_.size(); ++li)
+    run_layer(b, w_.layers[li], layers_[li], spec_.layers[li].mixer, spec_.layers[li].mixer_index);
   if (spec_.has_recurrent_state())
     for (const SeqSlice& q : b.seqs) {
       state_.set_position(q.state_slot, q.context_len);
