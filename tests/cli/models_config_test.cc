@@ -60,7 +60,7 @@ TEST(EngineOptions, ParseEngineFlagsAppliesTheTable) {
   EXPECT_EQ(e.status().message(), "--max-num-seqs: must be >= 1");
   bad = Args::parse({"--quantize", "q9"}, engine_value_flags(), engine_bool_flags());
   EXPECT_EQ(parse_engine_flags(*bad).status().message(),
-            "--quantize: must be q8_0 or q4_0, not 'q9'");
+            "--quantize: must be q8_0, q4_0 or q4_k, not 'q9'");
 }
 
 constexpr const char* kGood = R"({"models": [
