@@ -57,13 +57,6 @@ Speculator::Speculator(const SpeculativeConfig& config, ModelRunner& runner, Blo
       max_model_len_(max_model_len),
       first_spare_slot_(first_spare_slot) {}
 
-bool Speculator::plain_greedy(const RowSampling& row) {
-  const SamplingOptions& o = row.options;
-  return o.greedy() && o.presence_penalty == 0 && o.frequency_penalty == 0 &&
-         o.repetition_penalty == 1.0 && row.banned.empty() && row.allowed.empty() &&
-         row.logit_bias.empty();
-}
-
 void Speculator::add_drafts(const SchedulerOutput& out, ForwardBatch& batch,
                             std::vector<RowSampling>& rows) {
   step_active_ = active(out);
@@ -101,11 +94,12 @@ void Speculator::add_drafts(const SchedulerOutput& out, ForwardBatch& batch,
       auto d = drafts_.find(s);
       if (ss.num_tokens == 1 && s->num_output() >= 1 && d != drafts_.end() &&
           d->second.position == s->num_tokens() && s->num_tokens() < max_model_len_ &&
-          s->num_output() + 1 < s->params->max_tokens && plain_greedy(row) &&
+          s->num_output() + 1 < s->params->max_tokens &&
+          // greedy with nothing that edits the row (logprobs are fine)
+          row.options.greedy() && !row.edits_logits() &&
           (!has_state || (s->state_slot >= 0 && spare < last_spare)) &&
           // a step that takes or restores a prefix-cache snapshot is not drafted
-          slice.captures.empty() && slice.restore_slot < 0 &&
-          blocks_.allocate_slots(*s, 2)) {
+          slice.captures.empty() && slice.restore_slot < 0 && blocks_.allocate_slots(*s, 2)) {
         draft = d->second.token;
       }
       nb.logit_rows.push_back(slice.token_start + slice.num_tokens - 1);

@@ -113,7 +113,6 @@ class Speculator {
     int32_t position = 0;  // the position the token is a guess for
     int32_t token = 0;
   };
-  static bool plain_greedy(const RowSampling& row);
   struct Tally {
     uint64_t request_id = 0;  // whose (a finished sequence's address may be reused)
     int32_t index = 0;
