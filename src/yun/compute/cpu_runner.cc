@@ -51,6 +51,20 @@ WeightMatrix matrix(const TensorView& t, MatmulPrecision precision) {
 // linear_attention): cheaper than the chunked form for so few tokens.
 constexpr int64_t kRecurrentMaxTokens = 4;
 
+// Runs q's rows in pieces that end at its captures (validate_snapshots: rows
+// ascending in [1, num_tokens]): piece(t0, t1) for rows [t0, t1), and
+// captured(c) once the state has advanced through c.rows.
+template <class Piece, class Captured>
+void for_each_capture_piece(const SeqSlice& q, Piece&& piece, Captured&& captured) {
+  int64_t t0 = 0;
+  for (const StateCapture& c : q.captures) {
+    piece(t0, int64_t(c.rows));
+    captured(c);
+    t0 = c.rows;
+  }
+  if (t0 < q.num_tokens) piece(t0, int64_t(q.num_tokens));
+}
+
 const float* ptr_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
 
 template <typename T>
@@ -501,16 +515,15 @@ void CpuRunner::linear_attention(const ForwardBatch& b, const LayerWeights& lw, 
       const SeqSlice& q = b.seqs[size_t(s)];
       const int64_t r = q.token_start;
       float* conv = state_.conv(q.state_slot, sl);
-      int64_t t0 = 0;  // in pieces that end at the captures
-      for (const StateCapture& c : q.captures) {
-        causal_conv1d_silu(u + (r + t0) * C, C, c.rows - t0, C, l.conv_w.data(), K, conv,
-                           y + (r + t0) * C, C);
-        t0 = c.rows;
-        std::copy(conv, conv + (K - 1) * C, state_.conv(c.slot, sl));
-      }
-      if (t0 < q.num_tokens)
-        causal_conv1d_silu(u + (r + t0) * C, C, q.num_tokens - t0, C, l.conv_w.data(), K, conv,
-                           y + (r + t0) * C, C);
+      for_each_capture_piece(
+          q,
+          [&](int64_t t0, int64_t t1) {
+            causal_conv1d_silu(u + (r + t0) * C, C, t1 - t0, C, l.conv_w.data(), K, conv,
+                               y + (r + t0) * C, C);
+          },
+          [&](const StateCapture& c) {
+            std::copy(conv, conv + (K - 1) * C, state_.conv(c.slot, sl));
+          });
     }
   });
   const float q_scale = float(1.0 / std::sqrt(double(Dk)));
@@ -551,32 +564,29 @@ void CpuRunner::linear_attention(const ForwardBatch& b, const LayerWeights& lw, 
       a.beta = beta + r * Hv + hd;
       a.gb_stride = Hv;
       a.state = state_.recurrent(q.state_slot, sl) + hd * Dk * Dv;
-      int64_t t0 = 0;  // in pieces that end at the captures
-      for (size_t c = 0; c <= q.captures.size(); ++c) {
-        const int64_t t1 = c < q.captures.size() ? q.captures[c].rows : q.num_tokens;
-        if (t1 > t0) {
-          DeltaHeadArgs piece = a;
-          piece.n = t1 - t0;
-          piece.q += t0 * a.qk_stride;
-          piece.k += t0 * a.qk_stride;
-          piece.v += t0 * a.v_stride;
-          piece.o += t0 * a.o_stride;
-          piece.g += t0 * a.gb_stride;
-          piece.beta += t0 * a.gb_stride;
-          // Decode and short slices (a speculative verify step) take the
-          // recurrent form: n state passes, no triangular solve.
-          if (piece.n == 1 || q.num_tokens <= kRecurrentMaxTokens) {
-            gated_delta_recurrent(piece);
-          } else {
-            gated_delta_chunked(piece, kDeltaChunk);
-          }
-        }
-        if (c < q.captures.size()) {
-          float* dst = state_.recurrent(q.captures[c].slot, sl) + hd * Dk * Dv;
-          std::copy(a.state, a.state + Dk * Dv, dst);
-        }
-        t0 = t1;
-      }
+      for_each_capture_piece(
+          q,
+          [&](int64_t t0, int64_t t1) {
+            DeltaHeadArgs piece = a;
+            piece.n = t1 - t0;
+            piece.q += t0 * a.qk_stride;
+            piece.k += t0 * a.qk_stride;
+            piece.v += t0 * a.v_stride;
+            piece.o += t0 * a.o_stride;
+            piece.g += t0 * a.gb_stride;
+            piece.beta += t0 * a.gb_stride;
+            // Decode and short slices (a speculative verify step) take the
+            // recurrent form: n state passes, no triangular solve.
+            if (piece.n == 1 || q.num_tokens <= kRecurrentMaxTokens) {
+              gated_delta_recurrent(piece);
+            } else {
+              gated_delta_chunked(piece, kDeltaChunk);
+            }
+          },
+          [&](const StateCapture& c) {
+            float* dst = state_.recurrent(c.slot, sl) + hd * Dk * Dv;
+            std::copy(a.state, a.state + Dk * Dv, dst);
+          });
     }
   });
   pool_.parallel_for(
